@@ -1,0 +1,1 @@
+"""Domain core of the carbon-inclusion platform: framework-free models and services."""
