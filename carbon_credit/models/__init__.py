@@ -1,0 +1,13 @@
+"""All models, imported here so the metadata is complete whenever the package is."""
+from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
+from .audit import AuditLog
+from .ledger import ENTRY_KINDS, LedgerEntry
+from .org import Community, Staff, Street, staff_communities
+from .residents import Account, Resident
+from .rules import ActionType, Rule, RuleSet
+
+__all__ = [
+    "ACTION_STATUSES", "ENTRY_KINDS", "EVIDENCE_KINDS", "Account", "ActionType", "AuditLog",
+    "Community", "Credit", "GreenAction", "LedgerEntry", "Resident", "Rule", "RuleSet", "Staff",
+    "Street", "staff_communities",
+]

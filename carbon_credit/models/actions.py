@@ -1,0 +1,64 @@
+"""Recorded green actions and the credits computed from them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, BigID
+
+ACTION_STATUSES = ("pending_review", "credited", "capped", "rejected")
+EVIDENCE_KINDS = ("partner", "worker", "qr", "self")
+
+
+class GreenAction(Base):
+    """One behaviour of one resident. ``(idem_scope, external_id)`` is the idempotency key."""
+
+    __tablename__ = "green_actions"
+    __table_args__ = (
+        UniqueConstraint("idem_scope", "external_id"),
+        Index("ix_green_actions_resident_occurred", "resident_id", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"))
+    action_type: Mapped[str] = mapped_column(ForeignKey("action_types.code"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    unit: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(24))  # partner_feed | station_device | worker | self_report | qr_checkin
+    evidence: Mapped[str] = mapped_column(String(16))  # partner | worker | qr | self
+    idem_scope: Mapped[str] = mapped_column(String(48))
+    external_id: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    attributes: Mapped[dict] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    review_note: Mapped[str] = mapped_column(String(256), default="")
+    reviewed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    reviewed_at: Mapped[Optional[datetime]]
+    recorded_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+    credit: Mapped[Optional["Credit"]] = relationship(back_populates="action", uselist=False)
+
+
+class Credit(Base):
+    """The outcome of applying a rule to an action, with everything needed to explain it."""
+
+    __tablename__ = "credits"
+    __table_args__ = (Index("ix_credits_resident_day", "resident_id", "local_day"),)
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    action_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("green_actions.id"), unique=True)
+    resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"))
+    action_type: Mapped[str] = mapped_column(String(48))
+    local_day: Mapped[date] = mapped_column(Date)  # Shanghai date of the action, for caps and reports
+    rule_set_id: Mapped[Optional[int]] = mapped_column(ForeignKey("rule_sets.id"))
+    rule_version: Mapped[Optional[int]] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # credited | capped
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    grams: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger)
+    trace: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    action: Mapped[GreenAction] = relationship(back_populates="credit")

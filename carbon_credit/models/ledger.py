@@ -1,0 +1,39 @@
+"""The append-only points ledger.
+
+Earn and positive adjust entries are lots: they carry an expiry and a remaining
+amount that spends, expiry and reversals consume oldest-first. Nothing else is
+ever updated.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, BigID
+
+ENTRY_KINDS = ("earn", "spend", "expire", "adjust", "reverse", "refund")
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_account_created", "account_id", "created_at"),
+        # Open lots by expiry: what spending and the expiry job walk through.
+        Index("ix_ledger_entries_open_lots", "account_id", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(BigInteger)  # signed: + earns, - spends
+    grams: Mapped[int] = mapped_column(BigInteger, default=0)
+    remaining: Mapped[int] = mapped_column(BigInteger, default=0)  # lots only
+    expires_at: Mapped[Optional[datetime]]
+    credit_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("credits.id"), unique=True)
+    # Unique reference for non-credit entries (e.g. "redemption:12", "adjust:<uuid>").
+    reference: Mapped[Optional[str]] = mapped_column(String(96), unique=True)
+    reason: Mapped[str] = mapped_column(String(256), default="")
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
