@@ -57,6 +57,8 @@ class Credit(Base):
     rule_version: Mapped[Optional[int]] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # credited | capped
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    # Partition of a "per" cap, e.g. the appliance category for one-per-category-per-year.
+    cap_tag: Mapped[Optional[str]] = mapped_column(String(48))
     grams: Mapped[int] = mapped_column(BigInteger)
     points: Mapped[int] = mapped_column(BigInteger)
     trace: Mapped[dict] = mapped_column(default=dict)
