@@ -2,12 +2,13 @@
 from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
 from .audit import AuditLog
 from .ledger import ENTRY_KINDS, LedgerEntry
+from .notifications import NOTIFICATION_STATUSES, Notification
 from .org import Community, Staff, Street, staff_communities
 from .residents import Account, Resident
 from .rules import ActionType, Rule, RuleSet
 
 __all__ = [
     "ACTION_STATUSES", "ENTRY_KINDS", "EVIDENCE_KINDS", "Account", "ActionType", "AuditLog",
-    "Community", "Credit", "GreenAction", "LedgerEntry", "Resident", "Rule", "RuleSet", "Staff",
+    "Community", "Credit", "GreenAction", "LedgerEntry", "NOTIFICATION_STATUSES", "Notification", "Resident", "Rule", "RuleSet", "Staff",
     "Street", "staff_communities",
 ]
