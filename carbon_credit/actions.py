@@ -34,6 +34,10 @@ SOURCES = ("partner_feed", "station_device", "worker", "self_report", "qr_checki
 ADJUSTMENT_PROVIDERS: list[Callable] = []
 # Called after the credit is computed and before it is written: fn(session, action, outcome, now).
 OUTCOME_HOOKS: list[Callable] = []
+# Bulk paths (nightly files, device batches) prepare once per batch instead of querying per row:
+# fn(session, now) -> (fn(facts) -> [Adjustment]) and fn(session, now) -> (fn(facts, outcome) -> None).
+BATCH_ADJUSTMENT_PREPARERS: list[Callable] = []
+BATCH_OUTCOME_PREPARERS: list[Callable] = []
 
 
 @dataclass
