@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import registry as orm_registry
 
 # Deterministic constraint names keep Alembic migrations reproducible.
 NAMING_CONVENTION = {
@@ -55,5 +56,10 @@ JSONType = JSON()
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict: JSONType, list: JSONType}
+    # The type map sits on an explicit registry because Flask-SQLAlchemy copies this
+    # class's namespace into a subclass, and SQLAlchemy refuses a base that carries
+    # both a registry and a type_annotation_map. Base.metadata comes from the registry.
+    registry = orm_registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), dict: JSONType, list: JSONType},
+    )
