@@ -1,0 +1,67 @@
+"""The HTTP face of the platform: ``create_app`` builds the Flask application."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from .config import Config, configure_sqlite_engine, finalise_config
+
+
+def create_app(config=None) -> Flask:
+    """Build the application.
+
+    ``config`` is None (environment only), a mapping of overrides, or an object
+    whose upper-case attributes override the environment.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config())
+    if isinstance(config, Mapping):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    finalise_config(app)
+    _init_extensions(app)
+    _register_routes(app)
+    _register_bot(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from .errors import register_error_handlers
+    from .extensions import db, migrate, smorest_api
+
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_sqlite_engine(engine)
+    migrate.init_app(app, db)
+    smorest_api.init_app(app)
+    # After smorest, which registers its own HTTPException handler.
+    register_error_handlers(app)
+
+
+def _register_routes(app: Flask) -> None:
+    from .cli import register_cli
+    from .docs import assets
+    from .extensions import smorest_api
+    from .resources import register_blueprints
+
+    app.add_url_rule("/ping", "bare_ping", _bare_ping)
+    app.register_blueprint(assets)
+    register_blueprints(smorest_api)
+    register_cli(app)
+
+
+def _bare_ping():
+    """For benchmarks and load balancers: no blueprint machinery, no database."""
+    return {"status": "ok"}
+
+
+def _register_bot(app: Flask) -> None:
+    """Mount the WeChat face if the bot package offers a ``register`` hook."""
+    import bot
+
+    register = getattr(bot, "register", None)
+    if callable(register):
+        register(app)

@@ -1,0 +1,126 @@
+"""Configuration read from the environment.
+
+The embedded default (an SQLite file in the instance folder, no Redis) runs with
+no environment at all; production sets DATABASE_URL, REDIS_URL, SECRET_KEY and
+the WeChat credentials. Values derived from others (the hash keys, the database
+URL's driver) are settled by ``finalise_config`` after any overrides, so a test
+that changes SECRET_KEY also changes what is derived from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+DEFAULT_SQLITE_URI = "sqlite:///carbon_credit.sqlite3"  # relative paths live in the instance folder
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def normalise_database_url(url: str | None) -> str | None:
+    """Point bare PostgreSQL URLs at psycopg 3, the driver the project installs.
+
+    Hosting platforms hand out ``postgres://`` URLs; SQLAlchemy would pick
+    psycopg2 for ``postgresql://``, which is not installed.
+    """
+    if not url:
+        return url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def derive_key(secret: str, purpose: str) -> str:
+    """A per-purpose key from SECRET_KEY, so one secret is enough for a small install."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+class Config:
+    """Settings from the environment; instantiate to read it (tests pass their own mapping)."""
+
+    API_TITLE = "碳普惠 Carbon Inclusion API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    # Relative to the docs page, so it also works when the app is mounted under a prefix.
+    OPENAPI_SWAGGER_UI_URL = "docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"persistAuthorization": True}
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "POST /api/v1/auth/token (staff) or /api/v1/auth/wechat (residents).",
+                }
+            }
+        }
+    }
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    JSON_AS_ASCII = False
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        env = os.environ if environ is None else environ
+        self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET_KEY
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL")) or DEFAULT_SQLITE_URI
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.WECHAT_TOKEN = env.get("WECHAT_TOKEN", "")
+        self.WECHAT_APPID = env.get("WECHAT_APPID", "")
+        self.WECHAT_SECRET = env.get("WECHAT_SECRET", "")
+        self.WECHAT_AES_KEY = env.get("WECHAT_AES_KEY", "")
+        self.TOKEN_TTL_SECONDS = int(env.get("TOKEN_TTL_SECONDS", 12 * 3600))
+        self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
+        self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None
+
+
+class TestingConfig(Config):
+    TESTING = True
+
+
+def finalise_config(app) -> None:
+    """Settle derived values once the environment and the overrides are both applied."""
+    config = app.config
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    config["TOKEN_TTL_SECONDS"] = int(config["TOKEN_TTL_SECONDS"])
+    for name, purpose in (("CARD_HASH_KEY", "transit-card-hash"), ("PHONE_HASH_KEY", "phone-hash")):
+        if not config.get(name):
+            config[name] = derive_key(config["SECRET_KEY"], purpose)
+    if config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
+        app.logger.warning(
+            "SECRET_KEY is not set: using the development key. Tokens can be forged; "
+            "set SECRET_KEY before serving real residents."
+        )
+
+
+def configure_sqlite_engine(engine: Engine) -> None:
+    """Make an SQLite engine behave like a server database for this project.
+
+    WAL lets readers work while one writer writes; foreign keys are off by
+    default in SQLite; the busy timeout makes a second writer wait instead of
+    failing at once. pysqlite also starts transactions lazily and lets a
+    released SAVEPOINT commit the whole transaction, which would break
+    "services flush, the request commits"; taking over BEGIN (SQLAlchemy's
+    documented recipe) restores real transactions and savepoints.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,28 @@
+"""Extension instances, bound to an application by ``create_app``.
+
+The models stay on carbon_credit's plain DeclarativeBase; Flask-SQLAlchemy
+wraps it, so ``db.metadata is Base.metadata`` and the domain never imports Flask.
+"""
+from __future__ import annotations
+
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+
+from carbon_credit.db import Base
+
+from .errors import ErrorSchema, handle_http_exception
+
+
+class CarbonApi(Api):
+    """flask-smorest's Api answering errors with the platform's one envelope."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+smorest_api = CarbonApi()
