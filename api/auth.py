@@ -1,0 +1,180 @@
+"""Bearer tokens for staff and residents, and the checks every protected view makes.
+
+Tokens are signed and timestamped with SECRET_KEY (itsdangerous), not stored:
+any gunicorn worker on any host can check one without a shared session store.
+The principal is re-read from the database on every request so that a staff
+member who was deactivated, or a resident who unfollowed, loses access at once
+instead of when the token expires.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import wraps
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from carbon_credit.errors import DomainError, Forbidden
+from carbon_credit.models import Resident, Staff
+
+from .extensions import db
+
+TOKEN_SALT = "api-token"
+ROLES = ("resident", "worker", "admin")
+STAFF_ROLES = ("worker", "admin")
+# Checked against when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+    message = "A valid bearer token is required."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "Unknown username or wrong password."
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling. ``community_ids`` is None for admins (all communities)."""
+
+    kind: str  # "staff" | "resident"
+    id: int
+    role: str  # "admin" | "worker" | "resident"
+    community_ids: tuple[int, ...] | None
+    obj: Staff | Resident
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def authenticate_staff(session, username: str, password: str) -> Staff:
+    """The active staff member with these credentials; one error for every failure."""
+    staff = session.scalar(select(Staff).where(Staff.username == username))
+    if staff is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise InvalidCredentials()
+    if not check_password_hash(staff.password_hash, password) or not staff.active:
+        raise InvalidCredentials()
+    return staff
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def issue_token(kind: str, principal_id: int, role: str) -> dict:
+    """A token grant: ``access_token``, ``token_type`` and ``expires_at`` (aware UTC)."""
+    ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    issued = int(time.time())  # never later than the timestamp itsdangerous signs
+    token = _serializer().dumps({"k": kind, "id": principal_id, "r": role})
+    expires_at = datetime.fromtimestamp(issued + ttl, tz=timezone.utc)
+    return {"access_token": token, "token_type": "Bearer", "expires_at": expires_at}
+
+
+def issue_staff_token(staff: Staff) -> dict:
+    return issue_token("staff", staff.id, staff.role)
+
+
+def issue_resident_token(resident: Resident) -> dict:
+    return issue_token("resident", resident.id, "resident")
+
+
+def _read_token(token: str) -> dict:
+    try:
+        payload = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
+    except SignatureExpired:
+        raise Unauthorized("The token has expired; sign in again.") from None
+    except BadSignature:
+        raise Unauthorized("The token is not valid.") from None
+    if not isinstance(payload, dict) or payload.get("k") not in ("staff", "resident") or not isinstance(
+        payload.get("id"), int
+    ):
+        raise Unauthorized("The token is not valid.")
+    return payload
+
+
+def _bearer_token() -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()
+
+
+def load_principal(session, payload: dict) -> Principal:
+    """The principal named by a verified token, refused if the account is no longer active."""
+    if payload["k"] == "staff":
+        staff = session.get(Staff, payload["id"])
+        if staff is None or not staff.active:
+            raise Unauthorized("This staff account is no longer active.")
+        communities = None if staff.role == "admin" else tuple(staff.community_ids)
+        return Principal("staff", staff.id, staff.role, communities, staff)
+    resident = session.get(Resident, payload["id"])
+    if resident is None or resident.status != "active":
+        raise Unauthorized("This resident account is not active.")
+    # Residents hold no community rights: community-scoped views are for staff.
+    return Principal("resident", resident.id, "resident", (), resident)
+
+
+def current_principal() -> Principal | None:
+    """The authenticated caller of this request (None outside an ``auth_required`` view)."""
+    return g.get("principal")
+
+
+def authenticate_request(roles: tuple[str, ...] = ()) -> Principal:
+    principal = load_principal(db.session, _read_token(_bearer_token()))
+    if roles and principal.role not in roles:
+        raise Forbidden("Your role may not do this.")
+    g.principal = principal
+    return principal
+
+
+def auth_required(*roles: str):
+    """Require a bearer token, optionally of one of ``roles``; documents bearerAuth on the view.
+
+    Use below ``@blp.route`` (anywhere among the other smorest decorators)::
+
+        @blp.route("/things")
+        class Things(MethodView):
+            @auth_required("worker", "admin")
+            @blp.response(200, ThingSchema(many=True))
+            def get(self): ...
+    """
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}; use {ROLES}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            authenticate_request(roles)
+            return view(*args, **kwargs)
+
+        return Blueprint.doc(security=[{"bearerAuth": []}], responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"})(
+            wrapper
+        )
+
+    return decorator
+
+
+def ensure_community_access(community_id: int) -> None:
+    """Refuse a worker acting on a community outside their own (admins pass)."""
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized()
+    if principal.community_ids is not None and community_id not in principal.community_ids:
+        raise Forbidden("This community is outside your area.")

@@ -1,0 +1,59 @@
+"""Operator commands: ``flask residents …`` and ``flask staff …``."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from carbon_credit.errors import DomainError
+from carbon_credit.residents import find_resident_by_openid
+from carbon_credit.staff import STAFF_ROLES, create_staff
+from carbon_credit.timeutil import utcnow
+
+from .auth import hash_password, issue_resident_token
+from .extensions import db
+
+residents_cli = AppGroup("residents", help="Work with resident accounts.")
+staff_cli = AppGroup("staff", help="Manage community workers and admins.")
+
+
+@residents_cli.command("token")
+@click.argument("openid")
+def resident_token(openid):
+    """Print a bearer token for the resident with OPENID (support work, trying the demo)."""
+    resident = find_resident_by_openid(db.session, openid)
+    if resident is None:
+        raise click.ClickException(f"No resident has the openid {openid!r}.")
+    if resident.status != "active":
+        raise click.ClickException(f"The resident with openid {openid!r} is {resident.status}, not active.")
+    click.echo(issue_resident_token(resident)["access_token"])
+
+
+@staff_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(STAFF_ROLES), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--community", "community_ids", type=int, multiple=True, help="Community id (repeatable).")
+@click.option("--display-name", default="", help="Name shown in the worker console.")
+def create_staff_command(username, role, password, community_ids, display_name):
+    """Add a staff member who signs in at POST /api/v1/auth/token."""
+    try:
+        staff = create_staff(
+            db.session,
+            utcnow(),
+            username=username,
+            role=role,
+            password_hash=hash_password(password),
+            community_ids=community_ids,
+            display_name=display_name,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
+        raise click.ClickException(f"{exc.message} {detail}".strip()) from None
+    db.session.commit()
+    click.echo(f"Created {role} {staff.username} (id {staff.id}).")
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(residents_cli)
+    app.cli.add_command(staff_cli)
