@@ -61,9 +61,9 @@ def _staff(session, communities, hash_password: Callable[[str], str], now: datet
     session.flush()
 
 
-def _residents(session, communities, rng: random.Random, joined: datetime) -> list[Resident]:
+def _residents(session, communities, rng: random.Random, joined: datetime, count: int) -> list[Resident]:
     residents = []
-    for index in range(1, RESIDENTS + 1):
+    for index in range(1, count + 1):
         name = rng.choice(FAMILY) + rng.choice(GIVEN)
         resident = Resident(openid=demo_openid(index), display_name=name, community=communities[index % len(communities)],
                             status="active", created_at=joined, updated_at=joined)
@@ -98,10 +98,10 @@ def _day_plan(rng: random.Random, profile: str):
     return plan
 
 
-def _history(session, residents, rng: random.Random, today) -> int:
+def _history(session, residents, rng: random.Random, today, days: int) -> int:
     recorded = 0
     profiles = ["commuter", "walker", "mixed"]
-    for day_offset in range(HISTORY_DAYS, 0, -1):
+    for day_offset in range(days, 0, -1):
         day = today - timedelta(days=day_offset)
         for resident in residents:
             profile = profiles[resident.id % 3]
@@ -118,7 +118,8 @@ def _history(session, residents, rng: random.Random, today) -> int:
     return recorded
 
 
-def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, seed: int = 2026) -> dict:
+def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, seed: int = 2026,
+              residents: int = RESIDENTS, days: int = HISTORY_DAYS) -> dict:
     """Seed once; returns what was created (empty when the demo data is already there)."""
     if session.execute(select(Street.id).limit(1)).first() is not None:
         return {}
@@ -127,7 +128,7 @@ def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, se
     install_default_rule_set(session, now, RULES_SINCE)
     communities = _streets(session)
     _staff(session, communities, hash_password, now)
-    joined = start_of_local_day(today - timedelta(days=HISTORY_DAYS + 3))
-    residents = _residents(session, communities, rng, joined)
-    actions = _history(session, residents, rng, today)
-    return {"streets": len(STREETS), "communities": len(communities), "residents": len(residents), "actions": actions}
+    joined = start_of_local_day(today - timedelta(days=days + 3))
+    people = _residents(session, communities, rng, joined, residents)
+    actions = _history(session, people, rng, today, days)
+    return {"streets": len(STREETS), "communities": len(communities), "residents": len(people), "actions": actions}
