@@ -102,7 +102,8 @@ def update_rule(session, rule_set: RuleSet, action_type: str, changes: dict, now
     before = {} if rule is None else {k: _jsonable(getattr(rule, k)) for k in changes}
     if rule is None:
         rule = Rule(action_type=action_type, method=changes.get("method", "per_unit"), factors=[],
-                    evidence_weights={}, params={}, source="")
+                    points_per_gram=Decimal(1), points_per_unit=Decimal(0), evidence_weights={}, params={},
+                    source="")
         rule_set.rules.append(rule)
     for name, value in changes.items():
         setattr(rule, name, value)

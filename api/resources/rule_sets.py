@@ -47,7 +47,7 @@ def _stored(value):
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
     if isinstance(value, dict):
-        return {k: _stored(v) for k, v in value.items() if v is not None}
+        return {k: _stored(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_stored(v) for v in value]
     return value
@@ -59,7 +59,8 @@ def _rule_changes(body: dict) -> dict:
         if name in changes:
             changes[name] = _stored(changes[name])
     if "factors" in changes:  # factors keep their numbers as exact strings, like the shipped rule set
-        changes["factors"] = [{**f, "grams_per_unit": str(f["grams_per_unit"])} for f in changes["factors"]]
+        changes["factors"] = [{**{k: v for k, v in f.items() if v is not None},
+                               "grams_per_unit": str(f["grams_per_unit"])} for f in changes["factors"]]
     return changes
 
 
