@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -352,3 +354,23 @@ def test_appliance_kwh_with_a_baseline_and_campaign_bonus_are_explained(session)
     assert clipped["effect"] == "clipped" and "超出部分不计" in clipped["text"]
     assert (outcome.grams, outcome.points) == (127220, 2000)
     assert "127220 g CO2e" in explained["summary"] and "2000 积分" in explained["summary"]
+
+
+@pytest.mark.pg_only
+def test_concurrent_retries_of_one_declaration_credit_once(app, session, me):
+    """Twelve clients send the same key and body at once: one 201, the rest 200 with the same credit."""
+    body, barrier = ride(), threading.Barrier(12)
+
+    def send(_):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(ACTIONS, json=body, headers={**me.headers, "Idempotency-Key": "same-tap"})
+        return response.status_code, response.get_json()["credit"]["id"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(send, range(12)))
+    assert sorted(status for status, _ in results) == [200] * 11 + [201]
+    assert len({credit_id for _, credit_id in results}) == 1
+    counts = snapshot(session)
+    assert (counts["green_actions"], counts["credits"], counts["ledger_entries"]) == (1, 1, 1)
+    assert balance_of(session, me.resident) == 234

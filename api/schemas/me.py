@@ -41,19 +41,29 @@ class HistoryQuerySchema(ma.Schema):
 
 
 class HistoryItemSchema(ma.Schema):
-    action_id = ma.fields.Function(lambda item: item.action.id, required=True)
-    action_type = ma.fields.Function(lambda item: item.action.action_type, required=True)
+    """One action of the history with what it earned (grams, points, rule version: null until credited)."""
+
+    action_id = ma.fields.Integer(required=True)
+    action_type = ma.fields.String(required=True)
     action_type_name = ma.fields.String(required=True)
-    quantity = ma.fields.Function(lambda item: Number()._serialize(item.action.quantity, None, None))
-    unit = ma.fields.Function(lambda item: item.action.unit)
-    occurred_at = ma.fields.Function(lambda item: item.action.occurred_at.isoformat())
-    source = ma.fields.Function(lambda item: item.action.source)
-    status = ma.fields.Function(lambda item: item.action.status,
-                                metadata={"description": "pending_review | credited | capped | rejected"})
-    credit_id = ma.fields.Function(lambda item: item.credit.id if item.credit else None)
-    grams = ma.fields.Function(lambda item: item.credit.grams if item.credit else None)
-    points = ma.fields.Function(lambda item: item.credit.points if item.credit else None)
-    rule_version = ma.fields.Function(lambda item: item.credit.rule_version if item.credit else None)
+    quantity = Number(required=True)
+    unit = ma.fields.String(required=True)
+    occurred_at = ma.fields.AwareDateTime(required=True)
+    source = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "pending_review | credited | capped | rejected"})
+    credit_id = ma.fields.Integer(allow_none=True)
+    grams = ma.fields.Integer(allow_none=True)
+    points = ma.fields.Integer(allow_none=True)
+    rule_version = ma.fields.Integer(allow_none=True)
+
+    @ma.pre_dump
+    def _flatten(self, item, **kwargs):
+        action, credit = item.action, item.credit
+        return {"action_id": action.id, "action_type": action.action_type, "action_type_name": item.action_type_name,
+                "quantity": action.quantity, "unit": action.unit, "occurred_at": action.occurred_at,
+                "source": action.source, "status": action.status, "credit_id": credit.id if credit else None,
+                "grams": credit.grams if credit else None, "points": credit.points if credit else None,
+                "rule_version": credit.rule_version if credit else None}
 
 
 class ActionBodySchema(ma.Schema):
