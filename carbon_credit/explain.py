@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from .timeutil import TZ
 
 PERIOD_WORDS = {"day": "每日", "week": "每周", "month": "每月", "year": "每年"}
-METRIC_WORDS = {"count": "次数", "units": "数量", "grams": "克 CO2e", "points": "积分"}
+METRIC_WORDS = {"count": "次", "grams": "g CO2e", "points": "积分"}
 EVIDENCE_WORDS = {"partner": "合作方数据", "worker": "社区工作者核实", "qr": "扫码签到", "self": "自行申报"}
 EFFECT_WORDS = {"ok": "未超出", "clipped": "已达上限，超出部分不计", "capped": "已超出上限，本次不计"}
 METHOD_WORDS = {"per_unit": "按单位减排因子计算", "points_only": "只计积分、不计碳减排",
@@ -117,12 +117,11 @@ def _weight_step(trace: dict) -> dict:
     return {"step": "evidence_weight", "text": text, "evidence": evidence, "weight": weight, "grams": str(weighted)}
 
 
-def _cap_step(cap: dict) -> dict:
-    period, metric = PERIOD_WORDS.get(cap.get("period"), cap.get("period")), METRIC_WORDS.get(cap.get("metric"),
-                                                                                              cap.get("metric"))
-    effect = cap.get("effect")
-    text = (f"上限「{cap.get('name')}」（{period}{metric}不超过 {fmt(cap.get('limit'))}）："
-            f"此前已用 {fmt(cap.get('used_before'))}，{EFFECT_WORDS.get(effect, effect)}")
+def _cap_step(cap: dict, unit: str | None) -> dict:
+    period, effect = PERIOD_WORDS.get(cap.get("period"), cap.get("period")), cap.get("effect")
+    measure = METRIC_WORDS.get(cap.get("metric"), cap.get("metric")) if cap.get("metric") != "units" else unit
+    text = (f"上限「{cap.get('name')}」（{period}不超过 {fmt(cap.get('limit'))} {measure}）："
+            f"此前已用 {fmt(cap.get('used_before'))} {measure}，{EFFECT_WORDS.get(effect, effect)}")
     return {"step": "cap", "text": text, "name": cap.get("name"), "period": cap.get("period"),
             "metric": cap.get("metric"), "used": cap.get("used_before"), "limit": cap.get("limit"), "effect": effect}
 
@@ -167,7 +166,7 @@ def explain_credit(credit, action_type_name: str) -> dict:
     steps.append({"step": "method", "text": f"计算方法：{METHOD_WORDS.get(method, method)}", "method": method})
     steps += METHOD_STEPS.get(method, lambda _t: [])(trace)
     steps.append(_weight_step(trace))
-    steps += [_cap_step(cap) for cap in trace.get("caps") or []]
+    steps += [_cap_step(cap, trace.get("unit")) for cap in trace.get("caps") or []]
     steps.append(_points_step(trace))
     steps += [_adjustment_step(adj) for adj in trace.get("adjustments") or []]
     steps += _extra_steps(trace)
