@@ -75,7 +75,8 @@ def declare_action(session, resident_id: int, key: str, declaration: Declaration
     unit_hint = declaration.unit
     earlier = _earlier(session, resident_id, key)
     if earlier is not None:
-        expected = fingerprint(declaration, unit_hint or earlier.unit)
+        default = session.get(ActionType, declaration.action_type)
+        expected = fingerprint(declaration, unit_hint or (default.unit if default else ""))
         if earlier.request_hash != expected:
             raise IdempotencyKeyReused()
         return RecordResult(action=earlier, credit=earlier.credit, created=False)

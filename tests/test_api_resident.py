@@ -374,3 +374,11 @@ def test_concurrent_retries_of_one_declaration_credit_once(app, session, me):
     counts = snapshot(session)
     assert (counts["green_actions"], counts["credits"], counts["ledger_entries"]) == (1, 1, 1)
     assert balance_of(session, me.resident) == 234
+
+
+def test_retry_without_the_unit_is_another_request_when_the_first_named_a_non_default_unit(client, session, me):
+    first = declare(client, me, ride(quantity=1, unit="trip"))
+    body = {k: v for k, v in ride(quantity=1, unit="trip", occurred_at=first.get_json()["action"]["occurred_at"])
+            .items() if k != "unit"}
+    assert first.status_code == 201
+    assert_error(declare(client, me, body), 409, "idempotency_key_reused")
