@@ -123,20 +123,29 @@ class BalanceSummary:
 
 
 def balance_summary(session, resident_id: int, now: datetime) -> BalanceSummary:
-    """Points spendable now, grams CO2e credited in total, and points that expire within 30 days."""
-    account = session.execute(select(Account).where(Account.resident_id == resident_id)).scalar_one_or_none()
-    if account is None:
-        raise NotFound("This resident has no points account.", code="account_not_found")
+    """Points spendable now, grams CO2e credited in total, and points that expire within 30 days.
+
+    One round trip: the account row joined with only the open lots that expire
+    before the horizon (the partial index on open lots keeps that range small).
+    """
     horizon = now + REMINDER_WINDOW
-    overdue, soon = session.execute(
+    row = session.execute(
         select(
+            Account.balance, Account.grams_total, Account.earned_total,
             func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at <= now), 0),
-            func.coalesce(func.sum(LedgerEntry.remaining).filter(
-                and_(LedgerEntry.expires_at > now, LedgerEntry.expires_at <= horizon)), 0),
-        ).where(LedgerEntry.account_id == account.id, LedgerEntry.remaining > 0)
-    ).one()
-    return BalanceSummary(points=account.balance - int(overdue), grams=account.grams_total,
-                          earned_total=account.earned_total, expiring_soon=int(soon), expiring_before=horizon)
+            func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at > now), 0),
+        )
+        .select_from(Account)
+        .outerjoin(LedgerEntry, and_(LedgerEntry.account_id == Account.id, LedgerEntry.remaining > 0,
+                                     LedgerEntry.expires_at <= horizon))
+        .where(Account.resident_id == resident_id)
+        .group_by(Account.id, Account.balance, Account.grams_total, Account.earned_total)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("This resident has no points account.", code="account_not_found")
+    balance, grams, earned, overdue, soon = row
+    return BalanceSummary(points=balance - int(overdue), grams=grams, earned_total=earned,
+                          expiring_soon=int(soon), expiring_before=horizon)
 
 
 def adjust_balance(session, resident_id: int, points: int, reason: str, now: datetime, *, actor_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, BigID
@@ -21,8 +21,9 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         Index("ix_ledger_entries_account_created", "account_id", "created_at"),
-        # Open lots by expiry: what spending and the expiry job walk through.
-        Index("ix_ledger_entries_open_lots", "account_id", "expires_at"),
+        # Open lots by expiry: what spending, the balance and the expiry job walk through.
+        Index("ix_ledger_entries_open_lots", "account_id", "expires_at",
+              postgresql_where=text("remaining > 0"), sqlite_where=text("remaining > 0")),
     )
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))

@@ -244,7 +244,8 @@ def upgrade():
     )
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.create_index('ix_ledger_entries_account_created', ['account_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_ledger_entries_open_lots', ['account_id', 'expires_at'], unique=False)
+        batch_op.create_index('ix_ledger_entries_open_lots', ['account_id', 'expires_at'], unique=False,
+                              postgresql_where=sa.text('remaining > 0'), sqlite_where=sa.text('remaining > 0'))
 
     # ### end Alembic commands ###
 
