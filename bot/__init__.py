@@ -3,4 +3,7 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    """Attach the bot to the application; nothing to attach until the callback exists."""
+    """Attach the bot to the application: the ``flask wechat`` command group."""
+    from .cli import wechat_cli
+
+    app.cli.add_command(wechat_cli)
