@@ -6,6 +6,7 @@ from .notifications import NOTIFICATION_STATUSES, Notification
 from .org import Community, Staff, Street, staff_communities
 from .residents import Account, Resident
 from .rules import ActionType, Rule, RuleSet
+from .wechat import MassSend, MassSendBatch, MassSendQuota, MassSendRecipient, QRCode, TemplateRefusal, TemplateSend, WeChatKV  # noqa: F401
 
 __all__ = [
     "ACTION_STATUSES", "ENTRY_KINDS", "EVIDENCE_KINDS", "Account", "ActionType", "AuditLog",
