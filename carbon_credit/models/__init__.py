@@ -1,6 +1,7 @@
 """All models, imported here so the metadata is complete whenever the package is."""
 from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
 from .audit import AuditLog
+from .campaigns import Campaign, CampaignCheckin, CampaignEnrolment, CampaignPublicity, campaign_communities  # noqa: F401
 from .ledger import ENTRY_KINDS, LedgerEntry
 from .notifications import NOTIFICATION_STATUSES, Notification
 from .org import Community, Staff, Street, staff_communities
