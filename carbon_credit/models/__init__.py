@@ -1,6 +1,7 @@
 """All models, imported here so the metadata is complete whenever the package is."""
 from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
 from .audit import AuditLog
+from .jobs import JOB_RUN_STATUSES, DailyStat, JobLock, JobRun
 from .campaigns import Campaign, CampaignCheckin, CampaignEnrolment, CampaignPublicity, campaign_communities  # noqa: F401
 from .ledger import ENTRY_KINDS, LedgerEntry
 from .notifications import NOTIFICATION_STATUSES, Notification
@@ -11,6 +12,6 @@ from .wechat import MassSend, MassSendBatch, MassSendQuota, MassSendRecipient, Q
 
 __all__ = [
     "ACTION_STATUSES", "ENTRY_KINDS", "EVIDENCE_KINDS", "Account", "ActionType", "AuditLog",
-    "Community", "Credit", "GreenAction", "LedgerEntry", "NOTIFICATION_STATUSES", "Notification", "Resident", "Rule", "RuleSet", "Staff",
+    "Community", "Credit", "DailyStat", "JOB_RUN_STATUSES", "JobLock", "JobRun", "GreenAction", "LedgerEntry", "NOTIFICATION_STATUSES", "Notification", "Resident", "Rule", "RuleSet", "Staff",
     "Street", "staff_communities",
 ]
