@@ -2,6 +2,8 @@
 from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
 from .audit import AuditLog
 from .jobs import JOB_RUN_STATUSES, DailyStat, JobLock, JobRun
+from .rewards import REDEMPTION_STATUSES, REWARD_KINDS, Redemption, Reward, reward_communities  # noqa: F401
+from .budgets import ALL_TYPES, BUDGET_MODES, Budget, BudgetCounter  # noqa: F401
 from .campaigns import Campaign, CampaignCheckin, CampaignEnrolment, CampaignPublicity, campaign_communities  # noqa: F401
 from .ledger import ENTRY_KINDS, LedgerEntry
 from .notifications import NOTIFICATION_STATUSES, Notification
