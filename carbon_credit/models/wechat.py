@@ -95,7 +95,7 @@ class MassSendBatch(Base):
     __tablename__ = "wechat_mass_send_batches"
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     mass_send_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("wechat_mass_sends.id"), index=True)
-    msg_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    msg_id: Mapped[Optional[int]] = mapped_column(BigInteger, index=True)  # null when WeChat said "already sent" (45065)
     msg_data_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     recipients: Mapped[int]
     status: Mapped[str] = mapped_column(String(32), default="sent")  # sent | send success | send fail | err(...)
