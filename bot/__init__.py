@@ -3,7 +3,9 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    """Attach the bot to the application: the ``flask wechat`` command group."""
+    """Attach the bot to the application: the /wechat callback and the ``flask wechat`` commands."""
+    from .callback import bp
     from .cli import wechat_cli
 
+    app.register_blueprint(bp)
     app.cli.add_command(wechat_cli)

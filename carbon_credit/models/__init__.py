@@ -1,6 +1,7 @@
 """All models, imported here so the metadata is complete whenever the package is."""
 from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
 from .audit import AuditLog
+from .bot import InboundMessage
 from .jobs import JOB_RUN_STATUSES, DailyStat, JobLock, JobRun
 from .rewards import REDEMPTION_STATUSES, REWARD_KINDS, Redemption, Reward, reward_communities  # noqa: F401
 from .budgets import ALL_TYPES, BUDGET_MODES, Budget, BudgetCounter  # noqa: F401
