@@ -80,7 +80,7 @@ class Campaign(Base):
 
 
 class CampaignEnrolment(Base):
-    """A resident taking part; ``first_bonus_action_id`` is claimed once, by a conditional update."""
+    """A resident taking part; the first-action bonus is claimed once, by a conditional update."""
 
     __tablename__ = "campaign_enrolments"
     __table_args__ = (UniqueConstraint("campaign_id", "resident_id"),)
@@ -88,6 +88,8 @@ class CampaignEnrolment(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"), index=True)
     via: Mapped[str] = mapped_column(String(16))  # self | action | checkin | worker
+    # Set when the first-action bonus was given; the action is unknown on the bulk path (None).
+    first_bonus_claimed_at: Mapped[Optional[datetime]]
     first_bonus_action_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("green_actions.id"))
     enrolled_at: Mapped[datetime]
 
@@ -105,7 +107,8 @@ class CampaignCheckin(Base):
     resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"))
     local_day: Mapped[date] = mapped_column(Date)
     slot: Mapped[int]
-    action_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("green_actions.id"), unique=True)
+    # Written first, then the action that credits it: the check-in points go only to actions made here.
+    action_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("green_actions.id"), unique=True)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
     via: Mapped[str] = mapped_column(String(16))  # qr | worker
     staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
@@ -122,6 +125,7 @@ class CampaignPublicity(Base):
     kind: Mapped[str] = mapped_column(String(16))  # start | reminder | results
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
     result: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     sent_at: Mapped[Optional[datetime]]
