@@ -19,13 +19,13 @@ import secrets
 from datetime import datetime
 from typing import Optional, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .audit import audit
 from .errors import Conflict, IdempotencyKeyReused, NotFound, ResidentInactive
 from .ledger import lock_account, refund_points, take_points
-from .models import Redemption, Resident, Reward
+from .models import Community, Redemption, Resident, Reward
 from .notify import enqueue_notification
 from .rewards import offered_to
 
@@ -216,8 +216,16 @@ def cancel_redemption(session, redemption_id: int, now: datetime, *, resident_id
 
 
 def list_redemptions(session, *, resident_id: Optional[int] = None, reward_id: Optional[int] = None,
-                     status: Optional[str] = None, limit: int = 100) -> list[Redemption]:
+                     status: Optional[str] = None, scope: Optional[Sequence[int]] = None,
+                     limit: int = 100) -> list[Redemption]:
+    """Newest first; ``scope`` (a worker's communities) keeps what ``_staff_may_act`` allows."""
     query = select(Redemption).order_by(Redemption.id.desc()).limit(limit)
+    if scope is not None:
+        ids = list(scope)
+        query = query.join(Reward, Reward.id == Redemption.reward_id).join(
+            Resident, Resident.id == Redemption.resident_id).where(or_(
+                Reward.communities.any(Community.id.in_(ids)),
+                and_(~Reward.communities.any(), Resident.community_id.in_(ids))))
     if resident_id is not None:
         query = query.where(Redemption.resident_id == resident_id)
     if reward_id is not None:

@@ -77,7 +77,8 @@ def create_reward(session, now: datetime, *, actor_id: int, scope: Optional[Sequ
                     created_by=actor_id, created_at=now, updated_at=now, communities=communities)
     session.add(reward)
     session.flush()
-    audit(session, now, "reward.create", "reward", reward.id, actor_id=actor_id, **_snapshot(reward))
+    audit(session, now, "reward.create", "reward", reward.id, actor_id=actor_id,
+          **{k: _plain(v) for k, v in _snapshot(reward).items()})
     return reward
 
 

@@ -7,3 +7,5 @@ from . import auth, health
 def register_blueprints(smorest_api) -> None:
     for blueprint in (health.blp, auth.blp):
         smorest_api.register_blueprint(blueprint)
+    from . import rewards  # rewards, redemptions and vouchers
+    smorest_api.register_blueprint(rewards.blp)
