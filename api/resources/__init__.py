@@ -9,3 +9,5 @@ def register_blueprints(smorest_api) -> None:
         smorest_api.register_blueprint(blueprint)
     from . import rewards  # rewards, redemptions and vouchers
     smorest_api.register_blueprint(rewards.blp)
+    from . import budgets  # monthly points budgets (importing it registers the budget hooks on credits)
+    smorest_api.register_blueprint(budgets.blp)
