@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Modules whose import registers jobs. Add yours with a one-line edit.
 JOB_MODULES: list[str] = [
     "api.jobs",
+    "api.campaign_jobs",
 ]
 TRIGGERS = ("interval", "cron")
 JOBSTORE_TABLE = "apscheduler_jobs"

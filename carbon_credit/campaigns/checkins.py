@@ -97,7 +97,7 @@ def check_in(session, campaign: Campaign, resident, now: datetime, *, via: str =
     session.flush()
     return ScanResult(ok=True, code="checked_in", points=checkin.points, balance=account.balance,
                       title=campaign.title, detail={"campaign_id": campaign.id, "slot": checkin.slot,
-                                                    "action_id": result.action.id})
+                                                    "action_id": result.action.id, "resident_id": resident.id})
 
 
 @register_scene("campaign")

@@ -68,7 +68,7 @@ def _claim(session, campaign: Campaign, kind: str, now: datetime) -> Optional[Ca
 def _deliver(session, row: CampaignPublicity, campaign: Campaign, send: Callable, now: datetime) -> bool:
     row.attempts += 1
     try:
-        result = send(campaign_id=campaign.id, text=row.text, community_ids=campaign.community_ids)
+        result = send(campaign_id=campaign.id, text=row.text, community_ids=campaign.community_ids, kind=row.kind)
     except Exception as error:  # noqa: BLE001 - any failure of the face is recorded and retried
         row.status, row.result = "failed", {"error": f"{type(error).__name__}: {error}"[:250]}
         session.flush()
