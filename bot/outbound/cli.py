@@ -14,7 +14,7 @@ from carbon_credit.timeutil import utcnow
 from ..cli import wechat_cli
 from .client import WeChatNotConfigured, describe_error, get_client
 from .menu import build_menu, menu_problems, publish_menu
-from .qr_targets import qrcode_for_target
+from .qr_targets import qrcode_for_request, resolve_qr_request
 from .qrcodes import image_url
 
 
@@ -57,7 +57,10 @@ def _make_qrcode(target_type: str, target_id: int, days: int | None) -> None:
     from api.extensions import db
 
     try:
-        code, created = qrcode_for_target(db.session, _client(), target_type, target_id, utcnow(), days=days)
+        request = resolve_qr_request(db.session, target_type, target_id, days=days)
+        client = _client()
+        db.session.commit()  # end the read transaction before the token store may write (SQLite)
+        code, created = qrcode_for_request(db.session, client, request, utcnow())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

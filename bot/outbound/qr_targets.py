@@ -84,14 +84,30 @@ def expire_seconds_for(spec: QRTarget, days: int | None) -> int | None:
     return days * DAY_SECONDS
 
 
-def qrcode_for_target(session, client, target_type: str, target_id: int, now: datetime, *, days: int | None = None,
-                      community_ids: tuple[int, ...] | None = None, staff_id: int | None = None):
-    """Check the target and the caller's access, then a stored or new code: ``(code, created)``."""
+@dataclass(frozen=True)
+class QRRequest:
+    scene: str
+    kind: str
+    expire_seconds: int | None
+
+
+def resolve_qr_request(session, target_type: str, target_id: int, *, days: int | None = None,
+                       community_ids: tuple[int, ...] | None = None) -> QRRequest:
+    """Check the target exists and the caller may print its code; what to ask WeChat for."""
     spec = target_spec(target_type)
     seconds = expire_seconds_for(spec, days)
     check_access(session, target_type, target_id, community_ids)
-    return ensure_qrcode(session, client, scene_for(target_type, target_id), spec.kind, now,
-                         expire_seconds=seconds, created_by=staff_id)
+    return QRRequest(scene_for(target_type, target_id), spec.kind, seconds)
+
+
+def qrcode_for_request(session, client, request: QRRequest, now: datetime, *, staff_id: int | None = None):
+    """A stored or new code for a resolved request: ``(code, created)``.
+
+    Callers end the transaction that resolved the request first (the handlers
+    commit): on SQLite a token refreshed meanwhile would leave it unable to write.
+    """
+    return ensure_qrcode(session, client, request.scene, request.kind, now, expire_seconds=request.expire_seconds,
+                         created_by=staff_id)
 
 
 def stored_qrcode_for_target(session, target_type: str, target_id: int, now: datetime, *,

@@ -87,8 +87,8 @@ def ensure_qrcode(session, client, scene: str, kind: str, now: datetime, *, expi
     Returns ``(code, created)``. Flushes, never commits.
     """
     check_request(scene, kind, expire_seconds)
-    # Read the shared token before this session opens a snapshot: on SQLite a token
-    # stored by another connection meanwhile would stop this session from writing.
+    # Settle the shared token before this session opens a snapshot: on SQLite (WAL) a token
+    # stored by another connection after this session's first read stops it from writing.
     client.access_token
     existing = find_reusable(session, scene, kind, now, expire_seconds)
     if existing is not None:
