@@ -124,11 +124,11 @@ def _claim(session, now, limit, templates, report) -> list[_Job]:
 def _claim_context(session, notes, templates) -> _ClaimContext:
     resident_ids = {n.resident_id for n in notes}
     residents = {r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
-    refusals = set(session.execute(
-        select(TemplateRefusal.resident_id, TemplateRefusal.kind).where(TemplateRefusal.resident_id.in_(resident_ids))
-    ).tuples())
+    refusals = {(rid, kind) for rid, kind in session.execute(
+        select(TemplateRefusal.resident_id, TemplateRefusal.kind).where(TemplateRefusal.resident_id.in_(resident_ids)))}
     codes = {n.payload.get("action_type") for n in notes if isinstance(n.payload, dict)} - {None}
-    names = dict(session.execute(select(ActionType.code, ActionType.name).where(ActionType.code.in_(codes))).tuples())
+    names = {code: name for code, name in session.execute(
+        select(ActionType.code, ActionType.name).where(ActionType.code.in_(codes)))}
     return _ClaimContext(residents, refusals, templates, names)
 
 
