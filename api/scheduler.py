@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Modules whose import registers jobs. Add yours with a one-line edit.
 JOB_MODULES: list[str] = [
     "api.jobs",
+    "bot.outbound.jobs",  # deliver_outbox: the notification outbox as template messages
     "api.campaign_jobs",
 ]
 TRIGGERS = ("interval", "cron")

@@ -5,6 +5,7 @@ import logging
 from dataclasses import asdict
 from datetime import datetime
 
+from api.scheduler import register_job
 from carbon_credit.timeutil import utcnow
 
 from .client import WeChatNotConfigured, get_client
@@ -39,3 +40,6 @@ def deliver_outbox_job(app, now: datetime | None = None) -> dict:
             total.merge(report)
             if report.claimed < batch:
                 return asdict(total)
+
+
+register_job("deliver_outbox", deliver_outbox_job, "interval", minutes=1)
