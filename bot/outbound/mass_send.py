@@ -53,25 +53,26 @@ def plan_batches(ids: list[int], size: int = MAX_BATCH) -> list[list[int]]:
 def send_publicity(session, client, *, campaign_id: int, text: str, now: datetime, kind: str = "announce",
                    resident_ids=None, community_ids=None, batch_size: int = MAX_BATCH) -> PublicityReport:
     """Mass-send ``text`` once per (campaign, kind) to the active followers named."""
-    if not MIN_BATCH <= batch_size <= MAX_BATCH:
-        raise ValueError(f"batch_size must be {MIN_BATCH}-{MAX_BATCH}")
+    if not MIN_BATCH < batch_size <= MAX_BATCH:  # above 2, so a lone last id can borrow one
+        raise ValueError(f"batch_size must be {MIN_BATCH + 1}-{MAX_BATCH}")
     mass = start_mass_send(session, campaign_id, kind, text, now)
+    report = PublicityReport(mass.id, already_done=mass.status == "sent")
     session.commit()
-    report = PublicityReport(mass.id)
-    if mass.status == "sent":
-        report.already_done = True
+    if report.already_done:
         return report
     targets = eligible_resident_ids(session, resident_ids=resident_ids, community_ids=community_ids)
-    session.commit()
     for batch in plan_batches(targets, batch_size):
-        if not _send_batch(session, client, mass.id, batch, now, report):
+        if not _send_batch(session, client, report.mass_send_id, batch, now, report):
             return report
-    _finish(session, mass.id, now)
+    _finish(session, report.mass_send_id, now)
     return report
 
 
 def _send_batch(session, client, mass_send_id: int, batch: list[int], now: datetime, report: PublicityReport) -> bool:
-    client.access_token  # settle the shared token before this transaction takes locks
+    # End any read snapshot, then settle the shared token, before this batch's transaction:
+    # on SQLite a token stored by another connection would otherwise stop this one writing.
+    session.commit()
+    client.access_token
     mass = lock_mass_send(session, mass_send_id)
     todo = unreached(session, mass_send_id, batch)
     month = quota_month(now)
