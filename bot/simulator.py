@@ -7,6 +7,7 @@ set, encrypted like safe mode, so the server cannot tell them from WeChat's.
 from __future__ import annotations
 
 import random
+import re
 import string
 import time
 from dataclasses import dataclass
@@ -82,8 +83,13 @@ def sign_push(xml: str, token: str, crypto: WeChatCrypto | None = None, *, times
     return SignedPush(params, envelope.encode("utf-8"), nonce, ts)
 
 
+_FROM = re.compile(r"<FromUserName>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</FromUserName>", re.S)
+
+
 def _openid_of(xml: str) -> str:
-    return xmltodict.parse(xml)["xml"].get("FromUserName") or ""
+    """WeChat repeats the sender in the query string; read without parsing, so any body can be sent."""
+    found = _FROM.search(xml)
+    return found.group(1) if found else ""
 
 
 def read_reply(body: str, crypto: WeChatCrypto | None = None) -> dict | None:

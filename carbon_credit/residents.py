@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
 from datetime import datetime
 from typing import Callable
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from .audit import audit
 from .errors import NotFound
 from .models import Account, Resident
+from .notify import skip_pending_notifications
 
 
 def find_resident_by_openid(session: Session, openid: str) -> Resident | None:
@@ -74,10 +76,23 @@ def _create_resident(session, openid, now, unionid, community_id, display_name) 
     return resident
 
 
+def _stop_pushes(session: Session, resident: Resident, now: datetime) -> None:
+    skip_pending_notifications(session, resident.id, now)
+
+
+def _drop_transit_cards(session: Session, resident: Resident, now: datetime) -> None:
+    """Bound transit cards arrive with the transit-card work; imported here, late, to avoid a cycle."""
+    if importlib.util.find_spec("carbon_credit.cards") is None:
+        return
+    from . import cards
+
+    for card in cards.active_cards(session, resident.id):
+        cards.unbind_card(session, resident.id, card.id, now)
+
+
 # Leaving: called as fn(session, resident, now) whenever a resident is unlinked (unfollow or erasure),
-# before the change is flushed, so other areas drop what they hold on the person (bound transit cards,
-# pending notifications). Must flush, never commit.
-UNLINK_HOOKS: list[Callable] = []
+# so every area drops what it holds on the person. Must flush, never commit.
+UNLINK_HOOKS: list[Callable] = [_stop_pushes, _drop_transit_cards]
 
 
 def openid_digest(openid: str, key: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-from carbon_credit.checkins import parse_scene
+from carbon_credit.checkins import SCENE_HANDLERS, parse_scene
 from carbon_credit.residents import follow_resident, unfollow_resident
 
 from .. import texts
@@ -47,7 +47,8 @@ def scancode(push) -> str | None:
     (scancode_push) or gets a short note (scancode_waitmsg, which waits for our answer)."""
     info = push.raw.get("ScanCodeInfo")
     result = (info.get("ScanResult") if isinstance(info, dict) else None) or ""
-    if parse_scene(result.strip()) is not None:
+    scene = parse_scene(result.strip())
+    if scene is not None and scene[0] in SCENE_HANDLERS:
         return check_in(push, push.resident(), result.strip())
     return texts.SCANCODE_UNKNOWN if push.field("Event").lower() == "scancode_waitmsg" else None
 
@@ -65,16 +66,23 @@ def nothing_to_say(push) -> None:
 
 @on_event("TEMPLATESENDJOBFINISH")
 def template_finished(push) -> None:
-    _hand_to_outbound("record_template_result", push.session, push.openid, push.field("MsgID"),
-                      push.field("Status"), push.now)
+    msg_id = push.field("MsgID")
+    if not msg_id.isdigit():
+        log.warning("TEMPLATESENDJOBFINISH without a numeric MsgID ignored")
+        return None
+    _hand_to_outbound("record_template_result", push.session, push.openid, msg_id, push.field("Status"), push.now)
     return None
 
 
 @on_event("MASSSENDJOBFINISH")
 def mass_send_finished(push) -> None:
+    msg_id = push.field("MsgID")
+    if not msg_id.isdigit():
+        log.warning("MASSSENDJOBFINISH without a numeric MsgID ignored")
+        return None
     counts = {name: _int(push.field(name)) for name in ("TotalCount", "FilterCount", "SentCount", "ErrorCount")}
-    _hand_to_outbound("record_mass_send_result", push.session, push.field("MsgID"), push.field("Status"),
-                      counts, push.now)
+    counts["status"] = push.field("Status")
+    _hand_to_outbound("record_mass_send_result", push.session, msg_id, counts, push.now)
     return None
 
 
