@@ -16,3 +16,5 @@ def register_blueprints(smorest_api) -> None:
         smorest_api.register_blueprint(blueprint)
     from . import qrcodes  # check-in QR codes of stations and campaigns
     smorest_api.register_blueprint(qrcodes.blp)
+    from . import privacy  # a resident's own data export and erasure
+    smorest_api.register_blueprint(privacy.blp)
