@@ -1,11 +1,12 @@
 """The HTTP resources: one flask-smorest blueprint per resource."""
 from __future__ import annotations
 
-from . import auth, health
+from . import action_types, audit, auth, health, me, org, residents, rule_sets
 
 
 def register_blueprints(smorest_api) -> None:
-    for blueprint in (health.blp, auth.blp):
+    for blueprint in (health.blp, auth.blp, me.blp, org.blp, residents.blp, action_types.blp, rule_sets.blp,
+                      audit.blp):
         smorest_api.register_blueprint(blueprint)
     from . import rewards  # rewards, redemptions and vouchers
     smorest_api.register_blueprint(rewards.blp)
