@@ -1,6 +1,7 @@
 """Rewards: the catalogue (staff), what residents can redeem, redemptions and vouchers."""
 from __future__ import annotations
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -11,7 +12,8 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
-from ..schemas.rewards import (CancelBodySchema, IdempotencyHeaderSchema, OfferedRewardSchema, RedeemBodySchema,
+from ..idempotency import idempotency_key_required
+from ..schemas.rewards import (CancelBodySchema, OfferedRewardSchema, RedeemBodySchema,
                                RedemptionQuerySchema, RedemptionSchema, RewardBodySchema, RewardListQuerySchema,
                                RewardPatchSchema, RewardSchema)
 
@@ -88,16 +90,17 @@ class MyRedemptions(MethodView):
         return list_redemptions(db.session, resident_id=current_principal().id)
 
     @auth_required("resident")
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @idempotency_key_required
     @blp.arguments(RedeemBodySchema)
     @blp.response(201, RedemptionSchema)
     @blp.alt_response(200, schema=RedemptionSchema, description="A retry with the same Idempotency-Key")
+    @blp.alt_response(400, schema=ErrorSchema, description="Missing or malformed Idempotency-Key")
     @blp.alt_response(409, schema=ErrorSchema,
                       description="insufficient_points, out_of_stock, redemption_limit_reached, reward_not_available")
-    def post(self, headers, body):
+    def post(self, body):
         """Redeem a reward: spends its points (oldest first) and issues a voucher code."""
         redemption, created = redeem_reward(db.session, current_principal().id, body["reward_id"], utcnow(),
-                                            idempotency_key=headers["idempotency_key"])
+                                            idempotency_key=g.idempotency_key)
         db.session.commit()
         return redemption, 201 if created else 200
 

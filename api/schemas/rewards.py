@@ -67,11 +67,6 @@ class RedeemBodySchema(ma.Schema):
     reward_id = ma.fields.Integer(required=True, strict=True)
 
 
-class IdempotencyHeaderSchema(ma.Schema):
-    idempotency_key = ma.fields.String(data_key="Idempotency-Key", load_default=None, validate=Length(min=1, max=128),
-                                       metadata={"description": "Send the same key when retrying: redeems once"})
-
-
 class RedemptionSchema(ma.Schema):
     id = ma.fields.Integer()
     reward_id = ma.fields.Integer()
