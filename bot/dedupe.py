@@ -56,20 +56,24 @@ def dedupe_key(raw: dict) -> str:
 
 
 class DatabaseStore:
-    """The answer is stored with the push's own transaction under a unique key."""
+    """The answer is stored with the push's own transaction under a unique key.
+
+    Nothing is read first: retries are rare (WeChat only retries what went
+    unanswered), so a push is handled straight away and the unique key decides
+    at the end; the loser's writes are rolled back and it sends the first answer.
+    """
 
     def begin(self, session, key: str, now: datetime) -> str | None:
-        reply = session.execute(select(InboundMessage.reply).where(InboundMessage.dedupe_key == key)).first()
-        return None if reply is None else (reply[0] or "")
+        return None
 
     def finish(self, session, key: str, reply: str, now: datetime) -> None:
+        session.add(InboundMessage(dedupe_key=key, reply=reply, created_at=now))
         try:
-            with session.begin_nested():
-                session.add(InboundMessage(dedupe_key=key, reply=reply, created_at=now))
+            session.flush()
         except IntegrityError:
-            session.rollback()  # the whole push: the other worker's writes stand instead
-            first = self.begin(session, key, now)
-            raise DuplicatePush(first or "") from None
+            session.rollback()  # the whole push: the first delivery's writes stand instead
+            first = session.execute(select(InboundMessage.reply).where(InboundMessage.dedupe_key == key)).first()
+            raise DuplicatePush((first[0] if first else "") or "") from None
 
     def settle(self, key: str, reply: str) -> None:
         pass
