@@ -36,6 +36,7 @@ JOB_MODULES: list[str] = [
     "api.jobs",
     "bot.outbound.jobs",  # deliver_outbox: the notification outbox as template messages
     "api.campaign_jobs",
+    "bot.jobs",  # purge_answered_pushes: the callback's database de-dup rows
 ]
 TRIGGERS = ("interval", "cron")
 JOBSTORE_TABLE = "apscheduler_jobs"

@@ -180,3 +180,15 @@ def test_concurrent_deliveries_of_one_scan_credit_once(app, session, checkin_sce
     assert session.scalar(select(Account.balance).join(Resident).where(Resident.openid == "o-scanner")) == 20
     if store_kind == "redis":
         _clear(redis.Redis.from_url(REDIS_URL))
+
+
+def test_the_purge_job_is_registered_and_runs(app, session):
+    from api.scheduler import REGISTRY, load_jobs, run_job
+
+    load_jobs()
+    assert REGISTRY["purge_answered_pushes"].trigger == "cron"
+    session.add(InboundMessage(dedupe_key="stale", reply="", created_at=FIXED_NOW - timedelta(days=5)))
+    session.commit()
+    outcome = run_job(app, "purge_answered_pushes", FIXED_NOW)
+    assert (outcome.status, outcome.result) == ("ok", {"removed": 1})
+    assert _count(session, InboundMessage) == 0
