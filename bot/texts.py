@@ -15,6 +15,16 @@ COMMAND_LIST = (
     "帮助 — 查看本列表"
 )
 
+# What residents type for each command (compared after NFKC, lower case, spaces removed).
+COMMAND_WORDS = {
+    "balance": ("余额", "积分", "查积分", "查余额", "我的积分", "积分余额", "balance", "points"),
+    "history": ("明细", "积分明细", "记录", "积分记录", "history"),
+    "help": ("帮助", "help", "?", "菜单", "指令", "你好", "hi", "hello"),
+    "bind_card": ("绑卡", "绑定交通卡", "绑定公交卡", "绑定地铁卡", "交通卡", "公交卡", "bind"),
+    "campaigns": ("活动", "最新活动", "社区活动", "campaigns"),
+    "rank": ("排行", "排名", "排行榜", "我的排名", "rank"),
+}
+
 WELCOME = "欢迎关注碳普惠！乘公交地铁、骑车步行、垃圾分类都能攒积分、兑好礼。\n" + COMMAND_LIST
 WELCOME_BACK = "欢迎回来！您的积分账户已恢复，发送“余额”查看。"
 # Following by scanning a QR code: the check-in result follows these lines.

@@ -28,7 +28,7 @@ def _down(value: Decimal, step: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-@command("balance", "余额", "积分", "查积分", "查余额", "我的积分", "积分余额", "balance", "points", click="BALANCE")
+@command("balance", click="BALANCE")
 def balance(push, _argument: str) -> str:
     summary = balance_summary(push.session, push.resident().id, push.now)
     reply = texts.BALANCE.format(points=summary.points, carbon=format_carbon(summary.grams))
@@ -39,7 +39,7 @@ def balance(push, _argument: str) -> str:
     return reply
 
 
-@command("history", "明细", "积分明细", "记录", "积分记录", "history", click="HISTORY")
+@command("history", click="HISTORY")
 def history(push, _argument: str) -> str:
     rows = push.session.execute(
         select(Credit, ActionType.name).outerjoin(ActionType, ActionType.code == Credit.action_type)
@@ -71,6 +71,6 @@ def cap_reason(trace: dict) -> str:
     return ""
 
 
-@command("help", "帮助", "help", "?", "菜单", "指令", "你好", "hi", "hello", click="HELP")
+@command("help", click="HELP")
 def help_(push, _argument: str) -> str:
     return texts.HELP

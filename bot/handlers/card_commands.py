@@ -23,8 +23,7 @@ def _card_service():
 CARDS = _card_service()
 
 
-@command("bind_card", "绑卡", "绑定交通卡", "绑定公交卡", "绑定地铁卡", "交通卡", "公交卡", "bind",
-         click="BIND_CARD", takes_argument=True)
+@command("bind_card", click="BIND_CARD", takes_argument=True)
 def bind_card(push, argument: str) -> str:
     if CARDS is None:
         return texts.BIND_CARD_HOW_PAGE

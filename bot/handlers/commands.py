@@ -29,8 +29,10 @@ class Command:
     takes_argument: bool
 
 
-def command(name: str, *words: str, click: str | None = None, takes_argument: bool = False):
-    """Register a command under its words (already in normalised form) and its menu key."""
+def command(name: str, *, click: str | None = None, takes_argument: bool = False):
+    """Register a command under its words (texts.COMMAND_WORDS[name]) and its menu key."""
+    words = texts.COMMAND_WORDS[name]
+
     def wrap(fn):
         cmd = Command(name, fn, words, takes_argument)
         COMMANDS[name] = cmd

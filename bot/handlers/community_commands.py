@@ -14,7 +14,7 @@ MAX_CAMPAIGNS = 5
 _EPSILON = timedelta(microseconds=1)  # active_until is an exclusive bound
 
 
-@command("campaigns", "活动", "最新活动", "社区活动", "campaigns", click="CAMPAIGNS")
+@command("campaigns", click="CAMPAIGNS")
 def campaigns(push, _argument: str) -> str:
     resident = push.resident()
     if resident.community_id is None:
@@ -36,7 +36,7 @@ def _campaign_line(campaign) -> str:
     return texts.CAMPAIGN_LINE.format(title=campaign.title, until=until)
 
 
-@command("rank", "排行", "排名", "排行榜", "我的排名", "rank", click="RANK")
+@command("rank", click="RANK")
 def rank(push, _argument: str) -> str:
     resident = push.resident()
     if resident.community_id is None:
