@@ -1,6 +1,7 @@
 """Following, unfollowing and coming back: the person is unlinked, the city's totals are not."""
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import threading
 from datetime import timedelta
@@ -151,3 +152,14 @@ def test_concurrent_returns_of_one_follower_relink_once(engine, session, member)
     assert found == [member.id] * 3
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Resident)) == 1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("carbon_credit.cards") is None, reason="needs carbon_credit.cards")
+def test_unfollow_releases_bound_transit_cards(session, member):
+    from carbon_credit import cards
+
+    cards.bind_card(session, member.id, "3100 1234 5678", FIXED_NOW, key="card-key")
+    assert len(cards.active_cards(session, member.id)) == 1
+    unfollow_resident(session, "o-member", FIXED_NOW, hash_key=KEY)
+    assert cards.active_cards(session, member.id) == []
+    assert cards.resident_id_for_card(session, "310012345678", key="card-key") is None
