@@ -22,8 +22,8 @@ from wechatpy.utils import WeChatSigner
 from api.extensions import db
 from carbon_credit.timeutil import utcnow
 
-from .dedupe import DuplicatePush, dedupe_key
-from .handlers import Push, dispatch
+from .dedupe import NO_STORE, DuplicatePush, dedupe_key
+from .handlers import Push, dispatch, needs_dedupe
 from .replies import SUCCESS, render_text_reply, sanitize
 from .settings import bot_settings
 
@@ -160,7 +160,7 @@ def read_fields(xml: bytes) -> dict:
 def answer(settings, raw: dict, message) -> str:
     """The reply text for a push ('' = success), the same for every retry of it."""
     session, now, key = db.session, utcnow(), dedupe_key(raw)
-    store = settings.dedupe_store()
+    store = settings.dedupe_store() if needs_dedupe(raw) else NO_STORE
     try:
         first = store.begin(session, key, now)
         if first is not None:

@@ -55,16 +55,32 @@ def dedupe_key(raw: dict) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-class DatabaseStore:
+class NoStore:
+    """Remembers nothing: for pushes that change nothing and say nothing (handlers.STATELESS_EVENTS)."""
+
+    def begin(self, session, key: str, now: datetime) -> str | None:
+        return None
+
+    def finish(self, session, key: str, reply: str, now: datetime) -> None:
+        pass
+
+    def settle(self, key: str, reply: str) -> None:
+        pass
+
+    def abandon(self, key: str) -> None:
+        pass
+
+
+NO_STORE = NoStore()
+
+
+class DatabaseStore(NoStore):
     """The answer is stored with the push's own transaction under a unique key.
 
     Nothing is read first: retries are rare (WeChat only retries what went
     unanswered), so a push is handled straight away and the unique key decides
     at the end; the loser's writes are rolled back and it sends the first answer.
     """
-
-    def begin(self, session, key: str, now: datetime) -> str | None:
-        return None
 
     def finish(self, session, key: str, reply: str, now: datetime) -> None:
         session.add(InboundMessage(dedupe_key=key, reply=reply, created_at=now))
@@ -74,12 +90,6 @@ class DatabaseStore:
             session.rollback()  # the whole push: the first delivery's writes stand instead
             first = session.execute(select(InboundMessage.reply).where(InboundMessage.dedupe_key == key)).first()
             raise DuplicatePush((first[0] if first else "") or "") from None
-
-    def settle(self, key: str, reply: str) -> None:
-        pass
-
-    def abandon(self, key: str) -> None:
-        pass
 
 
 class RedisStore:

@@ -107,12 +107,21 @@ def test_a_resent_follow_by_scan_registers_and_credits_once(client, session, sto
 
 
 def test_success_answers_are_remembered_too(client, session, store):
-    push = load_push("event_view", FromUserName="o-viewer", CreateTime=str(next(_times)))
+    push = load_push("event_unsubscribe", FromUserName="o-leaver", CreateTime=str(next(_times)))
     assert say(client, push) is None
     assert say(client, push) is None
     if store == "database":
         assert _count(session, InboundMessage) == 1
         assert session.scalar(select(InboundMessage.reply)) == ""
+
+
+def test_location_reports_and_menu_links_leave_no_trace(client, session):
+    """WeChat reports LOCATION every few seconds while a chat is open: nothing is written for it."""
+    for name in ("event_location", "event_view"):
+        push = load_push(name, FromUserName="o-walker", CreateTime=str(next(_times)))
+        assert say(client, push) is None and say(client, push) is None
+    assert _count(session, InboundMessage) == 0
+    assert _count(session, Resident) == 0
 
 
 def test_the_redis_store_keeps_the_first_answer_with_an_expiry(client, store):

@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 MESSAGE_HANDLERS: dict[str, Callable] = {}
 EVENT_HANDLERS: dict[str, Callable] = {}
+# Events whose handling changes nothing and says nothing: a retry is harmless, so no de-dup write.
+# (WeChat reports LOCATION every few seconds while a chat is open.)
+STATELESS_EVENTS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,21 @@ def on_message(*msg_types: str):
     return wrap
 
 
-def on_event(*events: str):
+def on_event(*events: str, stateless: bool = False):
     """Events are matched case-insensitively (WeChat writes SCAN and subscribe alike)."""
     def wrap(fn):
         for event in events:
             EVENT_HANDLERS[event.lower()] = fn
+            if stateless:
+                STATELESS_EVENTS.add(event.lower())
         return fn
 
     return wrap
+
+
+def needs_dedupe(raw: dict) -> bool:
+    """False for events that neither write nor answer, so a retry of them needs no memory."""
+    return not (raw.get("MsgType") == "event" and str(raw.get("Event") or "").lower() in STATELESS_EVENTS)
 
 
 def dispatch(push: Push) -> str | None:

@@ -58,7 +58,7 @@ def click(push) -> str:
     return run_click(push, push.field("EventKey"))
 
 
-@on_event("LOCATION", "VIEW")
+@on_event("LOCATION", "VIEW", stateless=True)
 def nothing_to_say(push) -> None:
     """Reported location (nothing is stored) and menu links: no answer is expected."""
     return None
