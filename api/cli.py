@@ -59,4 +59,5 @@ def register_cli(app) -> None:
 
     app.cli.add_command(residents_cli)
     app.cli.add_command(staff_cli)
+    from .cli_scheduler import scheduler_cli; app.cli.add_command(scheduler_cli)  # flask scheduler …
     app.cli.add_command(demo_command)

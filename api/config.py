@@ -85,6 +85,10 @@ class Config:
         embedded = not env.get("DATABASE_URL")
         for name, demo_value in DEMO_WECHAT.items():
             setattr(self, name, env.get(name) or (demo_value if embedded and not env.get("WECHAT_TOKEN") else ""))
+        self.WECHAT_H5_URL = env.get("WECHAT_H5_URL") or None  # the menu's VIEW button
+        self.WECHAT_TEMPLATES = env.get("WECHAT_TEMPLATES", "")  # JSON kind -> {template_id, fields}: bot/outbound/templates.py
+        self.WECHAT_OUTBOX_MAX_ATTEMPTS = int(env.get("WECHAT_OUTBOX_MAX_ATTEMPTS", 6))
+        self.WECHAT_OUTBOX_BASE_DELAY = int(env.get("WECHAT_OUTBOX_BASE_DELAY", 60))  # seconds, doubled per retry
         self.TOKEN_TTL_SECONDS = int(env.get("TOKEN_TTL_SECONDS", 12 * 3600))
         self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
         self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None

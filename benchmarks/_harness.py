@@ -60,7 +60,7 @@ def gunicorn(env: dict, workers: int):
             try:
                 if requests.get(base + "/ping", timeout=1).ok:
                     break
-            except requests.RequestException:
+            except requests.RequestException:  # not listening yet, or a worker still booting
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"gunicorn did not start; see {log.name}")

@@ -3,4 +3,10 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    """Attach the bot to the application; nothing to attach until the callback exists."""
+    """Attach the bot to the application: the /wechat callback and the ``flask wechat`` commands."""
+    from .callback import bp
+    from .cli import wechat_cli
+    from .outbound import cli as _outbound_cli  # noqa: F401  (flask wechat menu / qrcode)
+
+    app.register_blueprint(bp)
+    app.cli.add_command(wechat_cli)

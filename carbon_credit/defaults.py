@@ -30,6 +30,8 @@ ACTION_TYPES = [
          description="A grade-1 energy-efficient appliance, credited after an invoice review."),
     dict(code="electricity_saved", name="节约用电", unit="kWh", units=["kWh"], category="energy",
          evidence="partner", self_report=False, description="Electricity saved against a baseline, from a partner."),
+    dict(code="campaign_checkin", name="活动签到", unit="checkin", units=["checkin"], category="community",
+         evidence="qr", self_report=False, description="A check-in at a campaign event; the campaign sets the points."),
 ]
 
 WEIGHTS = {"partner": 1.0, "worker": 1.0, "qr": 1.0, "self": 0.5}
@@ -77,6 +79,7 @@ DEFAULT_RULES = [
                  "grid_source": GRID_SOURCE},
          source="中国能效标识方法: (基准年耗电 − 标识年耗电) × 电网因子 × 1 年; 基准值由管理员按 GB 能效标准设置, "
                 "未设置时每件 500 积分, 不计碳减排"),
+    _points_only("campaign_checkin", 1, "活动签到: 每次 1 积分 × 活动设定的签到积分, 不计碳减排", "1"),
     _per_unit("electricity_saved", [
         dict(unit="kWh", grams_per_unit="636.1", max_quantity="10000", source=GRID_SOURCE),
     ]),

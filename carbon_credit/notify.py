@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .models import Notification, Resident
@@ -26,3 +26,14 @@ def enqueue_notification(session, resident_id: int, kind: str, payload: dict, no
     except IntegrityError:
         return session.execute(select(Notification).where(Notification.dedupe_key == dedupe_key)).scalar_one()
     return note
+
+
+def skip_pending_notifications(session, resident_id: int, now: datetime) -> int:
+    """Stop every queued push to a resident (they unfollowed); returns how many were stopped."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.resident_id == resident_id, Notification.status == "pending")
+        .values(status="skipped", last_error="resident unfollowed; pushes stopped")
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount

@@ -6,13 +6,20 @@ unique openid, never by check-then-insert alone.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import importlib.util
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .audit import audit
+from .errors import NotFound
 from .models import Account, Resident
+from .notify import skip_pending_notifications
 
 
 def find_resident_by_openid(session: Session, openid: str) -> Resident | None:
@@ -67,3 +74,102 @@ def _create_resident(session, openid, now, unionid, community_id, display_name) 
             raise
         return existing
     return resident
+
+
+def _stop_pushes(session: Session, resident: Resident, now: datetime) -> None:
+    skip_pending_notifications(session, resident.id, now)
+
+
+def _drop_transit_cards(session: Session, resident: Resident, now: datetime) -> None:
+    """Bound transit cards arrive with the transit-card work; imported here, late, to avoid a cycle."""
+    if importlib.util.find_spec("carbon_credit.cards") is None:
+        return
+    from . import cards
+
+    for card in cards.active_cards(session, resident.id):
+        cards.unbind_card(session, resident.id, card.id, now)
+
+
+# Leaving: called as fn(session, resident, now) whenever a resident is unlinked (unfollow or erasure),
+# so every area drops what it holds on the person. Must flush, never commit.
+UNLINK_HOOKS: list[Callable] = [_stop_pushes, _drop_transit_cards]
+
+
+def openid_digest(openid: str, key: str) -> str:
+    """A keyed hash of an openid: lets a returning follower be recognised without keeping the openid."""
+    return hmac.new(key.encode("utf-8"), openid.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def follow_resident(session: Session, openid: str, now: datetime, *, hash_key: str,
+                    unionid: str | None = None) -> tuple[Resident, bool]:
+    """The resident behind a follow event, and whether they are coming back.
+
+    A follower who left earlier is found by the keyed hash of their openid and
+    re-linked to the same account (ledger, balance and history intact); anyone
+    else is registered as new. A blocked resident stays blocked.
+    """
+    resident = find_resident_by_openid(session, openid)
+    if resident is not None:
+        returning = resident.status == "unfollowed"
+        return register_resident(session, openid, now, unionid=unionid), returning
+    former = session.execute(
+        select(Resident).where(Resident.openid_hash == openid_digest(openid, hash_key)).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if former is None:
+        return register_resident(session, openid, now, unionid=unionid), False
+    former.openid, former.openid_hash, former.unionid = openid, None, unionid
+    if former.status == "unfollowed":
+        former.status = "active"
+    former.updated_at = now
+    session.flush()
+    audit(session, now, "resident.refollow", "resident", former.id, actor_kind="resident", actor_id=former.id)
+    return former, True
+
+
+def unfollow_resident(session: Session, openid: str, now: datetime, *, hash_key: str) -> Resident | None:
+    """Unlink and anonymise the resident who unfollowed; their ledger and account stay.
+
+    WeChat's rules ask for the user's data to be deleted on unsubscribe, while
+    the city's totals must not change: the account, its ledger and credits are
+    kept, the profile (name, phone, unionid, cards) is dropped, pushes stop, and
+    the openid is replaced by its keyed hash so that following again finds the
+    same account. Unknown or already unlinked openids are a no-op (None).
+    """
+    resident = session.execute(
+        select(Resident).where(Resident.openid == openid).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if resident is None:
+        return None
+    _unlink(session, resident, now, status="unfollowed", openid_hash=openid_digest(openid, hash_key))
+    audit(session, now, "resident.unfollow", "resident", resident.id, actor_kind="resident", actor_id=resident.id)
+    return resident
+
+
+def erase_resident(session: Session, resident_id: int, now: datetime) -> Resident:
+    """A resident's own request to be forgotten: unlinked like an unfollow, but for good.
+
+    No hash of the openid is kept, so nothing can link the account to the person
+    again; the anonymous account and ledger stay in the city's totals.
+    """
+    resident = session.execute(
+        select(Resident).where(Resident.id == resident_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if resident is None:
+        raise NotFound("No such resident.", code="resident_not_found")
+    _unlink(session, resident, now, status="anonymised", openid_hash=None)
+    audit(session, now, "resident.erase", "resident", resident.id, actor_kind="resident", actor_id=resident.id)
+    return resident
+
+
+def _unlink(session: Session, resident: Resident, now: datetime, *, status: str, openid_hash: str | None) -> None:
+    for hook in UNLINK_HOOKS:
+        hook(session, resident, now)
+    resident.openid, resident.openid_hash, resident.unionid = None, openid_hash, None
+    resident.display_name, resident.phone_hash, resident.phone_tail = "", None, None
+    if resident.status != "blocked":
+        resident.status = status
+    resident.updated_at = now
+    session.flush()

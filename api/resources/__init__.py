@@ -8,3 +8,14 @@ def register_blueprints(smorest_api) -> None:
     for blueprint in (health.blp, auth.blp, me.blp, org.blp, residents.blp, action_types.blp, rule_sets.blp,
                       audit.blp):
         smorest_api.register_blueprint(blueprint)
+    from . import rewards  # rewards, redemptions and vouchers
+    smorest_api.register_blueprint(rewards.blp)
+    from . import budgets  # monthly points budgets (importing it registers the budget hooks on credits)
+    smorest_api.register_blueprint(budgets.blp)
+    from . import campaigns, figures  # campaigns, check-ins, figures, leaderboards and exports
+    for blueprint in (campaigns.blp, figures.blp):
+        smorest_api.register_blueprint(blueprint)
+    from . import qrcodes  # check-in QR codes of stations and campaigns
+    smorest_api.register_blueprint(qrcodes.blp)
+    from . import privacy  # a resident's own data export and erasure
+    smorest_api.register_blueprint(privacy.blp)

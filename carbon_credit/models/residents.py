@@ -16,6 +16,8 @@ class Resident(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     # Null once the person unfollowed and was anonymised; the ledger row stays.
     openid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    # While unfollowed: a keyed hash of the openid, so a returning follower finds their account again.
+    openid_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     unionid: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("communities.id"), index=True)
     display_name: Mapped[str] = mapped_column(String(64), default="")

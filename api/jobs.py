@@ -1,0 +1,47 @@
+"""The platform's own scheduled jobs: expiry, expiry reminders, daily statistics, housekeeping.
+
+Times are Asia/Shanghai (the scheduler's time zone). Each job commits batch by
+batch and is idempotent, so a run cut short by a crash is finished by the next.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from carbon_credit.expiry import expire_points, remind_expiring
+from carbon_credit.models import JobRun
+from carbon_credit.stats import recompute_recent_days
+
+from .extensions import db
+from .scheduler import register_job
+
+JOB_RUNS_KEPT = timedelta(days=30)
+
+
+def expire_points_job(app, now):
+    """Expire points due at the end of the year after they were earned."""
+    result = expire_points(db.session, now, on_batch=db.session.commit)
+    return {"accounts": result.accounts, "points": result.points, "batches": result.batches}
+
+
+def remind_expiring_job(app, now):
+    """Queue a reminder to residents whose points expire within 30 days (once per expiry date)."""
+    return {"queued": remind_expiring(db.session, now, on_batch=db.session.commit)}
+
+
+def daily_stats_job(app, now):
+    """Recompute the daily statistics of the last few days (late partner files included)."""
+    return {"rows_per_day": recompute_recent_days(db.session, now)}
+
+
+def prune_job_runs_job(app, now):
+    """Keep 30 days of job-run records."""
+    removed = db.session.execute(delete(JobRun).where(JobRun.started_at < now - JOB_RUNS_KEPT)).rowcount
+    return {"removed": removed}
+
+
+register_job("expire_points", expire_points_job, "cron", hour=0, minute=10, lease=timedelta(hours=6))
+register_job("remind_expiring", remind_expiring_job, "cron", hour=9, minute=0, lease=timedelta(hours=3))
+register_job("daily_stats", daily_stats_job, "cron", hour=4, minute=30)
+register_job("prune_job_runs", prune_job_runs_job, "cron", hour=3, minute=0)

@@ -1,0 +1,231 @@
+"""The job registry and the APScheduler wiring (``flask scheduler run``).
+
+A job is ``func(app, now)``; it runs inside an application context, may commit
+in batches, and whatever it leaves in ``db.session`` is committed after it
+returns. Jobs register themselves when their module is imported::
+
+    from api.scheduler import register_job
+    register_job("deliver_outbox", deliver_outbox_job, "interval", minutes=1)
+
+and the module is listed in ``JOB_MODULES`` so the scheduler imports it.
+
+Every run goes through ``run_job``: it takes the job's database lock
+(carbon_credit.joblocks) so the same job never runs twice at once, even with
+several scheduler processes started by mistake; a process that finds the lock
+taken skips the run, logs it and records a ``skipped`` run. Every job must be
+idempotent, because a crash can always cut a run short and the next one redoes it.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from sqlalchemy import delete, insert, inspect, update
+
+from carbon_credit.joblocks import DEFAULT_LEASE, job_lock, new_holder
+from carbon_credit.models import JobRun
+from carbon_credit.timeutil import TZ, utcnow
+
+log = logging.getLogger(__name__)
+
+# Modules whose import registers jobs. Add yours with a one-line edit.
+JOB_MODULES: list[str] = [
+    "api.jobs",
+    "bot.outbound.jobs",  # deliver_outbox: the notification outbox as template messages
+    "api.campaign_jobs",
+    "bot.jobs",  # purge_answered_pushes: the callback's database de-dup rows
+]
+TRIGGERS = ("interval", "cron")
+JOBSTORE_TABLE = "apscheduler_jobs"
+# One missed run is made up once (coalesce), within the grace period, never in parallel.
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    func: Callable  # func(app, now) -> dict | None
+    trigger: str
+    trigger_args: dict = field(default_factory=dict)
+    description: str = ""
+    lease: timedelta = DEFAULT_LEASE  # SQLite lease length: longer than the job ever runs
+
+
+@dataclass
+class RunOutcome:
+    name: str
+    status: str  # ok | failed | skipped
+    result: dict = field(default_factory=dict)
+    error: str = ""
+    run_id: Optional[int] = None
+
+
+REGISTRY: dict[str, JobSpec] = {}
+
+
+class UnknownJob(KeyError):
+    pass
+
+
+def register_job(name: str, func: Callable, trigger: str = "interval", *, description: str = "",
+                 lease: timedelta = DEFAULT_LEASE, **trigger_args) -> JobSpec:
+    """Add (or replace) a job; ``trigger_args`` go to APScheduler's interval or cron trigger."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
+    if not trigger_args:
+        raise ValueError(f"job {name!r} needs trigger arguments, e.g. minutes=5 or hour=0")
+    spec = JobSpec(name=name, func=func, trigger=trigger, trigger_args=dict(trigger_args),
+                   description=description or (func.__doc__ or "").strip().split("\n")[0], lease=lease)
+    REGISTRY[name] = spec
+    return spec
+
+
+def job(name: str, trigger: str = "interval", **kwargs) -> Callable:
+    """Decorator form of ``register_job``."""
+
+    def decorate(func: Callable) -> Callable:
+        register_job(name, func, trigger, **kwargs)
+        return func
+
+    return decorate
+
+
+def load_jobs() -> dict[str, JobSpec]:
+    """Import every module of ``JOB_MODULES`` (each registers its jobs) and return the registry."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
+def get_job(name: str) -> JobSpec:
+    load_jobs()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownJob(name) from None
+
+
+def run_job(app, name: str, now: Optional[datetime] = None) -> RunOutcome:
+    """Run one job once under its lock; returns what happened (ok, failed or skipped)."""
+    from .extensions import db
+
+    spec = get_job(name)
+    holder = new_holder()
+    with app.app_context():
+        engine = db.engine
+        with job_lock(engine, name, holder=holder, lease=spec.lease) as acquired:
+            if not acquired:
+                log.info("job %s skipped: another process holds its lock", name)
+                return RunOutcome(name, "skipped", run_id=_record_skip(engine, name, holder))
+            return _run_locked(app, db, spec, holder, now)
+
+
+def _run_locked(app, db, spec: JobSpec, holder: str, now: Optional[datetime]) -> RunOutcome:
+    engine = db.engine
+    run_id = _record_start(engine, spec.name, holder)
+    try:
+        result = spec.func(app, now or utcnow()) or {}
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never lost
+        db.session.rollback()
+        log.exception("job %s failed", spec.name)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        _record_end(engine, run_id, "failed", {}, error)
+        return RunOutcome(spec.name, "failed", error=error, run_id=run_id)
+    finally:
+        db.session.remove()
+    result = {k: _jsonable(v) for k, v in dict(result).items()}
+    _record_end(engine, run_id, "ok", result, "")
+    log.info("job %s done: %s", spec.name, result)
+    return RunOutcome(spec.name, "ok", result=result, run_id=run_id)
+
+
+def _jsonable(value):
+    return value if isinstance(value, (int, float, str, bool, type(None), list, dict)) else str(value)
+
+
+def _record_start(engine, name: str, holder: str) -> int:
+    with engine.begin() as conn:
+        return conn.execute(insert(JobRun.__table__).values(
+            name=name, status="running", holder=holder, started_at=utcnow(), result={}, error="")
+            .returning(JobRun.__table__.c.id)).scalar_one()
+
+
+def _record_end(engine, run_id: int, status: str, result: dict, error: str) -> None:
+    table = JobRun.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id == run_id)
+                     .values(status=status, result=result, error=error, finished_at=utcnow()))
+
+
+def _record_skip(engine, name: str, holder: str) -> int:
+    now = utcnow()
+    with engine.begin() as conn:
+        return conn.execute(insert(JobRun.__table__).values(
+            name=name, status="skipped", holder=holder, started_at=now, finished_at=now, result={},
+            error="another process holds the job lock").returning(JobRun.__table__.c.id)).scalar_one()
+
+
+# --- APScheduler -------------------------------------------------------------------------------
+
+_APP = None  # the application the scheduler's jobs run in (one per process)
+
+
+def scheduled_run(name: str) -> None:
+    """What the job store references (a module-level function, so stored jobs stay loadable)."""
+    if _APP is None:
+        raise RuntimeError("the scheduler's application is not set; start it with build_scheduler(app)")
+    outcome = run_job(_APP, name)
+    if outcome.status == "failed":
+        raise RuntimeError(f"job {name} failed: {outcome.error}")
+
+
+def build_scheduler(app, scheduler_cls=None):
+    """A scheduler (BlockingScheduler by default) with every registered job, stored in the app's database."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from .extensions import db
+
+    global _APP
+    _APP = app
+    specs = load_jobs()
+    with app.app_context():
+        engine = db.engine
+    _drop_stale_jobs(engine, set(specs))
+    scheduler = (scheduler_cls or BlockingScheduler)(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
+        job_defaults=JOB_DEFAULTS, timezone=TZ)
+    for spec in specs.values():
+        scheduler.add_job("api.scheduler:scheduled_run", spec.trigger, args=[spec.name], id=spec.name,
+                          name=spec.description or spec.name, replace_existing=True, **spec.trigger_args)
+    return scheduler
+
+
+def _drop_stale_jobs(engine, names: set[str]) -> None:
+    """Jobs stored by an older version whose name is no longer registered would fail to run."""
+    if not inspect(engine).has_table(JOBSTORE_TABLE):
+        return
+    from sqlalchemy import Column, MetaData, String, Table
+
+    table = Table(JOBSTORE_TABLE, MetaData(), Column("id", String(191), primary_key=True))
+    with engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.id.not_in(sorted(names))))
+
+
+def start_background_scheduler(app):
+    """The same jobs and locks on a BackgroundScheduler, for running beside the web app (the demo)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = build_scheduler(app, BackgroundScheduler)
+    scheduler.start()
+    return scheduler
+
+
+__all__ = [
+    "JOB_MODULES", "REGISTRY", "JobSpec", "RunOutcome", "UnknownJob", "build_scheduler", "get_job", "job",
+    "load_jobs", "register_job", "run_job", "scheduled_run", "start_background_scheduler",
+]

@@ -1,0 +1,200 @@
+"""The /wechat callback: verify, decrypt, parse, de-duplicate, dispatch, reply, encrypt.
+
+Every request is verified (signature in constant time, timestamp no older than
+five minutes); a bad one gets 403. Everything after that is answered 200: with
+a reply, or with ``success`` for bad bodies, unknown types, duplicates and
+errors (WeChat shows "该公众号暂时无法提供服务" for anything else). Nothing on this
+path calls WeChat's API, so each push is answered in milliseconds.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+
+import xmltodict
+from flask import Blueprint, Response, current_app, request
+from wechatpy import parse_message
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.utils import WeChatSigner
+
+from api.extensions import db
+from carbon_credit.timeutil import utcnow
+
+from .dedupe import NO_STORE, DuplicatePush, dedupe_key
+from .handlers import Push, dispatch, needs_dedupe
+from .replies import SUCCESS, render_text_reply, sanitize
+from .settings import bot_settings
+
+log = logging.getLogger(__name__)
+bp = Blueprint("wechat", __name__)
+
+MAX_AGE_SECONDS = 300
+MAX_BODY_BYTES = 64 * 1024
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
+
+
+class BadBody(Exception):
+    """A push we cannot read: answered ``success`` and logged."""
+
+
+class BadSignature(Exception):
+    """A request WeChat did not sign (or signed too long ago): answered 403 and logged."""
+
+
+@bp.get("/wechat")
+def verify():
+    """The console's URL check: echo ``echostr`` as plain text (plaintext even in safe mode)."""
+    try:
+        check_request_signature(bot_settings(current_app), request.args)
+    except BadSignature as error:
+        return _refuse(error)
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/wechat")
+def receive():
+    settings = bot_settings(current_app)
+    try:
+        check_request_signature(settings, request.args)
+        xml = _plaintext(settings, _read_body(), request.args)
+        raw = read_fields(xml)
+        message = parse_message(xml)
+    except BadSignature as error:
+        return _refuse(error)
+    except BadBody as error:
+        log.warning("wechat push ignored: %s", error)
+        return _success()
+    except Exception:  # a parser corner we did not foresee must still not become a 500
+        log.exception("wechat push could not be read")
+        return _success()
+    reply = answer(settings, raw, message)
+    return _respond(settings, reply, message, request.args)
+
+
+def check_request_signature(settings, args) -> None:
+    """sha1 of the sorted token, timestamp and nonce, compared in constant time; fresh timestamps only."""
+    if not settings.token:
+        raise BadSignature("WECHAT_TOKEN is not configured")
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    if not _signature_matches(args.get("signature", ""), settings.token, timestamp, nonce):
+        raise BadSignature("wrong signature")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_AGE_SECONDS:
+        raise BadSignature(f"stale or invalid timestamp {timestamp[:20]!r}")
+
+
+def _signature_matches(given: str, *parts: str) -> bool:
+    signer = WeChatSigner()
+    signer.add_data(*parts)
+    return hmac.compare_digest(signer.signature.encode(), given.encode("utf-8", "replace"))
+
+
+def _read_body() -> bytes:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise BadBody(f"body of {request.content_length} bytes is too large")
+    body = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise BadBody("body is too large")
+    if not body.strip():
+        raise BadBody("empty body")
+    return body
+
+
+def refuse_dtd(xml: bytes) -> None:
+    """DOCTYPE and entity declarations are refused before any parser sees them (XXE, billion laughs)."""
+    if b"<!" in _CDATA.sub(b"", xml):
+        raise BadBody("XML with a DOCTYPE, entity or comment")
+
+
+def _plaintext(settings, body: bytes, args) -> bytes:
+    """The push's XML: decrypted in safe and compatible mode (encrypt_type=aes), as sent otherwise."""
+    refuse_dtd(body)
+    if args.get("encrypt_type", "raw").lower() != "aes":
+        return body
+    if settings.crypto is None:
+        raise BadBody("encrypted push but WECHAT_AES_KEY is not configured")
+    envelope = _root(body)
+    encrypt = envelope.get("Encrypt")
+    if not isinstance(encrypt, str) or not encrypt:
+        raise BadBody("encrypted push without Encrypt")
+    msg_signature = args.get("msg_signature", "")
+    if not _signature_matches(msg_signature, settings.token, args.get("timestamp", ""), args.get("nonce", ""),
+                              encrypt):
+        raise BadSignature("wrong msg_signature")
+    try:
+        # msg_signature, not signature: wechatpy issue #739.
+        xml = settings.crypto.decrypt_message(envelope, msg_signature, args["timestamp"], args["nonce"])
+    except InvalidSignatureException:
+        raise BadSignature("wrong msg_signature") from None
+    except InvalidAppIdException:
+        raise BadBody("encrypted for another appid") from None
+    except Exception as error:  # bad base64, padding or length inside the ciphertext
+        raise BadBody(f"cannot decrypt ({type(error).__name__})") from None
+    xml = xml.encode("utf-8") if isinstance(xml, str) else xml
+    refuse_dtd(xml)
+    return xml
+
+
+def _root(xml: bytes) -> dict:
+    try:
+        document = xmltodict.parse(xml)
+    except Exception as error:  # ExpatError, ValueError from forbidden entities
+        raise BadBody(f"malformed XML ({type(error).__name__})") from None
+    root = document.get("xml") if isinstance(document, dict) else None
+    if not isinstance(root, dict):
+        raise BadBody("no <xml> root with fields")
+    return root
+
+
+def read_fields(xml: bytes) -> dict:
+    """The raw fields as WeChat sent them (before wechatpy rewrites any); MsgType is required."""
+    raw = _root(xml)
+    if not isinstance(raw.get("MsgType"), str) or not raw["MsgType"].strip():
+        raise BadBody("no MsgType")  # wechatpy would raise KeyError (issue #630)
+    if not isinstance(raw.get("FromUserName"), str) or not raw["FromUserName"].strip():
+        raise BadBody("no FromUserName")
+    return raw
+
+
+def answer(settings, raw: dict, message) -> str:
+    """The reply text for a push ('' = success), the same for every retry of it."""
+    session, now, key = db.session, utcnow(), dedupe_key(raw)
+    store = settings.dedupe_store() if needs_dedupe(raw) else NO_STORE
+    try:
+        first = store.begin(session, key, now)
+        if first is not None:
+            session.rollback()
+            log.info("wechat retry answered with the first reply")
+            return first
+        reply = sanitize(dispatch(Push(session, now, raw, message, settings.keys)))
+        store.finish(session, key, reply, now)
+        session.commit()
+    except DuplicatePush as duplicate:
+        return duplicate.reply
+    except Exception:
+        session.rollback()
+        store.abandon(key)
+        log.exception("wechat push of type %s failed; answered success", raw.get("MsgType"))
+        return ""
+    store.settle(key, reply)
+    return reply
+
+
+def _respond(settings, reply: str, message, args) -> Response:
+    xml = render_text_reply(reply, message) if reply else None
+    if xml is None:
+        return _success()
+    if args.get("encrypt_type", "raw").lower() == "aes" and settings.crypto is not None:
+        xml = settings.crypto.encrypt_message(xml, args.get("nonce", ""), str(int(time.time())))
+    return Response(xml, mimetype="application/xml")
+
+
+def _success() -> Response:
+    """WeChat's "nothing to say": never encrypted."""
+    return Response(SUCCESS, mimetype="text/plain")
+
+
+def _refuse(error: Exception) -> Response:
+    log.warning("wechat callback refused from %s: %s", request.remote_addr, error)
+    return Response("forbidden", status=403, mimetype="text/plain")

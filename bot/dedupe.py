@@ -1,0 +1,151 @@
+"""Recognising WeChat's retries of one push, across every worker and host.
+
+WeChat re-sends a push it got no answer to within 5 seconds, three times, with
+the same MsgId (messages) or the same sender, CreateTime, Event and EventKey
+(events). The key is computed from the raw XML fields: wechatpy rewrites a
+``subscribe`` with ``qrscene_`` into ``subscribe_scan`` and strips the prefix.
+
+Two stores, one protocol. A push goes ``begin`` (None: first time; otherwise the
+first answer, '' meaning ``success``) → handling → ``finish`` (before the commit)
+→ ``settle`` (after it), or ``abandon`` when handling failed so a retry can
+try again.
+- Redis (``REDIS_URL``): SET NX with an expiry claims the key before handling;
+  the first answer replaces the claim after the commit.
+- The database otherwise: the answer is inserted under the unique key in the
+  same transaction as the push's own writes, so either both commit or neither;
+  a worker that loses the race rolls back and sends the winner's answer.
+Crediting is idempotent in the domain as well, so even a store that forgets
+never credits twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from carbon_credit.models.bot import InboundMessage
+
+log = logging.getLogger(__name__)
+
+REDIS_TTL_SECONDS = 3600  # WeChat's retries come within about 15 seconds
+REDIS_PREFIX = "wechat:inbound:"
+PENDING = "\x00pending"
+DB_KEEP = timedelta(days=2)
+
+
+class DuplicatePush(Exception):
+    """Another worker answered this push first; ``reply`` is its answer ('' = success)."""
+
+    def __init__(self, reply: str):
+        super().__init__("duplicate push")
+        self.reply = reply
+
+
+def dedupe_key(raw: dict) -> str:
+    """sha1 of MsgId for messages; of sender, CreateTime, Event, EventKey (and MsgID) for events."""
+    if raw.get("MsgType") != "event" and raw.get("MsgId"):
+        parts = ("msg", raw["MsgId"])
+    else:
+        parts = ("event", raw.get("FromUserName"), raw.get("CreateTime"), raw.get("Event"),
+                 raw.get("EventKey"), raw.get("MsgID"), raw.get("MsgType"))
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class NoStore:
+    """Remembers nothing: for pushes that change nothing and say nothing (handlers.STATELESS_EVENTS)."""
+
+    def begin(self, session, key: str, now: datetime) -> str | None:
+        return None
+
+    def finish(self, session, key: str, reply: str, now: datetime) -> None:
+        pass
+
+    def settle(self, key: str, reply: str) -> None:
+        pass
+
+    def abandon(self, key: str) -> None:
+        pass
+
+
+NO_STORE = NoStore()
+
+
+class DatabaseStore(NoStore):
+    """The answer is stored with the push's own transaction under a unique key.
+
+    Nothing is read first: retries are rare (WeChat only retries what went
+    unanswered), so a push is handled straight away and the unique key decides
+    at the end; the loser's writes are rolled back and it sends the first answer.
+    """
+
+    def finish(self, session, key: str, reply: str, now: datetime) -> None:
+        session.add(InboundMessage(dedupe_key=key, reply=reply, created_at=now))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()  # the whole push: the first delivery's writes stand instead
+            first = session.execute(select(InboundMessage.reply).where(InboundMessage.dedupe_key == key)).first()
+            raise DuplicatePush((first[0] if first else "") or "") from None
+
+
+class RedisStore:
+    """Claim first (SET NX EX), answer after the commit; a Redis outage only loses de-duplication."""
+
+    def __init__(self, client, ttl: int = REDIS_TTL_SECONDS):
+        self.client = client
+        self.ttl = ttl
+
+    def begin(self, session, key: str, now: datetime) -> str | None:
+        try:
+            if self.client.set(REDIS_PREFIX + key, PENDING, nx=True, ex=self.ttl):
+                return None
+            first = self.client.get(REDIS_PREFIX + key)
+        except Exception:  # redis.RedisError and socket errors alike: answer the push anyway
+            log.warning("wechat de-dup store unreachable; handling the push without it", exc_info=True)
+            return None
+        if first is None:  # expired between the two calls: treat as new
+            return None
+        first = first.decode("utf-8") if isinstance(first, bytes) else first
+        return "" if first == PENDING else first
+
+    def finish(self, session, key: str, reply: str, now: datetime) -> None:
+        pass
+
+    def settle(self, key: str, reply: str) -> None:
+        self._quietly(lambda: self.client.set(REDIS_PREFIX + key, reply, xx=True, ex=self.ttl))
+
+    def abandon(self, key: str) -> None:
+        self._quietly(lambda: self.client.delete(REDIS_PREFIX + key))
+
+    @staticmethod
+    def _quietly(call) -> None:
+        try:
+            call()
+        except Exception:
+            log.warning("wechat de-dup store unreachable", exc_info=True)
+
+
+_redis_clients: dict[str, object] = {}
+
+
+def store_for(redis_url: str | None):
+    """The store for this configuration; Redis clients are shared per URL (they pool connections)."""
+    if not redis_url:
+        return DatabaseStore()
+    client = _redis_clients.get(redis_url)
+    if client is None:
+        import redis
+
+        client = _redis_clients.setdefault(
+            redis_url, redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1))
+    return RedisStore(client)
+
+
+def purge_answered_pushes(session, now: datetime, keep: timedelta = DB_KEEP) -> int:
+    """Drop database de-dup rows older than ``keep`` (a daily job); returns how many went."""
+    result = session.execute(delete(InboundMessage).where(InboundMessage.created_at < now - keep))
+    return result.rowcount or 0

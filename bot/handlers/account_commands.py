@@ -1,0 +1,76 @@
+"""余额, 明细 and 帮助: the resident's own account."""
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy import select
+
+from carbon_credit.ledger import balance_summary
+from carbon_credit.models import ActionType, Credit
+
+from .. import texts
+from .commands import command
+
+HISTORY_SIZE = 5
+
+
+def format_carbon(grams: int) -> str:
+    """Grams below a kilogram, kilograms below a tonne, tonnes above (rounded down, never overstated)."""
+    if grams < 1000:
+        return texts.GRAMS.format(value=grams)
+    if grams < 1_000_000:
+        return texts.KILOGRAMS.format(value=_down(Decimal(grams) / 1000, "0.1"))
+    return texts.TONNES.format(value=_down(Decimal(grams) / 1_000_000, "0.01"))
+
+
+def _down(value: Decimal, step: str) -> str:
+    text = str(value.quantize(Decimal(step), rounding=ROUND_DOWN))
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@command("balance", click="BALANCE")
+def balance(push, _argument: str) -> str:
+    summary = balance_summary(push.session, push.resident().id, push.now)
+    reply = texts.BALANCE.format(points=summary.points, carbon=format_carbon(summary.grams))
+    if summary.expiring_soon:
+        reply += texts.BALANCE_EXPIRING.format(expiring=summary.expiring_soon)
+    if not summary.points and not summary.grams:
+        reply += texts.BALANCE_EMPTY_HINT
+    return reply
+
+
+@command("history", click="HISTORY")
+def history(push, _argument: str) -> str:
+    rows = push.session.execute(
+        select(Credit, ActionType.name).outerjoin(ActionType, ActionType.code == Credit.action_type)
+        .where(Credit.resident_id == push.resident().id)
+        .order_by(Credit.created_at.desc(), Credit.id.desc()).limit(HISTORY_SIZE)
+    ).all()
+    if not rows:
+        return texts.HISTORY_EMPTY
+    lines = [texts.HISTORY_HEAD.format(count=len(rows))]
+    lines += [_history_line(credit, name or credit.action_type) for credit, name in rows]
+    return "\n".join(lines)
+
+
+def _history_line(credit: Credit, name: str) -> str:
+    day = texts.DAY_FORMAT.format(month=credit.local_day.month, day=credit.local_day.day)
+    reason = cap_reason(credit.trace or {})
+    if credit.status == "capped" or (reason and not credit.points):
+        return texts.HISTORY_LINE_CAPPED.format(day=day, name=name, reason=reason or texts.CAP_REASON_OTHER)
+    if reason:
+        return texts.HISTORY_LINE_CLIPPED.format(day=day, name=name, points=credit.points, reason=reason)
+    return texts.HISTORY_LINE.format(day=day, name=name, points=credit.points)
+
+
+def cap_reason(trace: dict) -> str:
+    """Why a credit got less than its full points: the first cap that bit, in words; '' if none."""
+    for cap in trace.get("caps") or ():
+        if isinstance(cap, dict) and cap.get("effect") in ("capped", "clipped"):
+            return texts.CAP_REASONS.get(cap.get("period"), texts.CAP_REASON_OTHER)
+    return ""
+
+
+@command("help", click="HELP")
+def help_(push, _argument: str) -> str:
+    return texts.HELP

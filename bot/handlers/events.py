@@ -1,0 +1,129 @@
+"""Events (MsgType=event): follows, scans, menu clicks and reports about our own sends."""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from carbon_credit.checkins import SCENE_HANDLERS, parse_scene
+from carbon_credit.residents import follow_resident, unfollow_resident
+
+from .. import texts
+from . import on_event
+from .checkin import check_in
+from .commands import run_click
+
+log = logging.getLogger(__name__)
+QRSCENE_PREFIX = "qrscene_"
+
+
+@on_event("subscribe")
+def subscribe(push) -> str:
+    """A follow, plain or by scanning a parametric QR code (EventKey ``qrscene_<scene>``)."""
+    resident, returning = follow_resident(push.session, push.openid, push.now, hash_key=push.keys.openid_hash)
+    push._resident = resident
+    key = push.field("EventKey")
+    if key.startswith(QRSCENE_PREFIX):
+        greeting = texts.WELCOME_BACK_SHORT if returning else texts.WELCOME_SHORT
+        return greeting + "\n" + check_in(push, resident, key[len(QRSCENE_PREFIX):])
+    return texts.WELCOME_BACK if returning else texts.WELCOME
+
+
+@on_event("unsubscribe")
+def unsubscribe(push) -> None:
+    """The person is unlinked and anonymised; nothing can be shown to them any more."""
+    unfollow_resident(push.session, push.openid, push.now, hash_key=push.keys.openid_hash)
+    return None
+
+
+@on_event("SCAN")
+def scan(push) -> str:
+    """A follower scanned a parametric QR code: EventKey is the scene itself."""
+    return check_in(push, push.resident(), push.field("EventKey"))
+
+
+@on_event("scancode_push", "scancode_waitmsg")
+def scancode(push) -> str | None:
+    """The menu's scanner: a scene-like code checks in; anything else the client shows by itself
+    (scancode_push) or gets a short note (scancode_waitmsg, which waits for our answer)."""
+    info = push.raw.get("ScanCodeInfo")
+    result = (info.get("ScanResult") if isinstance(info, dict) else None) or ""
+    scene = parse_scene(result.strip())
+    if scene is not None and scene[0] in SCENE_HANDLERS:
+        return check_in(push, push.resident(), result.strip())
+    return texts.SCANCODE_UNKNOWN if push.field("Event").lower() == "scancode_waitmsg" else None
+
+
+@on_event("CLICK")
+def click(push) -> str:
+    return run_click(push, push.field("EventKey"))
+
+
+@on_event("LOCATION", "VIEW", stateless=True)
+def nothing_to_say(push) -> None:
+    """Reported location (nothing is stored) and menu links: no answer is expected."""
+    return None
+
+
+@on_event("TEMPLATESENDJOBFINISH")
+def template_finished(push) -> None:
+    msg_id = push.field("MsgID")
+    if not msg_id.isdigit():
+        log.warning("TEMPLATESENDJOBFINISH without a numeric MsgID ignored")
+        return None
+    _hand_to_outbound("record_template_result", push.session, push.openid, msg_id, push.field("Status"), push.now)
+    return None
+
+
+@on_event("MASSSENDJOBFINISH")
+def mass_send_finished(push) -> None:
+    msg_id = push.field("MsgID")
+    if not msg_id.isdigit():
+        log.warning("MASSSENDJOBFINISH without a numeric MsgID ignored")
+        return None
+    counts = {name: _int(push.field(name)) for name in ("TotalCount", "FilterCount", "SentCount", "ErrorCount")}
+    counts["status"] = push.field("Status")
+    _hand_to_outbound("record_mass_send_result", push.session, msg_id, counts, push.now)
+    return None
+
+
+@on_event("subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event")
+def subscription_message_event(push) -> None:
+    """wechatpy parses these as UnknownMessage: read the raw ``List`` entries (one or several)."""
+    event = push.field("Event")
+    container = push.raw.get(_CONTAINERS[event.lower()])
+    entries = container.get("List") if isinstance(container, dict) else None
+    if isinstance(entries, dict):
+        entries = [entries]
+    choices = [
+        {"template_id": e.get("TemplateId") or "", "status": e.get("SubscribeStatusString") or e.get("ErrorStatus")
+         or "", "msg_id": e.get("MsgID") or "", "error_code": e.get("ErrorCode") or ""}
+        for e in entries or () if isinstance(e, dict)
+    ]
+    _hand_to_outbound("record_subscription_event", push.session, push.openid, event.lower(), choices, push.now)
+    return None
+
+
+_CONTAINERS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+    "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+}
+
+
+def _hand_to_outbound(name: str, *args) -> None:
+    """Reports about our own sends belong to the outbound side; without its recorder, log them."""
+    try:
+        recorder = getattr(importlib.import_module("bot.outbound"), name, None)
+    except ImportError:
+        recorder = None
+    if recorder is None:
+        log.info("wechat report not recorded: bot.outbound.%s is not available", name)
+        return
+    recorder(*args)
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,92 @@
+"""The official account's custom menu: its layout, WeChat's limits, publishing.
+
+The CLICK keys are the ones the inbound handlers answer; every command a
+resident could type is one tap away, so nobody has to type.
+"""
+from __future__ import annotations
+
+from carbon_credit.errors import InvalidInput
+
+MENU_KEYS = ("BALANCE", "HISTORY", "CAMPAIGNS", "RANK", "BIND_CARD", "HELP")
+MAX_TOP_BUTTONS, MAX_SUB_BUTTONS = 3, 5
+MAX_TOP_NAME, MAX_SUB_NAME = 4, 8  # in CJK characters; a Latin letter counts half
+MAX_TOP_BYTES, MAX_SUB_BYTES = 16, 60  # WeChat's byte limits on the same names
+MAX_KEY_BYTES, MAX_URL_BYTES = 128, 1024
+H5_BUTTON_NAME = "我的碳账户"
+
+
+def _click(name: str, key: str) -> dict:
+    return {"type": "click", "name": name, "key": key}
+
+
+def build_menu(h5_url: str | None = None) -> dict:
+    """The menu to publish; the H5 page gets a VIEW button when its URL is configured."""
+    activities = [_click("社区活动", "CAMPAIGNS"), _click("本月排行", "RANK")]
+    if h5_url:
+        activities.append({"type": "view", "name": H5_BUTTON_NAME, "url": h5_url})
+    return {
+        "button": [
+            {"name": "我的积分", "sub_button": [_click("积分余额", "BALANCE"), _click("积分明细", "HISTORY")]},
+            {"name": "绿色活动", "sub_button": activities},
+            {"name": "更多服务", "sub_button": [_click("绑定公交卡", "BIND_CARD"), _click("使用帮助", "HELP")]},
+        ]
+    }
+
+
+def name_width(name: str) -> float:
+    """Width in CJK characters, the unit WeChat states its menu limits in."""
+    return sum(0.5 if ord(ch) < 0x80 else 1 for ch in name)
+
+
+def _check_name(name, where: str, max_width: int, max_bytes: int, problems: list[str]) -> None:
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{where}: a button needs a name")
+    elif name_width(name) > max_width or len(name.encode()) > max_bytes:
+        problems.append(f"{where}: name {name!r} is longer than {max_width} Chinese characters")
+
+
+def _check_action(button: dict, where: str, problems: list[str]) -> None:
+    kind = button.get("type")
+    if kind == "click":
+        key = button.get("key") or ""
+        if not key or len(key.encode()) > MAX_KEY_BYTES:
+            problems.append(f"{where}: a click button needs a key of 1-{MAX_KEY_BYTES} bytes")
+    elif kind == "view":
+        url = button.get("url") or ""
+        if not url.startswith(("http://", "https://")) or len(url.encode()) > MAX_URL_BYTES:
+            problems.append(f"{where}: a view button needs an http(s) URL of at most {MAX_URL_BYTES} bytes")
+    else:
+        problems.append(f"{where}: unsupported button type {kind!r}")
+
+
+def menu_problems(menu: dict) -> list[str]:
+    """Everything in ``menu`` WeChat would refuse, checked before WeChat is called."""
+    problems: list[str] = []
+    buttons = menu.get("button") or []
+    if not 1 <= len(buttons) <= MAX_TOP_BUTTONS:
+        problems.append(f"the menu needs 1-{MAX_TOP_BUTTONS} top-level buttons, not {len(buttons)}")
+    for i, button in enumerate(buttons, 1):
+        where = f"button {i}"
+        _check_name(button.get("name"), where, MAX_TOP_NAME, MAX_TOP_BYTES, problems)
+        subs = button.get("sub_button")
+        if subs is None:
+            _check_action(button, where, problems)
+            continue
+        if not 1 <= len(subs) <= MAX_SUB_BUTTONS:
+            problems.append(f"{where}: needs 1-{MAX_SUB_BUTTONS} sub-buttons, not {len(subs)}")
+        for j, sub in enumerate(subs, 1):
+            _check_name(sub.get("name"), f"{where}.{j}", MAX_SUB_NAME, MAX_SUB_BYTES, problems)
+            _check_action(sub, f"{where}.{j}", problems)
+    return problems
+
+
+def validate_menu(menu: dict) -> None:
+    problems = menu_problems(menu)
+    if problems:
+        raise InvalidInput("The menu breaks WeChat's limits.", errors={"menu": problems})
+
+
+def publish_menu(client, menu: dict) -> dict:
+    """Validate, then create the menu; returns WeChat's answer ({"errcode": 0, "errmsg": "ok"})."""
+    validate_menu(menu)
+    return client.menu.create(menu)

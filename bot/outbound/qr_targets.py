@@ -1,0 +1,120 @@
+"""What a QR code can be printed for, and which communities own the target.
+
+A registry from target type to the kind of code and the model that proves the
+target exists. The models belong to other areas (stations, campaigns) and are
+looked up by name, so the QR service never depends on them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import carbon_credit.models as models
+from carbon_credit.errors import Forbidden, InvalidInput, NotFound
+
+from .qrcodes import MAX_TEMPORARY_SECONDS, ensure_qrcode, latest_qrcode
+
+DAY_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class QRTarget:
+    kind: str  # permanent | temporary
+    model_name: str
+    label: str
+    default_days: int | None = None
+
+
+QR_TARGETS = {
+    "station": QRTarget("permanent", "Station", "station"),
+    "campaign": QRTarget("temporary", "Campaign", "campaign", default_days=30),
+}
+
+
+def target_spec(target_type: str) -> QRTarget:
+    spec = QR_TARGETS.get(target_type)
+    if spec is None:
+        raise InvalidInput(errors={"target_type": [f"Use one of {sorted(QR_TARGETS)}."]})
+    return spec
+
+
+def scene_for(target_type: str, target_id: int) -> str:
+    return f"{target_type}:{target_id}"
+
+
+def target_communities(session, target_type: str, target_id: int) -> tuple[int, ...] | None:
+    """The target's communities; None when its model is not part of this installation.
+
+    Raises NotFound when the model is there and the target is not.
+    """
+    spec = target_spec(target_type)
+    model = getattr(models, spec.model_name, None)
+    if model is None:
+        return None
+    target = session.get(model, target_id)
+    if target is None:
+        raise NotFound(f"No {spec.label} has the id {target_id}.")
+    if hasattr(target, "community_ids"):
+        return tuple(target.community_ids)
+    if getattr(target, "community_id", None) is not None:
+        return (target.community_id,)
+    return tuple(c.id for c in getattr(target, "communities", ()))
+
+
+def check_access(session, target_type: str, target_id: int, community_ids: tuple[int, ...] | None) -> None:
+    """Admins (``community_ids`` None) reach every target; a worker only their communities'.
+
+    A worker is refused a target whose model this installation lacks: nothing proves it is theirs.
+    """
+    owners = target_communities(session, target_type, target_id)
+    if community_ids is None:
+        return
+    if owners is None or not set(owners) & set(community_ids):
+        raise Forbidden(f"This {target_spec(target_type).label} is not in your communities.")
+
+
+def expire_seconds_for(spec: QRTarget, days: int | None) -> int | None:
+    if spec.kind == "permanent":
+        if days is not None:
+            raise InvalidInput(errors={"days": ["Station codes are permanent; leave days out."]})
+        return None
+    days = spec.default_days if days is None else days
+    if not 1 <= days <= MAX_TEMPORARY_SECONDS // DAY_SECONDS:
+        raise InvalidInput(errors={"days": [f"A temporary code lives 1-{MAX_TEMPORARY_SECONDS // DAY_SECONDS} days."]})
+    return days * DAY_SECONDS
+
+
+@dataclass(frozen=True)
+class QRRequest:
+    scene: str
+    kind: str
+    expire_seconds: int | None
+
+
+def resolve_qr_request(session, target_type: str, target_id: int, *, days: int | None = None,
+                       community_ids: tuple[int, ...] | None = None) -> QRRequest:
+    """Check the target exists and the caller may print its code; what to ask WeChat for."""
+    spec = target_spec(target_type)
+    seconds = expire_seconds_for(spec, days)
+    check_access(session, target_type, target_id, community_ids)
+    return QRRequest(scene_for(target_type, target_id), spec.kind, seconds)
+
+
+def qrcode_for_request(session, client, request: QRRequest, now: datetime, *, staff_id: int | None = None):
+    """A stored or new code for a resolved request: ``(code, created)``.
+
+    Callers end the transaction that resolved the request first (the handlers
+    commit): on SQLite a token refreshed meanwhile would leave it unable to write.
+    """
+    return ensure_qrcode(session, client, request.scene, request.kind, now, expire_seconds=request.expire_seconds,
+                         created_by=staff_id)
+
+
+def stored_qrcode_for_target(session, target_type: str, target_id: int, now: datetime, *,
+                             community_ids: tuple[int, ...] | None = None):
+    target_spec(target_type)
+    check_access(session, target_type, target_id, community_ids)
+    code = latest_qrcode(session, scene_for(target_type, target_id), now)
+    if code is None:
+        raise NotFound(f"No valid QR code is stored for {target_type} {target_id}; create one first.")
+    return code

@@ -1,0 +1,64 @@
+"""The callback's settings, read once per application from its config.
+
+WECHAT_TOKEN signs every push; WECHAT_AES_KEY (the console's EncodingAESKey)
+with WECHAT_APPID turns on safe and compatible mode; REDIS_URL moves the
+de-duplication of retries to Redis. OPENID_HASH_KEY (derived from SECRET_KEY
+when unset) keys the hash that lets a returning follower find their account.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from wechatpy.crypto import WeChatCrypto
+
+from api.config import derive_key
+
+from .dedupe import store_for
+from .handlers import Keys
+
+log = logging.getLogger(__name__)
+EXTENSION = "wechat_bot"
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    token: str
+    appid: str
+    crypto: WeChatCrypto | None
+    redis_url: str | None
+    keys: Keys
+
+    def dedupe_store(self):
+        return store_for(self.redis_url)
+
+
+def make_crypto(token: str, aes_key: str, appid: str) -> WeChatCrypto | None:
+    """The AES helper, or None (encrypted pushes are then refused) when the key is absent or invalid."""
+    if not aes_key:
+        return None
+    try:
+        return WeChatCrypto(token, aes_key, appid)
+    except Exception:  # wrong length or not base64: a console copy-paste error
+        log.error("WECHAT_AES_KEY is not a valid 43-character EncodingAESKey; safe mode is off")
+        return None
+
+
+def load_settings(config) -> BotSettings:
+    token = config.get("WECHAT_TOKEN") or ""
+    appid = config.get("WECHAT_APPID") or ""
+    hash_key = config.get("OPENID_HASH_KEY") or derive_key(config["SECRET_KEY"], "openid-hash")
+    return BotSettings(
+        token=token,
+        appid=appid,
+        crypto=make_crypto(token, config.get("WECHAT_AES_KEY") or "", appid),
+        redis_url=config.get("REDIS_URL") or None,
+        keys=Keys(openid_hash=hash_key, card_hash=config.get("CARD_HASH_KEY") or ""),
+    )
+
+
+def bot_settings(app) -> BotSettings:
+    settings = app.extensions.get(EXTENSION)
+    if settings is None:
+        settings = app.extensions[EXTENSION] = load_settings(app.config)
+    return settings

@@ -1,0 +1,198 @@
+"""The resident's commands: by text (full-width, spaces, case, synonyms) and by menu CLICK key."""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from freezegun import freeze_time
+
+from bot import texts
+from bot.handlers.account_commands import format_carbon
+from bot.handlers.card_commands import CARDS
+from bot.handlers.commands import match_text, normalise
+from carbon_credit.actions import ActionInput, record_action
+from carbon_credit.ledger import adjust_balance
+
+from .bot_support import load_push, say, text
+from .campaign_support import install_rules, plain_campaign, running_campaign, weigh_in
+from .factories import FIXED_NOW, make_community, make_resident
+
+_times = itertools.count(1780800000)
+OPENID = "o-commands"
+
+
+def click(key: str, openid: str = OPENID) -> str:
+    return load_push("event_click", FromUserName=openid, EventKey=key, CreateTime=str(next(_times)))
+
+
+@pytest.fixture
+def resident(session):
+    install_rules(session)
+    person = make_resident(session, OPENID, community=make_community(session, "崔寨社区"))
+    session.commit()
+    return person
+
+
+def _bus(session, resident, km, at, ext):
+    return record_action(session, ActionInput(
+        resident_id=resident.id, action_type="bus_ride", quantity=Decimal(km), unit="km", occurred_at=at,
+        source="partner_feed", evidence="partner", idem_scope="transit:test", external_id=ext), at)
+
+
+@pytest.mark.parametrize("words", ["余额", "积分", "查积分", " 余 额 ", "余额？", "余额?", "BALANCE", "ｂａｌａｎｃｅ",
+                                   "Balance!", "我的积分"])
+def test_balance_synonyms_and_widths_all_reach_the_balance(words):
+    found = match_text(words)
+    assert found is not None and found[0].name == "balance"
+
+
+def test_normalise_folds_full_width_and_spaces():
+    assert normalise("  ＨＥＬＰ　") == "help"
+    assert normalise("绑卡　３１００　１２３４") == "绑卡31001234"
+    assert normalise("？") == "?"
+
+
+def test_balance_shows_points_carbon_and_what_expires_soon(client, session, resident):
+    weigh_in(session, resident, "2.5", FIXED_NOW - timedelta(hours=2))
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        reply = say(client, text(OPENID, "余额"), "safe")
+    points, grams = resident.account.balance, resident.account.grams_total
+    assert points > 0
+    assert reply == texts.BALANCE.format(points=points, carbon=format_carbon(grams))
+    # Points earned in 2026 expire at the end of 2027: a month before, the reminder shows.
+    with freeze_time(FIXED_NOW.replace(year=2027, month=12, day=10)):
+        reply = say(client, text(OPENID, "积分"), "safe")
+    assert f"其中 {points} 分将在 30 天内到期" in reply
+
+
+def test_carbon_is_shown_in_grams_kilograms_or_tonnes():
+    assert format_carbon(0) == "0 克二氧化碳当量"
+    assert format_carbon(999) == "999 克二氧化碳当量"
+    assert format_carbon(12_345) == "12.3 千克二氧化碳当量"
+    assert format_carbon(2_000) == "2 千克二氧化碳当量"
+    assert format_carbon(3_456_789) == "3.45 吨二氧化碳当量"
+
+
+def test_an_empty_account_gets_a_hint(client, resident):
+    reply = say(client, click("BALANCE"))
+    assert reply.startswith("您的积分：0 分") and texts.BALANCE_EMPTY_HINT.strip() in reply
+
+
+def test_history_lists_the_last_five_credits_with_caps_explained(client, session, resident):
+    day = FIXED_NOW - timedelta(hours=5)
+    for n in range(5):  # the daily cap is 4 rides: the fifth is capped
+        _bus(session, resident, "10", day + timedelta(minutes=n), f"ride-{n}")
+    weigh_in(session, resident, "1", FIXED_NOW - timedelta(hours=1))
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        reply = say(client, text(OPENID, "明细"), "safe")
+    lines = reply.split("\n")
+    assert lines[0] == "最近 5 笔积分："
+    assert len(lines) == 6
+    assert lines[1].startswith("6月5日 可回收物投递 +")
+    assert lines[2] == "6月5日 公交出行 0 分（已达每日上限）"
+    assert all(line.startswith("6月5日 公交出行 +") for line in lines[3:])
+
+
+def test_history_of_a_newcomer(client, resident):
+    assert say(client, click("HISTORY")) == texts.HISTORY_EMPTY
+
+
+def test_campaigns_lists_what_is_open_in_the_residents_community(client, session, resident):
+    plain_campaign(session, [resident.community], title="垃圾分类周", days=7, active_from=FIXED_NOW - timedelta(days=1))
+    plain_campaign(session, [make_community(session)], title="别的社区的活动")
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        reply = say(client, click("CAMPAIGNS"), "safe")
+    assert reply == "本社区正在进行的活动：\n· 垃圾分类周（至6月11日）"
+    with freeze_time(FIXED_NOW):
+        assert say(client, text(OPENID, "活 动"), "safe") == reply
+
+
+def test_campaigns_when_nothing_is_on_or_no_community(client, session, resident):
+    make_resident(session, "o-homeless")
+    session.commit()
+    assert say(client, text(OPENID, "活动")) == texts.CAMPAIGNS_EMPTY
+    assert say(client, text("o-homeless", "活动")) == texts.NO_COMMUNITY
+    assert say(client, text("o-homeless", "排行")) == texts.NO_COMMUNITY
+
+
+def test_rank_shows_the_place_in_the_community_this_month(client, session, resident):
+    rival = make_resident(session, "o-rival", community=resident.community)
+    weigh_in(session, rival, "5", FIXED_NOW - timedelta(hours=3))
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        assert say(client, click("RANK")) == texts.RANK_NONE
+    weigh_in(session, resident, "1", FIXED_NOW - timedelta(hours=2))
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        reply = say(client, text(OPENID, "排名"), "safe")
+    assert reply.startswith("本月您在崔寨社区排第 2 名（共 2 人），本月获得 ")
+
+
+@pytest.mark.skipif(CARDS is not None, reason="the card service binds directly")
+def test_bind_card_explains_the_page_when_cards_cannot_be_bound_here(client, resident):
+    assert say(client, click("BIND_CARD")) == texts.BIND_CARD_HOW_PAGE
+    assert say(client, text(OPENID, "绑卡 3100 1234 5678")) == texts.BIND_CARD_HOW_PAGE
+
+
+@pytest.mark.skipif(CARDS is None, reason="needs carbon_credit.cards")
+def test_bind_card_by_text_binds_the_card(client, session, resident):
+    assert say(client, click("BIND_CARD")) == texts.BIND_CARD_HOW
+    assert say(client, text(OPENID, "绑卡 ３１００ １２３４ ５６７８")) == texts.BIND_CARD_DONE.format(tail="5678")
+    assert say(client, text("o-other", "绑卡 3100-1234-5678")) == texts.BIND_CARD_FAILED.format(
+        reason=texts.BIND_CARD_REASONS["card_already_bound"])
+    assert say(client, text(OPENID, "绑卡 12ab")) == texts.BIND_CARD_HOW
+    session.rollback()
+    assert [card.last4 for card in CARDS.active_cards(session, resident.id)] == ["5678"]
+
+
+@pytest.mark.parametrize("words", ["帮助", "help", "ＨＥＬＰ", "？", "?", "菜单"])
+def test_help_lists_every_command(client, resident, words):
+    reply = say(client, text(OPENID, words))
+    assert reply == texts.HELP
+    for command in ("余额", "明细", "活动", "排行", "绑卡", "帮助"):
+        assert command in reply
+
+
+@pytest.mark.parametrize("words", ["你们是谁", "余额不足怎么办呀", "12345", "😀"])
+def test_anything_else_gets_a_helpful_answer(client, resident, words):
+    assert say(client, text(OPENID, words), "safe") == texts.UNKNOWN_TEXT
+
+
+def test_an_unknown_menu_key_gets_the_command_list(client, resident):
+    assert say(client, click("NO_SUCH_KEY")) == texts.UNKNOWN_CLICK
+
+
+def test_every_menu_key_of_the_published_menu_is_answered(client, resident):
+    from bot.outbound.menu import MENU_KEYS
+
+    for key in MENU_KEYS:
+        reply = say(client, click(key))
+        assert reply and reply not in (texts.UNKNOWN_CLICK, texts.UNKNOWN_TEXT)
+
+
+def test_a_voice_message_is_read_as_its_recognised_words(client, resident):
+    push = load_push("voice_recognition", FromUserName=OPENID, Recognition="明细。")
+    assert say(client, push, "safe") == texts.HISTORY_EMPTY
+
+
+def test_a_follower_unknown_to_the_platform_is_registered_on_first_message(client, session):
+    assert say(client, text("o-before-launch", "余额")).startswith("您的积分：0 分")
+
+
+def test_running_campaign_with_checkin_shows_in_campaigns(client, session, resident):
+    running_campaign(session, [resident.community], checkin_points=20, checkin_qr="temporary", title="全国低碳日")
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        assert "· 全国低碳日（至" in say(client, text(OPENID, "活动"))
+
+
+def test_balance_after_an_admin_adjustment(client, session, resident):
+    adjust_balance(session, resident.id, 150, "活动补发", FIXED_NOW, actor_id=None, reference="adjust:test")
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        assert say(client, text(OPENID, "余额")).startswith("您的积分：150 分\n累计减碳：0 克二氧化碳当量")

@@ -1,0 +1,203 @@
+"""WeChat's retries of one push: the first answer again, and never a second credit."""
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import timedelta
+
+import pytest
+import redis
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from bot.dedupe import REDIS_PREFIX, dedupe_key, purge_answered_pushes
+from carbon_credit.ledger import adjust_balance
+from carbon_credit.models import Account, CampaignCheckin, Credit, InboundMessage, Resident
+
+from .bot_support import MODES, load_push, reply_fields, say, signed_request, text
+from .campaign_support import install_rules, running_campaign
+from .factories import FIXED_NOW, make_community, make_resident
+
+REDIS_URL = "redis://127.0.0.1:6379/5"
+_times = itertools.count(1780900000)
+
+
+def _count(session, model) -> int:
+    session.rollback()  # a fresh snapshot
+    return session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request, app):
+    """Run the test with the database store and with the Redis store (this suite's Redis db 5)."""
+    if request.param == "database":
+        yield "database"
+        return
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    _clear(client)
+    app.config["REDIS_URL"] = REDIS_URL
+    app.extensions.pop("wechat_bot", None)
+    yield "redis"
+    _clear(client)
+
+
+def _clear(client) -> None:
+    keys = list(client.scan_iter(REDIS_PREFIX + "*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def checkin_scene(session):
+    install_rules(session)
+    home = make_community(session)
+    campaign = running_campaign(session, [home], checkin_points=20, checkin_qr="temporary", title="全国低碳日")
+    make_resident(session, "o-scanner", community=home)
+    value = f"campaign:{campaign.id}"
+    session.commit()
+    return value
+
+
+def test_the_key_comes_from_the_raw_fields():
+    assert dedupe_key({"MsgType": "text", "MsgId": "1", "FromUserName": "a"}) == \
+        dedupe_key({"MsgType": "text", "MsgId": "1", "FromUserName": "a", "CreateTime": "9"})
+    base = {"MsgType": "event", "FromUserName": "a", "CreateTime": "1", "Event": "subscribe",
+            "EventKey": "qrscene_campaign:1"}
+    assert dedupe_key(base) != dedupe_key(dict(base, EventKey="campaign:1"))
+    assert dedupe_key(base) != dedupe_key(dict(base, CreateTime="2"))
+    assert dedupe_key(base) != dedupe_key(dict(base, FromUserName="b"))
+    assert dedupe_key(dict(base, Event="SCAN")) != dedupe_key(base)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_resent_message_gets_the_first_answer(client, session, store, mode):
+    push = text("o-retry", "余额")
+    first = say(client, push, mode)
+    assert first.startswith("您的积分：0 分")
+    resident_id = session.scalar(select(Resident.id).where(Resident.openid == "o-retry"))
+    adjust_balance(session, resident_id, 150, "补发", FIXED_NOW, actor_id=None, reference="adjust:retry")
+    session.commit()
+    assert say(client, push, mode) == first  # the retry is not handled again
+    assert say(client, text("o-retry", "余额"), mode).startswith("您的积分：150 分")  # a new MsgId is
+    assert _count(session, Resident) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_resent_scan_credits_once_and_repeats_the_confirmation(client, session, store, checkin_scene, mode):
+    push = load_push("event_scan", FromUserName="o-scanner", EventKey=checkin_scene, CreateTime=str(next(_times)))
+    with freeze_time(FIXED_NOW):
+        replies = [say(client, push, mode) for _ in range(4)]  # the push and WeChat's three retries
+    assert replies == ["签到成功：全国低碳日\n获得 20 分，当前积分 20 分。"] * 4
+    assert _count(session, CampaignCheckin) == 1
+    assert session.scalar(select(func.count()).select_from(Credit)) == 1
+    assert session.scalar(select(Account.balance).join(Resident).where(Resident.openid == "o-scanner")) == 20
+
+
+def test_a_resent_follow_by_scan_registers_and_credits_once(client, session, store, checkin_scene):
+    push = load_push("event_subscribe_qrscene", FromUserName="o-new-scanner", EventKey="qrscene_" + checkin_scene,
+                     CreateTime=str(next(_times)))
+    with freeze_time(FIXED_NOW):
+        first, second = say(client, push, "safe"), say(client, push, "safe")
+    assert first == second
+    assert _count(session, Resident) == 2  # the fixture's resident and the newcomer
+
+
+def test_success_answers_are_remembered_too(client, session, store):
+    push = load_push("event_unsubscribe", FromUserName="o-leaver", CreateTime=str(next(_times)))
+    assert say(client, push) is None
+    assert say(client, push) is None
+    if store == "database":
+        assert _count(session, InboundMessage) == 1
+        assert session.scalar(select(InboundMessage.reply)) == ""
+
+
+def test_location_reports_and_menu_links_leave_no_trace(client, session):
+    """WeChat reports LOCATION every few seconds while a chat is open: nothing is written for it."""
+    for name in ("event_location", "event_view"):
+        push = load_push(name, FromUserName="o-walker", CreateTime=str(next(_times)))
+        assert say(client, push) is None and say(client, push) is None
+    assert _count(session, InboundMessage) == 0
+    assert _count(session, Resident) == 0
+
+
+def test_the_redis_store_keeps_the_first_answer_with_an_expiry(client, store):
+    if store != "redis":
+        pytest.skip("Redis only")
+    push = text("o-redis", "帮助")
+    first = say(client, push, "safe")
+    client_redis = redis.Redis.from_url(REDIS_URL)
+    keys = list(client_redis.scan_iter(REDIS_PREFIX + "*"))
+    assert len(keys) == 1
+    assert client_redis.get(keys[0]).decode() == first
+    assert 0 < client_redis.ttl(keys[0]) <= 3600
+
+
+def test_with_redis_down_pushes_are_still_answered_and_crediting_stays_idempotent(app, client, session,
+                                                                                    checkin_scene, caplog):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/5"
+    app.extensions.pop("wechat_bot", None)
+    push = load_push("event_scan", FromUserName="o-scanner", EventKey=checkin_scene, CreateTime=str(next(_times)))
+    with freeze_time(FIXED_NOW):
+        first, retry = say(client, push, "safe"), say(client, push, "safe")
+    assert first.startswith("签到成功")
+    assert retry == "您今天已在“全国低碳日”签到过了，明天再来吧。"  # no de-dup, but no second credit
+    assert _count(session, CampaignCheckin) == 1
+    assert "de-dup store unreachable" in caplog.text
+
+
+def test_old_answers_are_purged(session):
+    session.add_all([InboundMessage(dedupe_key="old", reply="", created_at=FIXED_NOW - timedelta(days=3)),
+                     InboundMessage(dedupe_key="new", reply="x", created_at=FIXED_NOW - timedelta(hours=1))])
+    session.flush()
+    assert purge_answered_pushes(session, FIXED_NOW) == 1
+    assert session.scalars(select(InboundMessage.dedupe_key)).all() == ["new"]
+
+
+@pytest.mark.pg_only
+@pytest.mark.parametrize("store_kind", ["database", "redis"])
+def test_concurrent_deliveries_of_one_scan_credit_once(app, session, checkin_scene, store_kind):
+    """Two workers get the same push at the same moment (a retry racing the original)."""
+    if store_kind == "redis":
+        app.config["REDIS_URL"] = REDIS_URL
+        _clear(redis.Redis.from_url(REDIS_URL))
+    app.extensions.pop("wechat_bot", None)
+    push = load_push("event_scan", FromUserName="o-scanner", EventKey=checkin_scene, CreateTime=str(next(_times)))
+    barrier, replies = threading.Barrier(4), []
+
+    def deliver(params, body):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/wechat", query_string=params, data=body)
+        fields = reply_fields(response, "safe")
+        replies.append(fields["Content"] if fields else None)
+
+    with freeze_time(FIXED_NOW):
+        threads = [threading.Thread(target=deliver, args=signed_request(push, "safe")) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    confirmation = "签到成功：全国低碳日\n获得 20 分，当前积分 20 分。"
+    assert confirmation in replies and len(replies) == 4
+    # Each answer is the first one, or "success" while the first is still being handled (Redis claim).
+    assert set(replies) <= {confirmation, None}
+    assert _count(session, CampaignCheckin) == 1
+    assert session.scalar(select(Account.balance).join(Resident).where(Resident.openid == "o-scanner")) == 20
+    if store_kind == "redis":
+        _clear(redis.Redis.from_url(REDIS_URL))
+
+
+def test_the_purge_job_is_registered_and_runs(app, session):
+    from api.scheduler import REGISTRY, load_jobs, run_job
+
+    load_jobs()
+    assert REGISTRY["purge_answered_pushes"].trigger == "cron"
+    session.add(InboundMessage(dedupe_key="stale", reply="", created_at=FIXED_NOW - timedelta(days=5)))
+    session.commit()
+    outcome = run_job(app, "purge_answered_pushes", FIXED_NOW)
+    assert (outcome.status, outcome.result) == ("ok", {"removed": 1})
+    assert _count(session, InboundMessage) == 0

@@ -1,0 +1,152 @@
+"""The scheduler: one runner per job across processes, run records, the CLI, the job store."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from api.scheduler import JOBSTORE_TABLE, REGISTRY, build_scheduler, register_job, run_job
+from carbon_credit.joblocks import new_holder, take_lease
+from carbon_credit.models import JobRun, LedgerEntry, Notification
+
+from .factories import make_resident
+from .reward_support import give_points
+from .test_expiry import EARNED, EXPIRES
+
+
+@pytest.fixture
+def slow_job():
+    """A job that holds its lock until the test lets it finish."""
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def hold(app, now):
+        calls.append(now)
+        started.set()
+        assert release.wait(30)
+        return {"held": True}
+
+    register_job("test_hold", hold, "interval", minutes=1)
+    yield started, release, calls
+    release.set()
+    REGISTRY.pop("test_hold", None)
+
+
+def test_two_concurrent_runs_of_one_job_run_it_once(app, engine, slow_job):
+    started, release, calls = slow_job
+    outcomes = {}
+    first = threading.Thread(target=lambda: outcomes.setdefault("first", run_job(app, "test_hold")))
+    first.start()
+    assert started.wait(10)
+
+    second = run_job(app, "test_hold")  # another process would find the same database lock taken
+    release.set()
+    first.join(10)
+
+    assert (outcomes["first"].status, second.status) == ("ok", "skipped")
+    assert len(calls) == 1
+    with engine.connect() as conn:
+        runs = conn.execute(select(JobRun.name, JobRun.status).order_by(JobRun.id)).all()
+    assert sorted(runs) == [("test_hold", "ok"), ("test_hold", "skipped")]
+    assert run_job(app, "test_hold").status == "ok"  # the lock was released after the first run
+    assert len(calls) == 2
+
+
+def test_a_failing_job_is_recorded_and_releases_its_lock(app, engine):
+    def boom(app, now):
+        raise RuntimeError("partner file missing")
+
+    register_job("test_boom", boom, "interval", minutes=1)
+    try:
+        first, second = run_job(app, "test_boom"), run_job(app, "test_boom")
+    finally:
+        REGISTRY.pop("test_boom", None)
+    assert (first.status, second.status) == ("failed", "failed")  # not "skipped": the lock was released
+    assert "partner file missing" in first.error
+    with engine.connect() as conn:
+        assert conn.execute(select(JobRun.status).where(JobRun.id == first.run_id)).scalar_one() == "failed"
+
+
+def test_sqlite_lease_is_exclusive_until_it_expires(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the lease row is the lock of databases without advisory locks")
+    crashed, other = new_holder(), new_holder()
+    assert take_lease(engine, "job", crashed, timedelta(hours=1))
+    assert not take_lease(engine, "job", other, timedelta(hours=1))
+    with engine.begin() as conn:  # the holder died an hour ago: its lease ran out
+        conn.execute(text("UPDATE job_locks SET locked_until = '2000-01-01 00:00:00'"))
+    assert take_lease(engine, "job", other, timedelta(hours=1))
+
+
+def test_run_job_cli_expires_points_and_a_second_run_changes_nothing(app, runner, session):
+    resident = make_resident(session)
+    give_points(session, resident, 80, at=EARNED)
+    session.commit()
+    when = (EXPIRES + timedelta(minutes=10)).isoformat()
+
+    first = runner.invoke(args=["scheduler", "run-job", "expire_points", "--now", when])
+    second = runner.invoke(args=["scheduler", "run-job", "expire_points", "--now", when])
+
+    assert first.exit_code == 0 and "expire_points: ok" in first.output and "'points': 80" in first.output
+    assert second.exit_code == 0 and "'points': 0" in second.output
+    session.commit()
+    assert session.execute(select(LedgerEntry.points).where(LedgerEntry.kind == "expire")).scalars().all() == [-80]
+
+
+def test_run_job_cli_queues_reminders_once(app, runner, session):
+    give_points(session, make_resident(session), 80, at=EARNED)
+    session.commit()
+    when = (EXPIRES - timedelta(days=30)).isoformat()
+    outputs = [runner.invoke(args=["scheduler", "run-job", "remind_expiring", "--now", when]).output for _ in range(2)]
+    assert "'queued': 1" in outputs[0] and "'queued': 0" in outputs[1]
+    session.commit()
+    assert len(session.execute(select(Notification.id)).all()) == 1
+
+
+def test_run_job_cli_refuses_unknown_jobs_and_bad_times(runner):
+    unknown = runner.invoke(args=["scheduler", "run-job", "make_coffee"])
+    assert unknown.exit_code != 0 and "Unknown job 'make_coffee'" in unknown.output and "expire_points" in unknown.output
+    bad = runner.invoke(args=["scheduler", "run-job", "expire_points", "--now", "tomorrow"])
+    assert bad.exit_code != 0 and "ISO 8601" in bad.output
+
+
+def test_scheduler_stores_every_registered_job_in_its_own_table(app, engine):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = build_scheduler(app, BackgroundScheduler)
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+    assert {"expire_points", "remind_expiring", "daily_stats"} <= set(jobs)
+    assert str(jobs["expire_points"].trigger) == "cron[hour='0', minute='10']"
+    assert jobs["expire_points"].next_run_time.utcoffset() == timedelta(hours=8)
+    assert inspect(engine).has_table(JOBSTORE_TABLE)
+    with engine.connect() as conn:
+        stored = set(conn.execute(text(f"SELECT id FROM {JOBSTORE_TABLE}")).scalars())
+    assert stored == set(jobs)
+
+
+def test_job_lock_is_exclusive_across_separate_engines(db_url):
+    """Two engines stand for two scheduler processes started by mistake."""
+    from sqlalchemy import create_engine
+
+    from api.config import configure_sqlite_engine
+    from carbon_credit.joblocks import job_lock
+
+    engines = [create_engine(db_url) for _ in range(2)]
+    for each in engines:
+        configure_sqlite_engine(each)
+    try:
+        with job_lock(engines[0], "expire_points") as first:
+            with job_lock(engines[1], "expire_points") as second:
+                assert (first, second) == (True, False)
+            with job_lock(engines[1], "daily_stats") as other_job:
+                assert other_job
+        with job_lock(engines[1], "expire_points") as after:
+            assert after
+    finally:
+        for each in engines:
+            each.dispose()
