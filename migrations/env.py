@@ -46,6 +46,14 @@ def get_metadata():
     return target_db.metadata
 
 
+# Tables that other software keeps in the same database: APScheduler's persistent job store.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_name(name, type_, parent_names):
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -60,7 +68,7 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True, include_name=include_name
     )
 
     with context.begin_transaction():
@@ -95,6 +103,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=include_name,
             **conf_args
         )
 
