@@ -118,6 +118,39 @@ def _history(session, residents, rng: random.Random, today, days: int) -> int:
     return recorded
 
 
+def _campaign(session, communities, now: datetime):
+    """A running 垃圾分类周 in two 大桥 communities: recyclables earn double, a daily check-in earns 20."""
+    from .campaigns import advance_campaigns, create_campaign, publish_campaign
+
+    start = start_of_local_day(local_date(now) - timedelta(days=3))
+    targets = [c for c in communities if c.street.name == "大桥街道"][:2]
+    values = dict(title="垃圾分类周", description="到社区回收站分类投放可回收物, 本周积分翻倍; 到场扫码签到再得 20 分。",
+                  cover_text="可回收物积分×2", community_ids=[c.id for c in targets],
+                  visible_from=start - timedelta(days=2), visible_until=start + timedelta(days=9),
+                  active_from=start, active_until=start + timedelta(days=7),
+                  multipliers={"recyclables_dropoff": "2"}, checkin_points=20, checkin_daily_limit=1,
+                  checkin_qr="temporary")
+    campaign = create_campaign(session, values, now)
+    publish_campaign(session, campaign.id, now)
+    advance_campaigns(session, now)
+    return campaign
+
+
+def _rewards(session, now: datetime):
+    from .rewards import create_reward
+
+    until = now + timedelta(days=90)
+    for kind, title, description, cost, stock in (
+        ("transit_credit", "公交乘车券 5 元", "充入绑定的公交卡", 500, 200),
+        ("coupon", "社区超市 10 元代金券", "社区合作超市使用", 1000, 100),
+        ("donation", "认种一棵树", "以您的名义在黄河沿岸植树一棵", 3000, 50),
+        ("goods", "绿萝盆栽", "到社区服务中心领取", 1500, 1),
+    ):
+        create_reward(session, now, actor_id=None, scope=None, kind=kind, title=title, description=description,
+                      points_cost=cost, stock=stock, per_resident_limit=2, visible_from=now - timedelta(days=1),
+                      visible_until=until, active=True)
+
+
 def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, seed: int = 2026,
               residents: int = RESIDENTS, days: int = HISTORY_DAYS) -> dict:
     """Seed once; returns what was created (empty when the demo data is already there)."""
@@ -130,5 +163,7 @@ def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, se
     _staff(session, communities, hash_password, now)
     joined = start_of_local_day(today - timedelta(days=days + 3))
     people = _residents(session, communities, rng, joined, residents)
+    _campaign(session, communities, now)
+    _rewards(session, now)
     actions = _history(session, people, rng, today, days)
     return {"streets": len(STREETS), "communities": len(communities), "residents": len(people), "actions": actions}
