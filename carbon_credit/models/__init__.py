@@ -1,6 +1,7 @@
 """All models, imported here so the metadata is complete whenever the package is."""
 from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
 from .audit import AuditLog
+from .cards import IngestRun, TransitCard, UnmatchedTrip
 from .ledger import ENTRY_KINDS, LedgerEntry
 from .notifications import NOTIFICATION_STATUSES, Notification
 from .org import Community, Staff, Street, staff_communities
