@@ -57,3 +57,4 @@ def create_staff_command(username, role, password, community_ids, display_name):
 def register_cli(app) -> None:
     app.cli.add_command(residents_cli)
     app.cli.add_command(staff_cli)
+    from .cli_ingest import ingest_cli; app.cli.add_command(ingest_cli)
