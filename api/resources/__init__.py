@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from . import auth, health
 from . import cards
+from . import appliances, partner_events, partners, phone, reviews, stations
 
 
 def register_blueprints(smorest_api) -> None:
     for blueprint in (health.blp, auth.blp):
         smorest_api.register_blueprint(blueprint)
     smorest_api.register_blueprint(cards.blp)
+    for blueprint in (partners.blp, partner_events.blp, stations.blp, appliances.blp, reviews.blp, phone.blp):
+        smorest_api.register_blueprint(blueprint)
