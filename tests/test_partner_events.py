@@ -54,7 +54,7 @@ def results(response) -> dict:
 
 
 def balance(session, resident_id) -> int:
-    session.expire_all()
+    session.commit()  # a fresh snapshot: the app committed on its own connection
     return session.scalar(select(Account.balance).where(Account.resident_id == resident_id))
 
 
