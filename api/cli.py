@@ -55,6 +55,9 @@ def create_staff_command(username, role, password, community_ids, display_name):
 
 
 def register_cli(app) -> None:
+    from .cli_demo import demo_command
+
     app.cli.add_command(residents_cli)
     app.cli.add_command(staff_cli)
     from .cli_ingest import ingest_cli; app.cli.add_command(ingest_cli)
+    app.cli.add_command(demo_command)

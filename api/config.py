@@ -16,7 +16,17 @@ from collections.abc import Mapping
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .description import API_DESCRIPTION
+
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+# Used only in the embedded mode (no DATABASE_URL) when the WeChat settings are unset, so the
+# demo's callback and `flask wechat say` simulator work out of the box, in safe mode.
+DEMO_WECHAT = {
+    "WECHAT_TOKEN": "demo-callback-token",
+    "WECHAT_APPID": "wx00000000demo0000",
+    "WECHAT_SECRET": "demo-app-secret",
+    "WECHAT_AES_KEY": "DemoAesKeyForTheLocalSimulator0123456789abc",
+}
 DEFAULT_SQLITE_URI = "sqlite:///carbon_credit.sqlite3"  # relative paths live in the instance folder
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -53,6 +63,7 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "docs/assets/"
     OPENAPI_SWAGGER_UI_CONFIG = {"persistAuthorization": True}
     API_SPEC_OPTIONS = {
+        "info": {"description": API_DESCRIPTION},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -71,10 +82,9 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET_KEY
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL")) or DEFAULT_SQLITE_URI
         self.REDIS_URL = env.get("REDIS_URL") or None
-        self.WECHAT_TOKEN = env.get("WECHAT_TOKEN", "")
-        self.WECHAT_APPID = env.get("WECHAT_APPID", "")
-        self.WECHAT_SECRET = env.get("WECHAT_SECRET", "")
-        self.WECHAT_AES_KEY = env.get("WECHAT_AES_KEY", "")
+        embedded = not env.get("DATABASE_URL")
+        for name, demo_value in DEMO_WECHAT.items():
+            setattr(self, name, env.get(name) or (demo_value if embedded and not env.get("WECHAT_TOKEN") else ""))
         self.TOKEN_TTL_SECONDS = int(env.get("TOKEN_TTL_SECONDS", 12 * 3600))
         self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
         self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None

@@ -9,6 +9,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 
+import carbon_credit.models  # noqa: F401  (every table on the metadata, for Alembic too)
 from carbon_credit.db import Base
 
 from .errors import ErrorSchema, handle_http_exception
@@ -24,5 +25,6 @@ class CarbonApi(Api):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+# Batch mode lets Alembic alter tables on SQLite; compare_type catches column type changes.
+migrate = Migrate(render_as_batch=True, compare_type=True)
 smorest_api = CarbonApi()

@@ -7,6 +7,7 @@ version that applies to an action is the activated one with the latest
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -22,7 +23,6 @@ from .timeutil import PERIODS
 RULE_FIELDS = ("method", "factors", "points_per_gram", "points_per_unit", "evidence_weights", "min_quantity",
                "max_quantity", "params", "source")
 CAP_METRICS = ("count", "units", "grams", "points")
-_compiled_cache: dict = {}
 
 
 def rule_set_in_force(session, at: datetime) -> RuleSet:
@@ -36,12 +36,16 @@ def rule_set_in_force(session, at: datetime) -> RuleSet:
 
 
 def compiled_in_force(session, at: datetime):
-    """The compiled version in force at ``at``; activated versions are frozen, so caching is safe."""
+    """The compiled version in force at ``at``.
+
+    Activated versions are frozen, so the compiled form is cached for the life
+    of the session (one request or one batch), never across databases.
+    """
     rule_set = rule_set_in_force(session, at)
-    compiled = _compiled_cache.get((rule_set.id, rule_set.version))
+    cache = session.info.setdefault("compiled_rule_sets", {})
+    compiled = cache.get(rule_set.id)
     if compiled is None:
-        compiled = compile_rule_set(rule_set)
-        _compiled_cache[(rule_set.id, rule_set.version)] = compiled
+        compiled = cache[rule_set.id] = compile_rule_set(rule_set)
     return compiled
 
 
@@ -62,7 +66,8 @@ def state_of(rule_set: RuleSet, current: RuleSet | None, now: datetime) -> str:
 
 
 def _copy_rule(rule: Rule) -> Rule:
-    return Rule(**{name: getattr(rule, name) for name in ("action_type", *RULE_FIELDS)})
+    """A deep copy: JSON values must not be shared with the frozen version."""
+    return Rule(**{name: copy.deepcopy(getattr(rule, name)) for name in ("action_type", *RULE_FIELDS)})
 
 
 def create_draft(session, now: datetime, *, actor_id=None, based_on_id=None, note: str = "") -> RuleSet:
@@ -97,7 +102,8 @@ def update_rule(session, rule_set: RuleSet, action_type: str, changes: dict, now
     before = {} if rule is None else {k: _jsonable(getattr(rule, k)) for k in changes}
     if rule is None:
         rule = Rule(action_type=action_type, method=changes.get("method", "per_unit"), factors=[],
-                    evidence_weights={}, params={}, source="")
+                    points_per_gram=Decimal(1), points_per_unit=Decimal(0), evidence_weights={}, params={},
+                    source="")
         rule_set.rules.append(rule)
     for name, value in changes.items():
         setattr(rule, name, value)

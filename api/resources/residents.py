@@ -1,0 +1,97 @@
+"""Staff look residents up, read their ledgers; admins adjust balances with a reason."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import uuid4
+
+from flask_smorest import Blueprint
+
+from carbon_credit.errors import NotFound
+from carbon_credit.history import ledger_query, resident_search_query
+from carbon_credit.ledger import BalanceSummary, adjust_balance, balance_summary
+from carbon_credit.models import Resident
+from carbon_credit.timeutil import utcnow
+
+from ..auth import auth_required, current_principal, ensure_community_access
+from ..errors import ErrorSchema
+from ..extensions import db
+from ..schemas.staff import (AdjustmentBodySchema, AdjustmentSchema, LedgerEntrySchema, ResidentDetailSchema,
+                             ResidentQuerySchema, ResidentSummarySchema)
+from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
+
+blp = Blueprint("residents", __name__, url_prefix="/api/v1/residents",
+                description="Residents for staff: search, balances, ledgers, adjustments")
+
+
+@dataclass
+class ResidentWithBalance:
+    resident: Resident
+    balance: BalanceSummary
+
+    def __getattr__(self, name):
+        return getattr(self.resident, name)
+
+
+def visible_resident(resident_id: int) -> Resident:
+    """The resident, if the caller may see them; a worker gets 404 outside their communities."""
+    resident = db.session.get(Resident, resident_id)
+    scope = current_principal().community_ids
+    if resident is None or (scope is not None and resident.community_id not in scope):
+        raise NotFound("No such resident in your area.", code="resident_not_found")
+    return resident
+
+
+@blp.get("")
+@auth_required("worker", "admin")
+@blp.arguments(ResidentQuerySchema, location="query")
+@blp.response(200, ResidentSummarySchema(many=True))
+@blp.alt_response(403, schema=ErrorSchema, description="community_id outside a worker's communities")
+@blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+def search(args, pagination_parameters):
+    """Search residents by display name (part of it) or openid (its start); filter by community and status.
+
+    Workers search only the residents of their communities.
+    """
+    if args.get("community_id") is not None:
+        ensure_community_access(args["community_id"])
+    query = resident_search_query(community_ids=current_principal().community_ids, **args)
+    return paged(query, pagination_parameters)
+
+
+@blp.get("/<int:resident_id>")
+@auth_required("worker", "admin")
+@blp.response(200, ResidentDetailSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="resident_not_found (or outside a worker's communities)")
+def detail(resident_id):
+    """One resident with their balance."""
+    resident = visible_resident(resident_id)
+    return ResidentWithBalance(resident, balance_summary(db.session, resident.id, utcnow()))
+
+
+@blp.get("/<int:resident_id>/ledger")
+@auth_required("worker", "admin")
+@blp.response(200, LedgerEntrySchema(many=True))
+@blp.alt_response(404, schema=ErrorSchema, description="resident_not_found")
+@blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+def ledger(resident_id, pagination_parameters):
+    """The resident's ledger entries (earn, spend, expire, adjust, refund …), newest first."""
+    visible_resident(resident_id)
+    return paged(ledger_query(resident_id), pagination_parameters)
+
+
+@blp.post("/<int:resident_id>/adjustments")
+@auth_required("admin")
+@blp.arguments(AdjustmentBodySchema)
+@blp.response(201, AdjustmentSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="resident_not_found")
+@blp.alt_response(409, schema=ErrorSchema, description="insufficient_points: the balance would go below zero")
+@blp.alt_response(422, schema=ErrorSchema, description="validation_error, invalid_points (0)")
+def adjust(body, resident_id):
+    """Correct a balance (admins): positive adds a lot, negative takes the oldest points first. Audited."""
+    resident = visible_resident(resident_id)
+    now = utcnow()
+    entry = adjust_balance(db.session, resident.id, body["points"], body["reason"], now,
+                           actor_id=current_principal().id, reference=f"adjust:{uuid4()}")
+    summary = balance_summary(db.session, resident.id, now)
+    db.session.commit()
+    return {"entry": entry, "balance": summary}

@@ -1,0 +1,181 @@
+"""Explaining a credit to the resident who earned it, from its stored trace alone.
+
+The trace is what the rules engine wrote when it computed the credit, so the
+explanation of an old credit shows the factor, source and rule version of its
+time, never today's rules. Each step is a sentence in Chinese plus the values
+it was made from, so a client can show the text or lay the numbers out itself.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from .timeutil import TZ
+
+PERIOD_WORDS = {"day": "每日", "week": "每周", "month": "每月", "year": "每年"}
+METRIC_WORDS = {"count": "次数", "units": "数量", "grams": "克 CO2e", "points": "积分"}
+EVIDENCE_WORDS = {"partner": "合作方数据", "worker": "社区工作者核实", "qr": "扫码签到", "self": "自行申报"}
+EFFECT_WORDS = {"ok": "未超出", "clipped": "已达上限，超出部分不计", "capped": "已超出上限，本次不计"}
+METHOD_WORDS = {"per_unit": "按单位减排因子计算", "points_only": "只计积分、不计碳减排",
+                "appliance_kwh": "按家电年节电量 × 电网排放因子计算"}
+# Trace keys rendered by a dedicated step; anything else (added by an outcome hook) is shown as is.
+KNOWN_KEYS = {"rule_set", "method", "quantity", "unit", "factor", "points_only", "appliance",
+              "grams_before_weight", "evidence", "evidence_weight", "points_per_gram", "caps",
+              "adjustments", "rounding", "grams", "points"}
+
+
+def _num(value) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return Decimal(0)
+
+
+def fmt(value) -> str:
+    """A number as a person writes it: 46.80 -> 46.8, 12.000 -> 12."""
+    text = format(_num(value), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _local_day(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso).astimezone(TZ).date().isoformat()
+
+
+def _rule_set_step(trace: dict) -> dict:
+    info = trace.get("rule_set") or {}
+    since = _local_day(info.get("effective_from"))
+    text = f"适用规则版本 v{info.get('version')}" + (f"，自 {since} 起生效" if since else "")
+    return {"step": "rule_set", "text": text, "version": info.get("version"), "rule_set_id": info.get("id"),
+            "effective_from": info.get("effective_from")}
+
+
+def _per_unit_steps(trace: dict) -> list[dict]:
+    factor = trace.get("factor") or {}
+    unit, per = factor.get("unit") or trace.get("unit"), factor.get("grams_per_unit")
+    quantity, base = trace.get("quantity"), trace.get("grams_before_weight")
+    return [
+        {"step": "factor", "text": f"减排因子 {fmt(per)} g CO2e/{unit}，来源：{factor.get('source') or '未注明'}",
+         "method": "per_unit", "unit": unit, "grams_per_unit": per, "source": factor.get("source")},
+        {"step": "base", "text": f"{fmt(quantity)} {unit} × {fmt(per)} g/{unit} = {fmt(base)} g CO2e",
+         "quantity": quantity, "unit": unit, "grams": base},
+    ]
+
+
+def _points_only_steps(trace: dict) -> list[dict]:
+    detail = trace.get("points_only") or {}
+    per, quantity, unit = detail.get("points_per_unit"), trace.get("quantity"), trace.get("unit")
+    fixed = _num(quantity) * _num(per)
+    return [
+        {"step": "factor", "text": f"该行为只计积分、不计碳减排（0 g），依据：{detail.get('source') or '未注明'}",
+         "method": "points_only", "points_per_unit": per, "source": detail.get("source"), "grams_claimed": "0"},
+        {"step": "base", "text": f"{fmt(quantity)} {unit} × {fmt(per)} 积分/{unit} = {fmt(fixed)} 积分",
+         "quantity": quantity, "unit": unit, "points": str(fixed)},
+    ]
+
+
+def _appliance_steps(trace: dict) -> list[dict]:
+    detail = trace.get("appliance") or {}
+    quantity = trace.get("quantity")
+    if "baseline_kwh" in detail:
+        saved = _num(detail["baseline_kwh"]) - _num(detail["label_kwh"])
+        return [
+            {"step": "factor", "text": f"电网排放因子 {fmt(detail['grid_g_per_kwh'])} g CO2/kWh，来源："
+                                       f"{detail.get('grid_source') or '未注明'}",
+             "method": "appliance_kwh", "grid_g_per_kwh": detail["grid_g_per_kwh"],
+             "source": detail.get("grid_source"), "category": detail.get("category")},
+            {"step": "base", "text": f"{fmt(quantity)} 件 × (基准 {fmt(detail['baseline_kwh'])} kWh − 能效标识 "
+                                     f"{fmt(detail['label_kwh'])} kWh) × {fmt(detail['grid_g_per_kwh'])} g/kWh × "
+                                     f"{fmt(detail['years'])} 年 = {fmt(trace.get('grams_before_weight'))} g CO2e",
+             "quantity": quantity, "baseline_kwh": detail["baseline_kwh"], "label_kwh": detail["label_kwh"],
+             "saved_kwh": str(saved), "years": detail["years"], "grams": trace.get("grams_before_weight")},
+        ]
+    fallback = detail.get("fallback_points")
+    return [
+        {"step": "factor", "text": f"「{detail.get('category') or '该类'}」家电尚未设置基准耗电量：每件 {fmt(fallback)} 积分，"
+                                   "不计碳减排（0 g）", "method": "appliance_kwh", "category": detail.get("category"),
+         "fallback_points": fallback, "grams_claimed": "0"},
+        {"step": "base", "text": f"{fmt(quantity)} 件 × {fmt(fallback)} 积分 = {fmt(_num(quantity) * _num(fallback))} 积分",
+         "quantity": quantity, "points": str(_num(quantity) * _num(fallback))},
+    ]
+
+
+METHOD_STEPS = {"per_unit": _per_unit_steps, "points_only": _points_only_steps, "appliance_kwh": _appliance_steps}
+
+
+def _weight_step(trace: dict) -> dict:
+    weight, evidence = trace.get("evidence_weight"), trace.get("evidence")
+    weighted = _num(trace.get("grams_before_weight")) * _num(weight)
+    text = f"证据：{EVIDENCE_WORDS.get(evidence, evidence)}，权重 {fmt(weight)}"
+    if _num(trace.get("grams_before_weight")) > 0:
+        text += f"：{fmt(trace.get('grams_before_weight'))} g × {fmt(weight)} = {fmt(weighted)} g"
+    elif trace.get("method") != "per_unit":
+        text += "（固定积分同样按权重计算）"
+    return {"step": "evidence_weight", "text": text, "evidence": evidence, "weight": weight, "grams": str(weighted)}
+
+
+def _cap_step(cap: dict) -> dict:
+    period, metric = PERIOD_WORDS.get(cap.get("period"), cap.get("period")), METRIC_WORDS.get(cap.get("metric"),
+                                                                                              cap.get("metric"))
+    effect = cap.get("effect")
+    text = (f"上限「{cap.get('name')}」（{period}{metric}不超过 {fmt(cap.get('limit'))}）："
+            f"此前已用 {fmt(cap.get('used_before'))}，{EFFECT_WORDS.get(effect, effect)}")
+    return {"step": "cap", "text": text, "name": cap.get("name"), "period": cap.get("period"),
+            "metric": cap.get("metric"), "used": cap.get("used_before"), "limit": cap.get("limit"), "effect": effect}
+
+
+def _points_step(trace: dict) -> dict:
+    per_gram = trace.get("points_per_gram")
+    text = f"积分 = 克数 × 每克 {fmt(per_gram)} 积分"
+    if trace.get("method") != "per_unit":
+        text += " + 固定积分"
+    return {"step": "points", "text": text, "points_per_gram": per_gram}
+
+
+def _adjustment_step(adj: dict) -> dict:
+    how = f"× {fmt(adj.get('value'))}" if adj.get("kind") == "multiplier" else f"+ {fmt(adj.get('value'))}"
+    text = f"活动「{adj.get('label')}」{how}：{fmt(adj.get('points_before'))} → {fmt(adj.get('points_after'))} 积分"
+    return {"step": "adjustment", "text": text, "kind": adj.get("kind"), "value": adj.get("value"),
+            "label": adj.get("label"), "points_before": adj.get("points_before"),
+            "points_after": adj.get("points_after"), "ref": adj.get("ref") or {}}
+
+
+def _extra_steps(trace: dict) -> list[dict]:
+    """Whatever a plug-in (a campaign budget, say) added to the trace after the engine."""
+    return [{"step": key, "text": f"{key}: {value}", "detail": value}
+            for key, value in trace.items() if key not in KNOWN_KEYS]
+
+
+def _summary(name: str, trace: dict, status: str) -> str:
+    quantity, unit = fmt(trace.get("quantity")), trace.get("unit")
+    version = (trace.get("rule_set") or {}).get("version")
+    if status == "capped":
+        caps = [c.get("name") for c in trace.get("caps") or [] if c.get("effect") != "ok"]
+        return (f"{name} {quantity} {unit}：已超出上限「{'、'.join(caps) or '未注明'}」，记录为封顶，"
+                f"0 g CO2e、0 积分（规则 v{version}）")
+    return f"{name} {quantity} {unit}：减排 {trace.get('grams', 0)} g CO2e，获得 {trace.get('points', 0)} 积分（规则 v{version}）"
+
+
+def explain_credit(credit, action_type_name: str) -> dict:
+    """``{"summary", "steps"}`` for a credit, built from its stored trace."""
+    trace = credit.trace or {}
+    steps = [_rule_set_step(trace)]
+    method = trace.get("method")
+    steps.append({"step": "method", "text": f"计算方法：{METHOD_WORDS.get(method, method)}", "method": method})
+    steps += METHOD_STEPS.get(method, lambda _t: [])(trace)
+    steps.append(_weight_step(trace))
+    steps += [_cap_step(cap) for cap in trace.get("caps") or []]
+    steps.append(_points_step(trace))
+    steps += [_adjustment_step(adj) for adj in trace.get("adjustments") or []]
+    steps += _extra_steps(trace)
+    steps.append({"step": "rounding", "text": "克数与积分均向下取整为整数（不多计）",
+                  "rule": trace.get("rounding")})
+    result = f"结果：{credit.grams} g CO2e，{credit.points} 积分"
+    if credit.status == "capped":
+        result += "（超出上限，记录为封顶）"
+    steps.append({"step": "result", "text": result, "status": credit.status, "grams": credit.grams,
+                  "points": credit.points, "rule_version": credit.rule_version})
+    return {"summary": _summary(action_type_name, trace, credit.status), "steps": steps}

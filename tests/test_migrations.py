@@ -1,0 +1,67 @@
+"""`flask db upgrade` on an empty database builds exactly the schema the models declare."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from api import create_app
+from api.config import normalise_database_url
+from carbon_credit.db import Base
+
+PG_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
+
+
+def _empty_pg_database() -> str:
+    """A database of its own next to TEST_DATABASE_URL's, emptied, so other tests' tables don't interfere."""
+    url = make_url(PG_URL)
+    name = f"{url.database}_migrations"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    target = url.set(database=name)
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    return _empty_pg_database()
+
+
+def _differences(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    return diff
+
+
+def test_upgrade_head_on_an_empty_database_equals_the_models(empty_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+    assert _differences(empty_url) == []
+
+
+def test_downgrade_to_base_removes_every_table(empty_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+    engine = create_engine(empty_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
