@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -55,6 +56,11 @@ def review(client, token, action_id, approve, note=""):
                        headers=auth_header(token))
 
 
+def total(response) -> int:
+    assert response.status_code == 200, response.get_json()
+    return json.loads(response.headers["X-Pagination"])["total"]
+
+
 def balance(session, resident_id):
     session.commit()  # a fresh snapshot: the app committed on its own connection
     return session.scalar(select(Account.balance).where(Account.resident_id == resident_id))
@@ -65,9 +71,9 @@ def test_a_claim_goes_from_submission_through_review_to_a_credit_with_its_trace(
     assert made.status_code == 201, made.get_json()
     claim = made.get_json()
     assert claim["status"] == "pending" and balance(session, people["alice_id"]) == 0
-    queue = client.get("/api/v1/reviews?status=pending", headers=auth_header(people["worker"])).get_json()
-    assert queue["total"] == 1
-    item = queue["items"][0]
+    queue = client.get("/api/v1/reviews?status=pending", headers=auth_header(people["worker"]))
+    assert total(queue) == 1
+    item = queue.get_json()[0]
     assert (item["action_id"], item["status"], item["attributes"]["label_kwh"]) == (claim["action_id"],
                                                                                    "pending_review", "300")
     assert item["claim"]["invoice_no"] == "044001900111-12345678" and item["attributes"]["invoice_no"] == \
@@ -174,7 +180,7 @@ def test_png_photos_are_accepted(client, session, people):
 
 def test_workers_review_only_their_communities(client, session, people):
     action_id = submit(client, people["alice"]).get_json()["action_id"]
-    assert client.get("/api/v1/reviews", headers=auth_header(people["stranger"])).get_json()["total"] == 0
+    assert total(client.get("/api/v1/reviews", headers=auth_header(people["stranger"]))) == 0
     response = review(client, people["stranger"], action_id, True)
     assert (response.status_code, response.get_json()["code"]) == (403, "outside_community")
     foreign = client.get(f"/api/v1/reviews?community_id={people['community']}",
@@ -188,10 +194,10 @@ def test_the_queue_is_filtered_and_paged(client, session, people):
     for i, category in enumerate(["refrigerator", "tv", "air_conditioner"]):
         submit(client, people["alice"], invoice_no=f"Q-000{i}", category=category)
     headers = auth_header(people["admin"])
-    page = client.get("/api/v1/reviews?page=2&page_size=2", headers=headers).get_json()
-    assert (page["total"], page["page"], len(page["items"])) == (3, 2, 1)
-    first = client.get("/api/v1/reviews?page_size=1", headers=headers).get_json()["items"][0]
+    page = client.get("/api/v1/reviews?page=2&page_size=2", headers=headers)
+    assert (total(page), json.loads(page.headers["X-Pagination"])["page"], len(page.get_json())) == (3, 2, 1)
+    first = client.get("/api/v1/reviews?page_size=1", headers=headers).get_json()[0]
     review(client, people["admin"], first["action_id"], True)
     approved = client.get("/api/v1/reviews?status=approved&action_type=appliance_purchase", headers=headers)
-    assert [i["action_id"] for i in approved.get_json()["items"]] == [first["action_id"]]
-    assert client.get("/api/v1/reviews?action_type=bus_ride", headers=headers).get_json()["total"] == 0
+    assert [i["action_id"] for i in approved.get_json()] == [first["action_id"]]
+    assert total(client.get("/api/v1/reviews?action_type=bus_ride", headers=headers)) == 0

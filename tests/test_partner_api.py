@@ -147,3 +147,16 @@ def test_redis_nonce_store_refuses_a_replay_and_expires():
     assert store.remember(8, "nonce-cccc", now)
     assert 0 < client.ttl(f"{store.prefix}:7:nonce-cccc") <= NONCE_TTL.total_seconds()
     client.delete(f"{store.prefix}:7:nonce-cccc", f"{store.prefix}:8:nonce-cccc")
+
+
+def test_the_readme_worked_example_signs_as_documented():
+    from carbon_credit.signing import sign
+
+    body = ('{"events":[{"event_id":"bin7-000123","action_type":"recyclables_dropoff","category":"paper",'
+            '"quantity":2.5,"station_id":7,"occurred_at":"2026-06-05T10:02:11+08:00",'
+            '"resident":{"card_no":"3101234567"}}]}').encode()
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    assert body.decode() in readme
+    signature = sign("example-secret-do-not-use", "POST", "/api/v1/partner/events", "1780624931",
+                     "9f86d081884c7d65", body)
+    assert signature in readme

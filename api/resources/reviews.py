@@ -5,13 +5,13 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from carbon_credit.reviews import decide_review, list_reviews, review_photo
+from carbon_credit.reviews import MAX_PAGE_SIZE, decide_review, list_reviews, review_photo
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
-from ..schemas.appliances import ReviewDecisionSchema, ReviewPageSchema, ReviewQuerySchema, ReviewResultSchema
+from ..schemas.appliances import ReviewDecisionSchema, ReviewItemSchema, ReviewQuerySchema, ReviewResultSchema
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews",
                 description="Evidence waiting for review (appliance invoices): approve to credit, reject with a reason")
@@ -21,10 +21,15 @@ blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews",
 class Reviews(MethodView):
     @auth_required("worker", "admin")
     @blp.arguments(ReviewQuerySchema, location="query")
-    @blp.response(200, ReviewPageSchema)
-    def get(self, args):
-        """Pending (oldest first) or decided actions, paged, with their evidence."""
-        return list_reviews(db.session, scope=current_principal().community_ids, **args)
+    @blp.response(200, ReviewItemSchema(many=True))
+    @blp.alt_response(403, schema=ErrorSchema, description="community_id outside a worker's communities")
+    @blp.paginate(page_size=20, max_page_size=MAX_PAGE_SIZE)
+    def get(self, args, pagination_parameters):
+        """Pending (oldest first) or decided (newest first) actions with their evidence; X-Pagination has the total."""
+        found = list_reviews(db.session, scope=current_principal().community_ids, page=pagination_parameters.page,
+                             page_size=pagination_parameters.page_size, **args)
+        pagination_parameters.item_count = found.total
+        return found.items
 
 
 @blp.get("/<int:action_id>/photo")

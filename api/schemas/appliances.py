@@ -41,8 +41,6 @@ class ReviewQuerySchema(ma.Schema):
     status = ma.fields.String(load_default="pending", validate=OneOf(list(REVIEW_STATUSES)))
     action_type = ma.fields.String()
     community_id = ma.fields.Integer()
-    page = ma.fields.Integer(load_default=1, validate=Range(min=1))
-    page_size = ma.fields.Integer(load_default=20, validate=Range(1, 100))
 
 
 class ReviewResidentSchema(ma.Schema):
@@ -89,13 +87,6 @@ class ReviewItemSchema(ma.Schema):
 
     def _photo_url(self, item):
         return f"/api/v1/reviews/{item['action_id']}/photo" if item.get("photo_id") else None
-
-
-class ReviewPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ReviewItemSchema))
-    page = ma.fields.Integer()
-    page_size = ma.fields.Integer()
-    total = ma.fields.Integer()
 
 
 class ReviewDecisionSchema(ma.Schema):
