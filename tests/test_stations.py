@@ -155,3 +155,17 @@ def test_worker_weigh_in_checks_scope_resident_and_weight(app, client, session, 
     assert (heavy.status_code, heavy.get_json()["code"]) == (422, "quantity_out_of_range")
     two = client.post(f"/api/v1/stations/{own_id}/weigh-ins", json={**body, "phone": PHONE}, headers=headers)
     assert two.status_code == 422
+
+
+def test_a_resident_records_a_phone_kept_only_as_hash_and_tail(app, client, session, resident_token):
+    first, second = make_resident(session), make_resident(session)
+    first_id, tokens = first.id, (resident_token(first), resident_token(second))
+    session.commit()
+    saved = client.put("/api/v1/me/phone", json={"phone": "+86 139-1111-2222"}, headers=auth_header(tokens[0]))
+    assert (saved.status_code, saved.get_json()) == (200, {"phone_tail": "2222"})
+    stored = session.get(Resident, first_id)
+    assert "13911112222" not in (stored.phone_hash or "") and stored.phone_tail == "2222"
+    taken = client.put("/api/v1/me/phone", json={"phone": "13911112222"}, headers=auth_header(tokens[1]))
+    assert (taken.status_code, taken.get_json()["code"]) == (409, "phone_taken")
+    bad = client.put("/api/v1/me/phone", json={"phone": "12345678901x"}, headers=auth_header(tokens[1]))
+    assert (bad.status_code, bad.get_json()["code"]) == (422, "invalid_phone")
