@@ -11,9 +11,8 @@ from datetime import datetime
 
 from ..actions import BATCH_ADJUSTMENT_PREPARERS, BATCH_OUTCOME_PREPARERS
 from ..cards import card_hash
-from ..rules import MemoryUsage
-from ..timeutil import expiry_for, local_date
-from .crediting import BatchCreditor, Credited, seed_usage, usage_window
+from ..timeutil import expiry_for
+from .crediting import BatchCreditor, Credited, usage_window
 
 
 @dataclass(slots=True)
@@ -68,28 +67,30 @@ def _fresh(writer, source: str, trips: list, counts: BatchCounts) -> list:
 
 
 def _creditor(session, writer, matched_trips: list, memo: dict, now: datetime) -> BatchCreditor:
-    caps = {cap.name: cap for trip, _ in matched_trips for cap in trip.rule_set.caps_for(trip.action_type)}
-    memory = MemoryUsage()
-    if matched_trips:
-        day_from, day_to = usage_window([t for t, _ in matched_trips], caps.values())
-        residents = sorted({rid for _, (rid, _aid) in matched_trips})
-        seed_usage(memory, writer.usage_rows(residents, day_from, day_to), list(caps.values()))
+    """Campaign seams prepared once for the batch; caps seeded from committed credits."""
     adjusters = [prepare(session, now) for prepare in BATCH_ADJUSTMENT_PREPARERS]
     hooks = [prepare(session, now) for prepare in BATCH_OUTCOME_PREPARERS]
-    return BatchCreditor(memory, adjusters, hooks, memo)
+    creditor = BatchCreditor(adjusters, hooks, memo)
+    versions = {(t.rule_set.id, t.rule_set.version, t.action_type): t for t, _ in matched_trips}
+    caps = {cap.name: cap for t in versions.values() for cap in creditor.caps_for(t.rule_set, t.action_type)}
+    if matched_trips:
+        day_from, day_to = usage_window({t.day for t, _ in matched_trips}, caps.values())
+        residents = sorted({rid for _, (rid, _aid) in matched_trips})
+        creditor.seed(writer.usage_rows(residents, day_from, day_to), list(caps.values()))
+    return creditor
 
 
-def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict,
-                  hash_cache: dict) -> BatchCounts:
+def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict) -> BatchCounts:
     """Write one batch; returns what happened to its rows (rejects are counted by the caller)."""
     counts = BatchCounts()
     writer.lock_source(source)
     trips = _fresh(writer, source, trips, counts)
+    by_card = {}
     hashes = {}
     for trip in trips:
-        digest = hash_cache.get(trip.card_no)
+        digest = by_card.get(trip.card_no)
         if digest is None:
-            digest = hash_cache[trip.card_no] = card_hash(trip.card_no, key)
+            digest = by_card[trip.card_no] = card_hash(trip.card_no, key)
         hashes[trip.trip_id] = digest
     owners = writer.residents_for(list(set(hashes.values())))
     writer.lock_accounts(list({aid for rid, aid in owners.values()}))
@@ -98,13 +99,13 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
     for trip in sorted(trips, key=lambda t: (t.board, t.line_no)):
         owner = owners.get(hashes[trip.trip_id])
         if owner is None:
-            batch.unknown.append(Unknown(trip, local_date(trip.board), hashes[trip.trip_id]))
+            batch.unknown.append(Unknown(trip, trip.day, hashes[trip.trip_id]))
         else:
             matched_trips.append((trip, owner))
     creditor = _creditor(session, writer, matched_trips, memo, now)
     for trip, (resident_id, account_id) in matched_trips:
         credited = creditor.credit(trip, resident_id)
-        batch.matched.append(Matched(trip, local_date(trip.board), resident_id, account_id, credited))
+        batch.matched.append(Matched(trip, trip.day, resident_id, account_id, credited))
     counts.unknown_cards = len(batch.unknown)
     _assign_ids(writer, batch)
     writer.write_batch(batch)
@@ -114,10 +115,11 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
 
 def _assign_ids(writer, batch: Batch) -> None:
     earning = [m for m in batch.matched if m.credited.status == "credited" and (m.credited.points or m.credited.grams)]
-    for m, action_id, credit_id in zip(batch.matched, writer.allocate("green_actions", len(batch.matched)),
-                                       writer.allocate("credits", len(batch.matched))):
+    ids = writer.allocate({"green_actions": len(batch.matched), "credits": len(batch.matched),
+                           "ledger_entries": len(earning)})
+    for m, action_id, credit_id in zip(batch.matched, ids["green_actions"], ids["credits"]):
         m.action_id, m.credit_id = action_id, credit_id
-    for m, ledger_id in zip(earning, writer.allocate("ledger_entries", len(earning))):
+    for m, ledger_id in zip(earning, ids["ledger_entries"]):
         m.ledger_id = ledger_id
 
 

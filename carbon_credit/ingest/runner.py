@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Callable, Optional
@@ -135,43 +136,33 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
 def _run(session, run, reader, path, now, key, options, progress) -> IngestSummary:
     summary = IngestSummary(run_id=run.id, resumed_from=run.rows_done,
                             **{name: getattr(run, name) for name in COUNTERS})
-    skip = run.rows_done
     summary.reject_file = options.reject_file or f"{path}.rejects.csv"
     rule_sets, active_types = _rule_sets(session)
-    memo, hash_cache, committed = {}, {}, 0
-    with open(path, "rb") as handle:
+    memo, committed, done = {}, 0, run.rows_done
+    with open(path, "rb") as handle, ThreadPoolExecutor(max_workers=1) as pool:
         counter = ByteCounter(handle)
         records = reader(counter.lines())
         last_line = 0
-        for _ in range(skip):
+        for _ in range(run.rows_done):
             last_line = next(records, (last_line, None))[0]
-        rejects = RejectFile(summary.reject_file, last_line if skip else None)
+        rejects = RejectFile(summary.reject_file, last_line if run.rows_done else None)
+        batches = _batches(records, options.batch_size, now, rule_sets, active_types)
         try:
-            done = skip
-            while True:
-                trips, taken = [], 0
-                for line_no, record in records:
-                    taken += 1
-                    trip = _checked(line_no, record, now, rule_sets, active_types, rejects, summary)
-                    if trip is not None:
-                        trips.append(trip)
-                    if taken >= options.batch_size:
-                        break
-                if taken == 0:
-                    break
-                counts = process_batch(session, writer_for(session), trips, source=options.source, key=key, now=now, memo=memo,
-                                       hash_cache=hash_cache) if trips else None
+            # Parsing the next batch overlaps with the database work of this one.
+            upcoming = pool.submit(next, batches, None)
+            while (parsed := upcoming.result()) is not None:
+                upcoming = pool.submit(next, batches, None)
+                taken, trips, rejected = parsed
+                for line_no, trip_id, reason in rejected:
+                    rejects.add(line_no, trip_id, reason)
+                counts = process_batch(session, writer_for(session), trips, source=options.source, key=key,
+                                       now=now, memo=memo) if trips else None
                 done += taken
-                summary.rows_read += taken
-                if counts is not None:
-                    for name in ("credited", "capped", "duplicates", "unknown_cards", "points", "grams"):
-                        setattr(summary, name, getattr(summary, name) + getattr(counts, name))
+                _add(summary, taken, len(rejected), counts)
                 rejects.flush()
                 _checkpoint(session, run, done, summary, now)
                 session.commit()
                 committed += 1
-                if len(hash_cache) > 1_000_000:
-                    hash_cache.clear()
                 if progress is not None:
                     progress(counter.bytes_read, summary)
                 if options.fail_after_batches is not None and committed >= options.fail_after_batches:
@@ -183,17 +174,32 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
     return summary
 
 
-def _checked(line_no, record, now, rule_sets, active_types, rejects, summary):
-    """The trip of a record, or None after writing its reject line."""
-    trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
-    try:
-        if isinstance(record, ParseProblem):
-            raise Rejected(record.reason)
-        return check_against_rules(parse_trip(line_no, record, now), rule_sets, active_types)
-    except Rejected as exc:
-        rejects.add(line_no, trip_id, exc.reason)
-        summary.rejected += 1
-        return None
+def _add(summary: IngestSummary, taken: int, rejected: int, counts) -> None:
+    summary.rows_read += taken
+    summary.rejected += rejected
+    if counts is not None:
+        for name in ("credited", "capped", "duplicates", "unknown_cards", "points", "grams"):
+            setattr(summary, name, getattr(summary, name) + getattr(counts, name))
+
+
+def _batches(records, size: int, now, rule_sets, active_types):
+    """(rows taken, checked trips, [(line, trip_id, reason)]) per batch of ``size`` records."""
+    while True:
+        trips, rejected, taken = [], [], 0
+        for line_no, record in records:
+            taken += 1
+            trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
+            try:
+                if isinstance(record, ParseProblem):
+                    raise Rejected(record.reason)
+                trips.append(check_against_rules(parse_trip(line_no, record, now), rule_sets, active_types))
+            except Rejected as exc:
+                rejected.append((line_no, trip_id, exc.reason))
+            if taken >= size:
+                break
+        if taken == 0:
+            return
+        yield taken, trips, rejected
 
 
 def _checkpoint(session, run: IngestRun, done: int, summary: IngestSummary, now: datetime, finished=False):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Optional
 
@@ -39,6 +39,7 @@ class Trip:
     board: datetime  # aware UTC
     alight: datetime
     distance: Optional[Decimal]
+    day: date  # Shanghai calendar day of boarding: the day of the caps
     rule_set: object = None  # CompiledRuleSet in force at boarding
 
     @property
@@ -103,7 +104,8 @@ def parse_trip(line_no: int, fields: dict, now: datetime) -> Trip:
     if alight > now + CLOCK_SKEW:
         raise Rejected("time_in_future: the trip ends after the file was read")
     distance = _distance(fields.get("distance_km") or "")
-    return Trip(line_no, trip_id, _card(fields["card_no"]), action_type, mode, board, alight, distance)
+    return Trip(line_no, trip_id, _card(fields["card_no"]), action_type, mode, board, alight, distance,
+                board.astimezone(TZ).date())
 
 
 class RuleSets:

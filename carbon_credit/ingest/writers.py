@@ -117,8 +117,8 @@ class PostgresWriter(BaseWriter):
 
     def known_ids(self, source: str, trip_ids: list) -> set:
         rows = self.raw.execute(
-            "SELECT external_id FROM green_actions WHERE idem_scope = %(s)s AND external_id = ANY(%(ids)s) "
-            "UNION ALL SELECT external_id FROM unmatched_trips WHERE source = %(s)s AND external_id = ANY(%(ids)s)",
+            "SELECT external_id FROM green_actions WHERE idem_scope = %(s)s AND external_id = ANY(%(ids)b) "
+            "UNION ALL SELECT external_id FROM unmatched_trips WHERE source = %(s)s AND external_id = ANY(%(ids)b)",
             {"s": source, "ids": trip_ids}).fetchall()
         return {row[0] for row in rows}
 
@@ -126,26 +126,30 @@ class PostgresWriter(BaseWriter):
         rows = self.raw.execute(
             "SELECT c.active_hash, c.resident_id, a.id FROM transit_cards c JOIN residents r ON r.id = c.resident_id "
             "JOIN accounts a ON a.resident_id = c.resident_id "
-            "WHERE c.active_hash = ANY(%s) AND r.status = 'active'", (hashes,)).fetchall()
+            "WHERE c.active_hash = ANY(%b) AND r.status = 'active'", (hashes,)).fetchall()
         return {h: (rid, aid) for h, rid, aid in rows}
 
     def lock_accounts(self, account_ids: list) -> None:
-        self.raw.execute("SELECT id FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+        self.raw.execute("SELECT id FROM accounts WHERE id = ANY(%b) ORDER BY id FOR UPDATE",
                          (sorted(account_ids),)).fetchall()
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
         return self.raw.execute(
             "SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
             "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
-            "WHERE resident_id = ANY(%s) AND local_day >= %s AND local_day < %s AND status = 'credited' "
+            "WHERE resident_id = ANY(%b) AND local_day >= %s AND local_day < %s AND status = 'credited' "
             "GROUP BY resident_id, local_day, action_type, cap_tag", (resident_ids, day_from, day_to)).fetchall()
 
-    def allocate(self, table: str, n: int) -> list:
+    def allocate(self, counts: dict) -> dict:
+        """Ids for every table of the batch from their sequences, in one round trip."""
+        n = max(counts.values(), default=0)
         if n == 0:
-            return []
-        rows = self.raw.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                                "FROM generate_series(1, %s)", (n,)).fetchall()
-        return [row[0] for row in rows]
+            return {table: [] for table in counts}
+        tables = list(counts)
+        columns = ", ".join(f"nextval(pg_get_serial_sequence('{t}', 'id'))" for t in tables)
+        with self.raw.cursor(binary=True) as cur:
+            rows = cur.execute(f"SELECT {columns} FROM generate_series(1, %s)", (n,)).fetchall()
+        return {table: [row[i] for row in rows[:counts[table]]] for i, table in enumerate(tables)}
 
     def copy(self, table: str, cols: tuple, lines) -> None:
         with self.raw.cursor() as cur:
@@ -187,7 +191,7 @@ class PostgresWriter(BaseWriter):
         rows = self.raw.execute(
             "UPDATE accounts a SET balance = a.balance + v.points, earned_total = a.earned_total + v.points, "
             "grams_total = a.grams_total + v.grams, updated_at = %s "
-            "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::bigint[]) AS points, unnest(%s::bigint[]) AS grams) v "
+            "FROM (SELECT unnest(%b::bigint[]) AS id, unnest(%b::bigint[]) AS points, unnest(%b::bigint[]) AS grams) v "
             "WHERE a.id = v.id RETURNING a.id, a.balance",
             (now_s, ids, [sums[i][0] for i in ids], [sums[i][1] for i in ids])).fetchall()
         return dict(rows)
@@ -195,15 +199,14 @@ class PostgresWriter(BaseWriter):
     def queue_digests(self, rows: list) -> None:
         if not rows:
             return
-        cols = list(zip(*rows))
+        now_s = rows[0][6]
         self.raw.execute(
             "INSERT INTO notifications (resident_id, kind, payload, dedupe_key, status, attempts, next_attempt_at, "
-            "last_error, created_at) SELECT v.rid, v.kind, v.payload::json, v.dkey, v.status, v.attempts, "
-            "v.due::timestamptz, v.err, v.created::timestamptz FROM unnest(%s::bigint[], %s::text[], %s::text[], "
-            "%s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::text[]) "
-            "AS v(rid, kind, payload, dkey, status, attempts, due, err, created) "
+            "last_error, created_at) SELECT v.rid, 'credit', v.payload::json, v.dkey, 'pending', 0, %(now)s, '', "
+            "%(now)s FROM unnest(%(rid)b::bigint[], %(payload)b::text[], %(dkey)b::text[]) AS v(rid, payload, dkey) "
             "JOIN residents r ON r.id = v.rid AND r.status = 'active' AND r.openid IS NOT NULL "
-            "ON CONFLICT (dedupe_key) DO NOTHING", [list(c) for c in cols])
+            "ON CONFLICT (dedupe_key) DO NOTHING",
+            {"now": now_s, "rid": [r[0] for r in rows], "payload": [r[2] for r in rows], "dkey": [r[3] for r in rows]})
 
 
 @register_writer("sqlite")
@@ -251,9 +254,12 @@ class SQLiteWriter(BaseWriter):
                         resident_ids, (day_from.isoformat(), day_to.isoformat()))
         return [(r[0], date.fromisoformat(r[1]), *r[2:5], str(r[5]), r[6], r[7]) for r in rows]
 
-    def allocate(self, table: str, n: int) -> list:
-        start = self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-        return list(range(start + 1, start + 1 + n))
+    def allocate(self, counts: dict) -> dict:
+        ids = {}
+        for table, n in counts.items():
+            start = self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+            ids[table] = list(range(start + 1, start + 1 + n))
+        return ids
 
     def insert(self, table: str, cols: tuple, rows) -> None:
         marks = ",".join("?" * len(cols))
