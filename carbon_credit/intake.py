@@ -6,6 +6,9 @@ their keyed hash, so the caller passes the keys (``IdentityKeys``).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
@@ -57,6 +60,17 @@ def resolve_resident(session, ref, keys: IdentityKeys, *, allowed=tuple(RESIDENT
         raise InvalidInput(f"Name the resident by exactly one of {', '.join(allowed)}.", code="invalid_resident_ref",
                            errors={"resident": [f"exactly one of {list(allowed)}"]})
     return RESIDENT_RESOLVERS[named[0]](session, ref[named[0]], keys)
+
+
+def protected_ref(ref, keys: IdentityKeys) -> str:
+    """A keyed digest of a resident reference, for request fingerprints.
+
+    A plain sha256 over a phone or card number could be reversed by trying every
+    number; the keyed digest cannot without the platform's key.
+    """
+    key = (keys.phone_key or keys.card_key or "").encode()
+    text = json.dumps(ref, sort_keys=True, default=str)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def queue_credit_notice(session, action: GreenAction, credit: Optional[Credit], now: datetime) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from .actions import ActionInput, record_action, request_fingerprint
 from .errors import DomainError, IdempotencyKeyReused, InvalidInput
-from .intake import IdentityKeys, queue_credit_notice, resolve_resident
+from .intake import IdentityKeys, protected_ref, queue_credit_notice, resolve_resident
 from .models import ActionType, GreenAction
 from .models.partners import Partner
 from .models.stations import Station
@@ -143,7 +143,7 @@ def _first_result(session, partner: Partner, event_id: str, fingerprint: str) ->
 
 
 def _record(session, partner: Partner, event_id: str, raw: dict, now: datetime, keys: IdentityKeys) -> dict:
-    fingerprint = request_fingerprint(raw)
+    fingerprint = request_fingerprint({**raw, "resident": protected_ref(raw.get("resident"), keys)})
     first = _first_result(session, partner, event_id, fingerprint)
     if first is not None:
         return first

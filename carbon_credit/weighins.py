@@ -15,7 +15,7 @@ from typing import Callable, Optional
 from .actions import ActionInput, RecordResult, record_action, request_fingerprint
 from .audit import audit
 from .errors import InvalidInput, NotFound, QuantityOutOfRange
-from .intake import IdentityKeys, queue_credit_notice, resolve_resident
+from .intake import IdentityKeys, protected_ref, queue_credit_notice, resolve_resident
 from .stations import get_station
 
 # A kitchen-waste drop is counted, not weighed for points; beyond this a weight is a device fault.
@@ -84,7 +84,8 @@ def record_worker_weigh_in(session, station_id: int, data: dict, now: datetime, 
         raise NotFound("No resident matches.", code="unknown_resident")
     item = weigh_in(data["category"], data["weight_kg"])
     occurred_at: Optional[datetime] = data.get("occurred_at") or now
-    fingerprint = request_fingerprint({"station_id": station_id, **data})
+    fingerprint = request_fingerprint({"station_id": station_id, **data,
+                                       "resident": protected_ref(data["resident"], keys)})
     result = record_action(session, ActionInput(
         resident_id=resident_id, action_type=item.action_type, quantity=item.quantity, unit=item.unit,
         occurred_at=occurred_at, source="worker", evidence="worker", idem_scope=f"worker:{staff_id}",

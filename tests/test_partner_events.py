@@ -153,3 +153,13 @@ def test_batches_over_the_documented_size_are_refused(client, world):
               for i in range(MAX_BATCH + 1)]
     response = push_events(client, world["partner"], events)
     assert (response.status_code, response.get_json()["code"]) == (413, "batch_too_large")
+
+
+def test_stored_fingerprints_cannot_be_recomputed_from_a_guessed_phone(client, session, world):
+    from carbon_credit.actions import request_fingerprint
+
+    event = weigh("fp-1", {"phone": PHONE}, "paper", 1, station_id=world["station"])
+    assert results(push_events(client, world["partner"], [event]))["fp-1"]["status"] == "credited"
+    stored = session.scalar(select(GreenAction.request_hash).where(GreenAction.external_id == "fp-1"))
+    assert stored and stored != request_fingerprint(event)
+    assert results(push_events(client, world["partner"], [event]))["fp-1"]["status"] == "duplicate"
