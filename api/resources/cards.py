@@ -40,7 +40,7 @@ class BindResultSchema(ma.Schema):
     card = ma.fields.Nested(CardSchema, required=True)
     created = ma.fields.Boolean(required=True, metadata={"description": "false when the card was already yours"})
     claimed_trips = ma.fields.Integer(required=True, metadata={
-        "description": "Unmatched trips of this card within the claim window now credited to you"})
+        "description": "Unmatched trips of this card within the claim window now yours (capped ones earn 0 points)"})
     claimed_points = ma.fields.Integer(required=True)
     claimed_grams = ma.fields.Integer(required=True)
 
