@@ -156,3 +156,37 @@ def test_csv_and_json_lines_give_the_same_credits(session, rules, tmp_path, fmt)
     assert session.execute(select(func.count(LedgerEntry.id))).scalar_one() == 2
     assert ledger_is_consistent(session, session.execute(select(Account.id)).scalar_one())
     assert session.execute(select(func.sum(Credit.points))).scalar_one() == balance_of(session, resident)
+
+
+def test_two_concurrent_runs_sharing_trips_credit_each_trip_once(pg_only, engine, session, rules, tmp_path):
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    residents = [resident_with_card(session, f"3100000000{i:02d}") for i in range(4)]
+    shared = [trip(f"s{n}", f"3100000000{n % 4:02d}", "bus", 6 + n % 12, distance=str(1 + n % 5)) for n in range(300)]
+    paths = [write_file(tmp_path, shared + [trip("only-a", CARD_A, "bike", 21)], name="a.csv"),
+             write_file(tmp_path, list(reversed(shared)), name="b.csv")]
+    results, errors = [], []
+
+    def run(path):
+        try:
+            with Session(engine) as own:
+                results.append(ingest(own, path, batch_size=25))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(r.credited + r.capped for r in results) == 301
+    assert sum(r.duplicates for r in results) == 300
+    session.rollback()
+    assert session.execute(select(func.count(GreenAction.id))).scalar_one() == 301
+    for resident in residents:
+        account = session.execute(select(Account).where(Account.resident_id == resident.id)).scalar_one()
+        assert ledger_is_consistent(session, account.id)
+        assert account.balance == sum(c.points for c in credits_of(session, resident))
