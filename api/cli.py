@@ -60,4 +60,5 @@ def register_cli(app) -> None:
     app.cli.add_command(residents_cli)
     app.cli.add_command(staff_cli)
     from .cli_scheduler import scheduler_cli; app.cli.add_command(scheduler_cli)  # flask scheduler …
+    from .cli_ingest import ingest_cli; app.cli.add_command(ingest_cli)
     app.cli.add_command(demo_command)

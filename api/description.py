@@ -46,4 +46,13 @@ writes nothing.
 List endpoints take `page` (from 1) and `page_size` (default 20, at most 100) and return the page's
 items; the `X-Pagination` header carries `{"total", "total_pages", "first_page", "last_page", "page",
 "previous_page"?, "next_page"?}`.
+
+## Partner push API
+Partners sign every request to `/api/v1/partner/…` with four headers: `X-Partner-Key` (key id),
+`X-Timestamp` (unix seconds, ±300 s), `X-Nonce` (8–64 characters, once per partner) and
+`X-Signature` = hex HMAC-SHA256(secret, METHOD + "\\n" + PATH + "\\n" + TIMESTAMP + "\\n" + NONCE +
+"\\n" + hex sha256(body)). Refusals are `401` with code `stale_timestamp`, `nonce_reused`,
+`bad_signature`, `unknown_partner_key`, `bad_nonce` or `signature_missing`. A batch holds at most 500
+events, each idempotent per (partner, event_id) and answered on its own; see the README's partner
+section for a worked example.
 """

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.util
 from datetime import datetime
 from typing import Callable
 
@@ -17,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .audit import audit
-from .errors import NotFound
+from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .models import Account, Resident
 from .notify import skip_pending_notifications
 
@@ -81,9 +80,7 @@ def _stop_pushes(session: Session, resident: Resident, now: datetime) -> None:
 
 
 def _drop_transit_cards(session: Session, resident: Resident, now: datetime) -> None:
-    """Bound transit cards arrive with the transit-card work; imported here, late, to avoid a cycle."""
-    if importlib.util.find_spec("carbon_credit.cards") is None:
-        return
+    """Imported late: the cards module itself looks residents up."""
     from . import cards
 
     for card in cards.active_cards(session, resident.id):
@@ -173,3 +170,45 @@ def _unlink(session: Session, resident: Resident, now: datetime, *, status: str,
         resident.status = status
     resident.updated_at = now
     session.flush()
+# Phone numbers: kept only as a keyed hash (for look-up by a worker on site) and the last four digits.
+_PHONE_NOISE = str.maketrans("", "", " -()")
+
+
+def normalise_phone(number) -> str:
+    """An 11-digit mainland mobile number; spaces, hyphens and a +86 prefix are dropped."""
+    digits = str(number or "").translate(_PHONE_NOISE)
+    digits = digits[3:] if digits.startswith("+86") else digits
+    digits = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+    if not (len(digits) == 11 and digits.isascii() and digits.isdigit() and digits.startswith("1")):
+        raise InvalidInput("A mobile number has 11 digits and starts with 1.", code="invalid_phone",
+                           errors={"phone": ["11 digits starting with 1"]})
+    return digits
+
+
+def phone_hash(number, key) -> str:
+    """HMAC-SHA256 (hex) of the normalised number under the platform's phone key."""
+    if not key:
+        raise DomainError("No phone hash key is configured.", code="phone_key_missing")
+    key_bytes = key.encode() if isinstance(key, str) else key
+    return hmac.new(key_bytes, normalise_phone(number).encode(), hashlib.sha256).hexdigest()
+
+
+def find_resident_by_phone(session: Session, number, *, key) -> Resident | None:
+    return session.scalar(select(Resident).where(Resident.phone_hash == phone_hash(number, key)))
+
+
+def set_phone(session: Session, resident_id: int, number, now: datetime, *, key) -> Resident:
+    """Record the resident's phone (hash and tail); one resident per number."""
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound("No such resident.", code="resident_not_found")
+    digest = phone_hash(number, key)
+    if resident.phone_hash == digest:
+        return resident
+    try:
+        with session.begin_nested():
+            resident.phone_hash, resident.phone_tail, resident.updated_at = digest, normalise_phone(number)[-4:], now
+    except IntegrityError:
+        session.refresh(resident)
+        raise Conflict("This phone number belongs to another resident.", code="phone_taken") from None
+    return resident

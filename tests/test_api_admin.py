@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from .api_helpers import assert_error, balance_of, bearer, feed, install_rules, resident_in, snapshot
-from .factories import make_community, make_street
+from .factories import FIXED_NOW, auth_header, make_community, make_resident, make_street
 
 ADMIN_ONLY = [
     ("post", "/api/v1/residents/{rid}/adjustments", {"points": 5, "reason": "补录"}),
@@ -215,3 +215,16 @@ def test_openapi_document_lists_the_endpoints_and_says_how_numbers_are_computed(
                    "capped", "X-Pagination"):
         assert phrase in description
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_staff_find_a_resident_by_mobile_number(client, session, admin_token):
+    from carbon_credit.residents import set_phone
+
+    resident = make_resident(session, display_name="王芳")
+    other = make_resident(session, display_name="李强")
+    set_phone(session, resident.id, "138 0013 8000", FIXED_NOW, key=client.application.config["PHONE_HASH_KEY"])
+    session.commit()
+    response = client.get("/api/v1/residents?q=13800138000", headers=auth_header(admin_token))
+    assert response.status_code == 200
+    assert [r["id"] for r in response.get_json()] == [resident.id]
+    assert other.id not in [r["id"] for r in response.get_json()]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from . import action_types, audit, auth, health, me, org, residents, rule_sets
+from . import cards
+from . import appliances, partner_events, partners, phone, reviews, stations
 
 
 def register_blueprints(smorest_api) -> None:
@@ -19,3 +21,6 @@ def register_blueprints(smorest_api) -> None:
     smorest_api.register_blueprint(qrcodes.blp)
     from . import privacy  # a resident's own data export and erasure
     smorest_api.register_blueprint(privacy.blp)
+    smorest_api.register_blueprint(cards.blp)
+    for blueprint in (partners.blp, partner_events.blp, stations.blp, appliances.blp, reviews.blp, phone.blp):
+        smorest_api.register_blueprint(blueprint)

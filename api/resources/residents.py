@@ -4,12 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import uuid4
 
+from flask import current_app
 from flask_smorest import Blueprint
 
-from carbon_credit.errors import NotFound
+from carbon_credit.errors import InvalidInput, NotFound
 from carbon_credit.history import ledger_query, resident_search_query
 from carbon_credit.ledger import BalanceSummary, adjust_balance, balance_summary
 from carbon_credit.models import Resident
+from carbon_credit.residents import phone_hash
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, ensure_community_access
@@ -54,8 +56,17 @@ def search(args, pagination_parameters):
     """
     if args.get("community_id") is not None:
         ensure_community_access(args["community_id"])
-    query = resident_search_query(community_ids=current_principal().community_ids, **args)
+    query = resident_search_query(community_ids=current_principal().community_ids,
+                                  phone_hash=_phone_hash_of(args.get("q")), **args)
     return paged(query, pagination_parameters)
+
+
+def _phone_hash_of(q):
+    """When the search text is a mobile number, also match it by its keyed hash."""
+    try:
+        return phone_hash(q, current_app.config["PHONE_HASH_KEY"]) if q else None
+    except InvalidInput:
+        return None
 
 
 @blp.get("/<int:resident_id>")

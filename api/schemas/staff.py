@@ -36,7 +36,7 @@ class CommunityQuerySchema(ma.Schema):
 
 class ResidentQuerySchema(ma.Schema):
     q = ma.fields.String(validate=Length(min=1, max=64),
-                         metadata={"description": "Part of the display name, or the start of the openid"})
+                         metadata={"description": "Part of the display name, the start of the openid, or a mobile number"})
     community_id = ma.fields.Integer()
     status = ma.fields.String(validate=OneOf(RESIDENT_STATUSES))
 

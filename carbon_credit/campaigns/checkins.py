@@ -26,11 +26,8 @@ from .enrolment import ensure_enrolment
 from .queries import get_campaign
 from .validation import CHECKIN_TYPE
 
-try:  # transit cards come from the ingestion area; look-up by card works once it is in the tree
-    from .. import cards as _cards
-except ImportError:  # pragma: no cover - depends on what is merged
-    _cards = None
-from .. import residents as _residents
+from ..cards import resident_id_for_card
+from ..residents import find_resident_by_phone
 
 CHECKIN_STATUSES = ("published", "running")
 # How a refused worker check-in is answered: {scan code: (error class, message)}.
@@ -114,21 +111,16 @@ def _by_resident_id(session, value, keys) -> Optional[int]:
 
 
 def _by_card(session, value, keys) -> Optional[int]:
-    return _cards.resident_id_for_card(session, value, key=keys.get("card"))
+    return resident_id_for_card(session, value, key=keys.get("card"))
 
 
 def _by_phone(session, value, keys) -> Optional[int]:
-    return _residents.resident_id_for_phone(session, value, key=keys.get("phone"))
+    resident = find_resident_by_phone(session, value, key=keys.get("phone"))
+    return resident.id if resident is not None else None
 
 
-def resident_lookups() -> dict:
-    """The ways a worker can name a resident on site, given what this installation has."""
-    lookups = {"resident_id": _by_resident_id}
-    if _cards is not None and hasattr(_cards, "resident_id_for_card"):
-        lookups["card_no"] = _by_card
-    if hasattr(_residents, "resident_id_for_phone"):
-        lookups["phone"] = _by_phone
-    return lookups
+# The ways a worker can name a resident on site.
+RESIDENT_LOOKUPS = {"resident_id": _by_resident_id, "card_no": _by_card, "phone": _by_phone}
 
 
 def find_resident_on_site(session, ident: dict, keys: Optional[dict] = None) -> Resident:
@@ -139,11 +131,7 @@ def find_resident_on_site(session, ident: dict, keys: Optional[dict] = None) -> 
                            code="resident_identifier_required",
                            errors={k: ["give exactly one"] for k in ("resident_id", "phone", "card_no")})
     (kind, value), = given.items()
-    lookup = resident_lookups().get(kind)
-    if lookup is None:
-        raise InvalidInput(f"Look-up by {kind} is not available on this installation; use resident_id.",
-                           code="lookup_unavailable", errors={kind: ["not available here; use resident_id"]})
-    resident_id = lookup(session, value, keys or {})
+    resident_id = RESIDENT_LOOKUPS[kind](session, value, keys or {})
     if resident_id is None:
         raise NotFound("No resident matches.", code="resident_not_found", errors={kind: ["no resident matches"]})
     return session.get(Resident, resident_id)

@@ -1,0 +1,101 @@
+"""Bulk transit ingest against the physical limit of the database, in one run.
+
+1. generates a day of trips (benchmarks/tripgen.py) and loads residents, accounts
+   and bound cards set-based;
+2. runs the real ``flask ingest transit`` command in a child process (wall time,
+   peak RSS of that process);
+3. loads the same output rows (actions, credits, ledger lots, unmatched trips)
+   with raw ``psql \\copy`` into an identical indexed schema (PostgreSQL), or with
+   raw ``executemany`` into an identical SQLite file (--sqlite);
+4. runs the command again on the same file (every row a duplicate).
+
+    python benchmarks/ingest_transit.py --database-url postgresql://postgres@127.0.0.1/test_i3a
+    python benchmarks/ingest_transit.py --sqlite --rows 200000
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchsetup import OUTPUT_TABLES, load_residents, prepare_database, raw_psql_copy, raw_sqlite_executemany  # noqa: E402
+from tripgen import write_trip_file  # noqa: E402
+
+CARD_KEY = "benchmark-card-key"
+
+
+def run_command(database_url: str, path: str, batch_size: int) -> tuple[float, int, str]:
+    """The real CLI in a child process: (seconds, peak RSS in MB of that child, its output)."""
+    env = dict(os.environ, DATABASE_URL=database_url, CARD_HASH_KEY=CARD_KEY, SECRET_KEY="benchmark")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path,
+                           "--batch-size", str(batch_size)], env=env, capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"ingest failed:\n{done.stdout}\n{done.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) // 1024, done.stdout
+
+
+def summary_value(output: str, label: str) -> int:
+    for line in output.splitlines():
+        if line.strip().startswith(label + ":"):
+            return int(line.split(":")[1])
+    raise ValueError(label)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--residents", type=int, default=500_000)
+    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
+    parser.add_argument("--workdir", default=None, help="Where the trip file and SQLite files go")
+    args = parser.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="ingest-bench-")
+    if args.sqlite:
+        args.database_url = f"sqlite:///{os.path.join(workdir, 'ingest.sqlite3')}"
+    elif not args.database_url:
+        raise SystemExit("--database-url (PostgreSQL) or --sqlite is required")
+    now = datetime.now(timezone.utc)
+    path = os.path.join(workdir, "trips.csv")
+
+    started = time.perf_counter()
+    write_trip_file(path, args.rows, args.residents, now)
+    print(f"generated {args.rows:,} rows ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+    engine = prepare_database(args.database_url, now - timedelta(days=30), now)
+    started = time.perf_counter()
+    load_residents(engine, args.residents, CARD_KEY, now)
+    print(f"loaded {args.residents:,} residents with cards in {time.perf_counter() - started:.1f} s")
+
+    seconds, peak_mb, output = run_command(args.database_url, path, args.batch_size)
+    print(output.rstrip())
+    loaded = sum(summary_value(output, label) for label in ("credited", "capped", "unknown cards"))
+    raw_seconds, raw_rows = (raw_sqlite_executemany(engine, workdir) if args.sqlite
+                             else raw_psql_copy(engine, args.database_url, workdir))
+    rerun_seconds, rerun_peak, rerun_output = run_command(args.database_url, path, args.batch_size)
+    backend = "sqlite executemany" if args.sqlite else "psql \\copy"
+    print()
+    print(f"ingest (rules, ledger, balances): {args.rows / seconds:>10,.0f} rows/s  {seconds:6.1f} s for {args.rows:,} rows")
+    print(f"raw {backend} of the same output: {loaded / raw_seconds:>10,.0f} trips/s  {raw_seconds:6.1f} s "
+          f"({raw_rows:,} rows into {', '.join(OUTPUT_TABLES)})")
+    print(f"ratio ingest / raw (same output rows): {raw_seconds / seconds:.2f}  "
+          f"(time of raw ÷ time of ingest; target ≥ 0.5)")
+    print(f"re-run (all duplicates): {rerun_seconds:.1f} s, credited {summary_value(rerun_output, 'credited')}, "
+          f"duplicates {summary_value(rerun_output, 'duplicates')}  ({rerun_seconds / seconds:.2f}x the first run)")
+    print(f"peak RSS of the ingest process: {peak_mb} MB (re-run {rerun_peak} MB)")
+
+
+if __name__ == "__main__":
+    main()

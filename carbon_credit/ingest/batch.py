@@ -1,0 +1,147 @@
+"""One batch of checked trips: deduplicated, matched to residents, credited and written.
+
+Everything happens in the caller's transaction; the runner commits it together
+with the checkpoint, so a batch is either entirely in the database or not at all.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..actions import BATCH_ADJUSTMENT_PREPARERS, BATCH_OUTCOME_PREPARERS
+from ..cards import card_hash
+from ..timeutil import expiry_for
+from .crediting import BatchCreditor, Credited, usage_window
+
+
+@dataclass(slots=True)
+class Matched:
+    trip: object
+    day: object
+    resident_id: int
+    account_id: int
+    credited: Credited
+    action_id: int = 0
+    credit_id: int = 0
+    ledger_id: object = None
+
+
+@dataclass(slots=True)
+class Unknown:
+    trip: object
+    day: object
+    card_hash: str
+
+
+@dataclass
+class Batch:
+    source: str
+    now_s: str
+    expires_at: datetime
+    matched: list = field(default_factory=list)
+    unknown: list = field(default_factory=list)
+
+
+@dataclass
+class BatchCounts:
+    credited: int = 0
+    capped: int = 0
+    duplicates: int = 0
+    unknown_cards: int = 0
+    points: int = 0
+    grams: int = 0
+
+
+def _fresh(writer, source: str, trips: list, counts: BatchCounts) -> list:
+    """Trips whose id is neither already stored nor repeated earlier in this batch."""
+    known = writer.known_ids(source, list({t.trip_id for t in trips}))
+    fresh, seen = [], set()
+    for trip in trips:
+        if trip.trip_id in known or trip.trip_id in seen:
+            counts.duplicates += 1
+            continue
+        seen.add(trip.trip_id)
+        fresh.append(trip)
+    return fresh
+
+
+def _creditor(session, writer, matched_trips: list, memo: dict, now: datetime) -> BatchCreditor:
+    """Campaign seams prepared once for the batch; caps seeded from committed credits."""
+    adjusters = [prepare(session, now) for prepare in BATCH_ADJUSTMENT_PREPARERS]
+    hooks = [prepare(session, now) for prepare in BATCH_OUTCOME_PREPARERS]
+    creditor = BatchCreditor(adjusters, hooks, memo)
+    versions = {(t.rule_set.id, t.rule_set.version, t.action_type): t for t, _ in matched_trips}
+    caps = {cap.name: cap for t in versions.values() for cap in creditor.caps_for(t.rule_set, t.action_type)}
+    if matched_trips:
+        day_from, day_to = usage_window({t.day for t, _ in matched_trips}, caps.values())
+        residents = sorted({rid for _, (rid, _aid) in matched_trips})
+        creditor.seed(writer.usage_rows(residents, day_from, day_to), list(caps.values()))
+    return creditor
+
+
+def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict) -> BatchCounts:
+    """Write one batch; returns what happened to its rows (rejects are counted by the caller)."""
+    counts = BatchCounts()
+    writer.lock_source(source)
+    trips = _fresh(writer, source, trips, counts)
+    by_card = {}
+    hashes = {}
+    for trip in trips:
+        digest = by_card.get(trip.card_no)
+        if digest is None:
+            digest = by_card[trip.card_no] = card_hash(trip.card_no, key)
+        hashes[trip.trip_id] = digest
+    owners = writer.residents_for(list(set(hashes.values())))
+    writer.lock_accounts(list({aid for rid, aid in owners.values()}))
+    batch = Batch(source=source, now_s=writer.fmt_time(now), expires_at=expiry_for(now))
+    matched_trips = []
+    for trip in sorted(trips, key=lambda t: (t.board, t.line_no)):
+        owner = owners.get(hashes[trip.trip_id])
+        if owner is None:
+            batch.unknown.append(Unknown(trip, trip.day, hashes[trip.trip_id]))
+        else:
+            matched_trips.append((trip, owner))
+    creditor = _creditor(session, writer, matched_trips, memo, now)
+    for trip, (resident_id, account_id) in matched_trips:
+        credited = creditor.credit(trip, resident_id)
+        batch.matched.append(Matched(trip, trip.day, resident_id, account_id, credited))
+    counts.unknown_cards = len(batch.unknown)
+    _assign_ids(writer, batch)
+    writer.write_batch(batch)
+    _move_balances(writer, batch, counts)
+    return counts
+
+
+def _assign_ids(writer, batch: Batch) -> None:
+    earning = [m for m in batch.matched if m.credited.status == "credited" and (m.credited.points or m.credited.grams)]
+    ids = writer.allocate({"green_actions": len(batch.matched), "credits": len(batch.matched),
+                           "ledger_entries": len(earning)})
+    for m, action_id, credit_id in zip(batch.matched, ids["green_actions"], ids["credits"]):
+        m.action_id, m.credit_id = action_id, credit_id
+    for m, ledger_id in zip(earning, ids["ledger_entries"]):
+        m.ledger_id = ledger_id
+
+
+def _move_balances(writer, batch: Batch, counts: BatchCounts) -> None:
+    """One set-based balance update, then one digest per resident and local day."""
+    sums: dict = {}
+    digests: dict = {}
+    statuses = Counter()
+    for m in batch.matched:
+        statuses[m.credited.status] += 1
+        if m.ledger_id is None:
+            continue
+        total = sums.setdefault(m.account_id, [0, 0])
+        total[0] += m.credited.points
+        total[1] += m.credited.grams
+        digest = digests.setdefault((m.resident_id, m.day), [0, 0, 0, m.account_id])
+        digest[0] += m.credited.points
+        digest[1] += m.credited.grams
+        digest[2] += 1
+    balances = writer.update_accounts({k: tuple(v) for k, v in sums.items()}, batch.now_s)
+    writer.queue_digests([row for row in writer.digest_rows(
+        {k: v for k, v in digests.items() if v[0] > 0}, balances, batch.now_s)])
+    counts.credited, counts.capped = statuses["credited"], statuses["capped"]
+    counts.points = sum(v[0] for v in sums.values())
+    counts.grams = sum(v[1] for v in sums.values())

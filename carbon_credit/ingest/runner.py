@@ -1,0 +1,210 @@
+"""Running a whole transit file: batches, checkpoints, the reject file and the summary.
+
+Unlike the request services, a run owns its transactions: each batch commits
+on its own together with its checkpoint row (``ingest_runs``), so a run killed
+at any point resumes after the last committed batch, and nothing is credited
+twice because every trip id is checked against what is stored first.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Callable, Optional
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..errors import Conflict, InvalidInput
+from ..models import ActionType, RuleSet
+from ..models.cards import IngestRun
+from ..rules import compile_rule_set
+from .batch import process_batch
+from .readers import READERS, ByteCounter, ParseProblem, content_hash, format_for
+from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
+from .writers import run_lock, writer_for
+
+DEFAULT_BATCH = 20_000
+COUNTERS = ("rows_read", "credited", "capped", "duplicates", "unknown_cards", "rejected", "points", "grams")
+
+
+@dataclass
+class IngestSummary:
+    run_id: int = 0
+    resumed_from: int = 0
+    rows_read: int = 0
+    credited: int = 0
+    capped: int = 0
+    duplicates: int = 0
+    unknown_cards: int = 0
+    rejected: int = 0
+    points: int = 0
+    grams: int = 0
+    reject_file: str = ""
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class IngestOptions:
+    source: str = "transit"
+    fmt: Optional[str] = None
+    batch_size: int = DEFAULT_BATCH
+    reject_file: Optional[str] = None
+    fail_after_batches: Optional[int] = None  # for tests of resuming: raise after N committed batches
+
+
+class StopAfterBatches(RuntimeError):
+    """Raised by ``fail_after_batches``: a run that stops part-way, as a crash would."""
+
+
+def _insert_ignore(session, values: dict):
+    table = IngestRun.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
+    session.execute(insert.on_conflict_do_nothing(index_elements=["source", "content_hash"]))
+
+
+def open_run(session, path: str, source: str, now: datetime) -> IngestRun:
+    """The checkpoint row of this file: resumed if unfinished, a new pass if it was finished."""
+    digest = content_hash(path)
+    _insert_ignore(session, dict(source=source, content_hash=digest, file_name=os.path.basename(path)[:256],
+                                 status="running", passes=1, rows_done=0, started_at=now, updated_at=now,
+                                 **{name: 0 for name in COUNTERS}))
+    run = session.execute(select(IngestRun).where(IngestRun.source == source, IngestRun.content_hash == digest)
+                          .with_for_update()).scalar_one()
+    if run.status == "done":
+        run.status, run.passes, run.rows_done, run.started_at, run.finished_at = "running", run.passes + 1, 0, now, None
+        for name in COUNTERS:
+            setattr(run, name, 0)
+    run.updated_at = now
+    session.commit()
+    return run
+
+
+def _rule_sets(session) -> tuple[RuleSets, set]:
+    versions = session.execute(select(RuleSet).where(RuleSet.status == "activated")).scalars().all()
+    active = set(session.execute(select(ActionType.code).where(ActionType.active.is_(True),
+                                                               ActionType.code.in_(list(MODES.values())))).scalars())
+    return RuleSets([compile_rule_set(v) for v in versions]), active
+
+
+class RejectFile:
+    """CSV of line, trip_id, reason; on resume, lines past the checkpoint are dropped first."""
+
+    def __init__(self, path: str, keep_through_line: Optional[int]):
+        kept = []
+        if keep_through_line is not None and os.path.exists(path):
+            with open(path, newline="", encoding="utf-8") as old:
+                kept = [row for row in list(csv.reader(old))[1:] if row and int(row[0]) <= keep_through_line]
+        self.handle = open(path, "w", newline="", encoding="utf-8")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(["line", "trip_id", "reason"])
+        self.writer.writerows(kept)
+
+    def add(self, line_no: int, trip_id: str, reason: str) -> None:
+        self.writer.writerow([line_no, trip_id[:128], reason])
+
+    def flush(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def ingest_transit_file(session, path: str, now: datetime, *, key, options: IngestOptions = IngestOptions(),
+                        progress: Optional[Callable] = None) -> IngestSummary:
+    """Ingest a transit file batch by batch; ``progress(bytes_read, summary)`` after each batch."""
+    if options.batch_size < 1:
+        raise InvalidInput("The batch size must be at least 1.", errors={"batch_size": ["must be ≥ 1"]})
+    reader = READERS[format_for(path, options.fmt)]
+    run = open_run(session, path, options.source, now)
+    with run_lock(session.get_bind(), run.id) as held:
+        if not held:
+            raise Conflict("Another run of this file is in progress.", code="ingest_in_progress")
+        try:
+            return _run(session, run, reader, path, now, key, options, progress)
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _run(session, run, reader, path, now, key, options, progress) -> IngestSummary:
+    summary = IngestSummary(run_id=run.id, resumed_from=run.rows_done,
+                            **{name: getattr(run, name) for name in COUNTERS})
+    summary.reject_file = options.reject_file or f"{path}.rejects.csv"
+    rule_sets, active_types = _rule_sets(session)
+    memo, committed, done = {}, 0, run.rows_done
+    with open(path, "rb") as handle, ThreadPoolExecutor(max_workers=1) as pool:
+        counter = ByteCounter(handle)
+        records = reader(counter.lines())
+        last_line = 0
+        for _ in range(run.rows_done):
+            last_line = next(records, (last_line, None))[0]
+        rejects = RejectFile(summary.reject_file, last_line if run.rows_done else None)
+        batches = _batches(records, options.batch_size, now, rule_sets, active_types)
+        try:
+            # Parsing the next batch overlaps with the database work of this one.
+            upcoming = pool.submit(next, batches, None)
+            while (parsed := upcoming.result()) is not None:
+                upcoming = pool.submit(next, batches, None)
+                taken, trips, rejected = parsed
+                for line_no, trip_id, reason in rejected:
+                    rejects.add(line_no, trip_id, reason)
+                counts = process_batch(session, writer_for(session), trips, source=options.source, key=key,
+                                       now=now, memo=memo) if trips else None
+                done += taken
+                _add(summary, taken, len(rejected), counts)
+                rejects.flush()
+                _checkpoint(session, run, done, summary, now)
+                session.commit()
+                committed += 1
+                if progress is not None:
+                    progress(counter.bytes_read, summary)
+                if options.fail_after_batches is not None and committed >= options.fail_after_batches:
+                    raise StopAfterBatches(f"stopped after {committed} batches")
+            _checkpoint(session, run, done, summary, now, finished=True)
+            session.commit()
+        finally:
+            rejects.close()
+    return summary
+
+
+def _add(summary: IngestSummary, taken: int, rejected: int, counts) -> None:
+    summary.rows_read += taken
+    summary.rejected += rejected
+    if counts is not None:
+        for name in ("credited", "capped", "duplicates", "unknown_cards", "points", "grams"):
+            setattr(summary, name, getattr(summary, name) + getattr(counts, name))
+
+
+def _batches(records, size: int, now, rule_sets, active_types):
+    """(rows taken, checked trips, [(line, trip_id, reason)]) per batch of ``size`` records."""
+    while True:
+        trips, rejected, taken = [], [], 0
+        for line_no, record in records:
+            taken += 1
+            trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
+            try:
+                if isinstance(record, ParseProblem):
+                    raise Rejected(record.reason)
+                trips.append(check_against_rules(parse_trip(line_no, record, now), rule_sets, active_types))
+            except Rejected as exc:
+                rejected.append((line_no, trip_id, exc.reason))
+            if taken >= size:
+                break
+        if taken == 0:
+            return
+        yield taken, trips, rejected
+
+
+def _checkpoint(session, run: IngestRun, done: int, summary: IngestSummary, now: datetime, finished=False):
+    values = {name: getattr(summary, name) for name in COUNTERS}
+    values.update(rows_done=done, updated_at=now)
+    if finished:
+        values.update(status="done", finished_at=now)
+    session.execute(IngestRun.__table__.update().where(IngestRun.__table__.c.id == run.id).values(**values))

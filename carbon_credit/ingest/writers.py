@@ -1,0 +1,298 @@
+"""Set-based writes of one batch, per database: COPY on PostgreSQL, executemany on SQLite.
+
+Both writers run inside the batch's one transaction and do the same things in
+the same order: take the source's lock, find the batch's trip ids already
+known, map card hashes to residents, lock those residents' accounts (in id
+order, as the single-action path does), read their committed cap usage,
+allocate ids, write actions, credits, ledger lots and unmatched trips, move
+balances once per account, queue one digest per resident and day.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from contextlib import contextmanager
+from datetime import datetime
+
+WRITERS: dict = {}
+
+
+def register_writer(dialect: str):
+    def wrap(cls):
+        WRITERS[dialect] = cls
+        return cls
+
+    return wrap
+
+
+def writer_for(session):
+    """A writer on the connection of the session's current transaction (call once per batch)."""
+    return WRITERS[session.get_bind().dialect.name](session)
+
+
+@contextmanager
+def run_lock(engine, run_id: int):
+    """On PostgreSQL, a lock held on its own connection for the whole run: one run of a file at a time.
+
+    Yields False when another process holds it. SQLite allows one writer anyway.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as conn:
+        held = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock(7301, {int(run_id)})").scalar()
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock(7301, {int(run_id)})")
+                conn.commit()
+
+
+ACTION_COLS = ("id", "resident_id", "action_type", "quantity", "unit", "occurred_at", "source", "evidence",
+               "idem_scope", "external_id", "attributes", "status", "review_note", "created_at")
+CREDIT_COLS = ("id", "action_id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
+               "quantity", "cap_tag", "grams", "points", "trace", "created_at")
+LEDGER_COLS = ("id", "account_id", "kind", "points", "grams", "remaining", "expires_at", "credit_id", "reason",
+               "created_at")
+UNMATCHED_COLS = ("source", "external_id", "card_hash", "action_type", "quantity", "unit", "occurred_at", "local_day",
+                  "attributes", "created_at")
+NOTE_COLS = ("resident_id", "kind", "payload", "dedupe_key", "status", "attempts", "next_attempt_at", "last_error",
+             "created_at")
+
+
+NULL = "\\N"
+_COPY_SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_escape(value: str) -> str:
+    """A text value in COPY's text format."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_SPECIAL)
+    return value
+
+
+def copy_trace(credited) -> str:
+    """The credit's trace in COPY format, escaped once per memoised outcome."""
+    if credited.copy_text is None:
+        credited.copy_text = copy_escape(credited.trace_json)
+    return credited.copy_text
+
+
+def trip_attributes(trip) -> str:
+    """What the action keeps of the trip besides its type, quantity and boarding time (JSON)."""
+    return f'{{"mode":"{trip.mode}","alight_at":"{trip.alight.isoformat()}"}}'
+
+
+def source_lock_key(source: str) -> int:
+    """A stable signed 64-bit advisory lock key for one ingest source."""
+    return zlib.crc32(f"ingest:{source}".encode()) - (1 << 31)
+
+
+class BaseWriter:
+    def __init__(self, session):
+        self.session = session
+        self.raw = session.connection().connection.driver_connection
+
+    def fmt_time(self, moment: datetime) -> str:
+        raise NotImplementedError
+
+    def digest_rows(self, digests: dict, balances: dict, now_s: str):
+        """(resident, day) -> [points, grams, trips, account] as notification rows."""
+        for (resident_id, day), (points, grams, trips, account_id) in digests.items():
+            payload = json.dumps({"action_type": "transit", "points": points, "grams": grams, "trips": trips,
+                                  "balance": balances.get(account_id), "occurred_at": day.isoformat()})
+            yield (resident_id, "credit", payload, f"transit:{day.isoformat()}:{resident_id}", "pending", 0,
+                   now_s, "", now_s)
+
+
+@register_writer("postgresql")
+class PostgresWriter(BaseWriter):
+    def fmt_time(self, moment: datetime) -> str:
+        return moment.isoformat()
+
+    def lock_source(self, source: str) -> None:
+        self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (source_lock_key(source),))
+
+    def known_ids(self, source: str, trip_ids: list) -> set:
+        rows = self.raw.execute(
+            "SELECT external_id FROM green_actions WHERE idem_scope = %(s)s AND external_id = ANY(%(ids)b) "
+            "UNION ALL SELECT external_id FROM unmatched_trips WHERE source = %(s)s AND external_id = ANY(%(ids)b)",
+            {"s": source, "ids": trip_ids}).fetchall()
+        return {row[0] for row in rows}
+
+    def residents_for(self, hashes: list) -> dict:
+        rows = self.raw.execute(
+            "SELECT c.active_hash, c.resident_id, a.id FROM transit_cards c JOIN residents r ON r.id = c.resident_id "
+            "JOIN accounts a ON a.resident_id = c.resident_id "
+            "WHERE c.active_hash = ANY(%b) AND r.status = 'active'", (hashes,)).fetchall()
+        return {h: (rid, aid) for h, rid, aid in rows}
+
+    def lock_accounts(self, account_ids: list) -> None:
+        self.raw.execute("SELECT id FROM accounts WHERE id = ANY(%b) ORDER BY id FOR UPDATE",
+                         (sorted(account_ids),)).fetchall()
+
+    def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
+        return self.raw.execute(
+            "SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
+            "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
+            "WHERE resident_id = ANY(%b) AND local_day >= %s AND local_day < %s AND status = 'credited' "
+            "GROUP BY resident_id, local_day, action_type, cap_tag", (resident_ids, day_from, day_to)).fetchall()
+
+    def allocate(self, counts: dict) -> dict:
+        """Ids for every table of the batch from their sequences, in one round trip."""
+        n = max(counts.values(), default=0)
+        if n == 0:
+            return {table: [] for table in counts}
+        tables = list(counts)
+        columns = ", ".join(f"nextval(pg_get_serial_sequence('{t}', 'id'))" for t in tables)
+        with self.raw.cursor(binary=True) as cur:
+            rows = cur.execute(f"SELECT {columns} FROM generate_series(1, %s)", (n,)).fetchall()
+        return {table: [row[i] for row in rows[:counts[table]]] for i, table in enumerate(tables)}
+
+    def copy(self, table: str, cols: tuple, lines) -> None:
+        with self.raw.cursor() as cur:
+            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                buffer = []
+                for line in lines:
+                    buffer.append(line)
+                    if len(buffer) >= 2000:
+                        copy.write("".join(buffer))
+                        buffer.clear()
+                if buffer:
+                    copy.write("".join(buffer))
+
+    def write_batch(self, batch) -> None:
+        esc, now_s, scope = copy_escape, batch.now_s, copy_escape(batch.source)
+        expires_s = batch.expires_at.isoformat()
+        self.copy("green_actions", ACTION_COLS, (
+            f"{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.trip.quantity}\t{m.trip.unit}\t"
+            f"{m.trip.board.isoformat()}\tpartner_feed\tpartner\t{scope}\t{esc(m.trip.trip_id)}\t"
+            f"{trip_attributes(m.trip)}\t{m.credited.status}\t\t{now_s}\n" for m in batch.matched))
+        self.copy("credits", CREDIT_COLS, (
+            f"{m.credit_id}\t{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
+            f"{m.trip.rule_set.id}\t{m.trip.rule_set.version}\t{m.credited.status}\t{m.trip.quantity}\t"
+            f"{NULL if m.credited.cap_tag is None else esc(m.credited.cap_tag)}\t{m.credited.grams}\t"
+            f"{m.credited.points}\t{copy_trace(m.credited)}\t{now_s}\n" for m in batch.matched))
+        self.copy("ledger_entries", LEDGER_COLS, (
+            f"{m.ledger_id}\t{m.account_id}\tearn\t{m.credited.points}\t{m.credited.grams}\t{m.credited.points}\t"
+            f"{expires_s}\t{m.credit_id}\t{m.trip.action_type}\t{now_s}\n"
+            for m in batch.matched if m.ledger_id is not None))
+        self.copy("unmatched_trips", UNMATCHED_COLS, (
+            f"{scope}\t{esc(u.trip.trip_id)}\t{u.card_hash}\t{u.trip.action_type}\t{u.trip.quantity}\t"
+            f"{u.trip.unit}\t{u.trip.board.isoformat()}\t{u.day.isoformat()}\t{trip_attributes(u.trip)}\t{now_s}\n"
+            for u in batch.unknown))
+
+    def update_accounts(self, sums: dict, now_s: str) -> dict:
+        if not sums:
+            return {}
+        ids = list(sums)
+        rows = self.raw.execute(
+            "UPDATE accounts a SET balance = a.balance + v.points, earned_total = a.earned_total + v.points, "
+            "grams_total = a.grams_total + v.grams, updated_at = %s "
+            "FROM (SELECT unnest(%b::bigint[]) AS id, unnest(%b::bigint[]) AS points, unnest(%b::bigint[]) AS grams) v "
+            "WHERE a.id = v.id RETURNING a.id, a.balance",
+            (now_s, ids, [sums[i][0] for i in ids], [sums[i][1] for i in ids])).fetchall()
+        return dict(rows)
+
+    def queue_digests(self, rows: list) -> None:
+        if not rows:
+            return
+        now_s = rows[0][6]
+        self.raw.execute(
+            "INSERT INTO notifications (resident_id, kind, payload, dedupe_key, status, attempts, next_attempt_at, "
+            "last_error, created_at) SELECT v.rid, 'credit', v.payload::json, v.dkey, 'pending', 0, %(now)s, '', "
+            "%(now)s FROM unnest(%(rid)b::bigint[], %(payload)b::text[], %(dkey)b::text[]) AS v(rid, payload, dkey) "
+            "JOIN residents r ON r.id = v.rid AND r.status = 'active' AND r.openid IS NOT NULL "
+            "ON CONFLICT (dedupe_key) DO NOTHING",
+            {"now": now_s, "rid": [r[0] for r in rows], "payload": [r[2] for r in rows], "dkey": [r[3] for r in rows]})
+
+
+@register_writer("sqlite")
+class SQLiteWriter(BaseWriter):
+    """SQLite has one writer at a time: the batch transaction already excludes other runs."""
+
+    def fmt_time(self, moment: datetime) -> str:
+        return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def lock_source(self, source: str) -> None:
+        # Take the write lock now (an empty write), so reads below see a stable database.
+        self.raw.execute("UPDATE ingest_runs SET source = source WHERE 0")
+
+    def _in(self, sql: str, values: list, extra: tuple = ()) -> list:
+        found = []
+        for start in range(0, len(values), 900):
+            chunk = values[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            found += self.raw.execute(sql.replace("(IN)", f"({marks})"), (*extra, *chunk)).fetchall()
+        return found
+
+    def known_ids(self, source: str, trip_ids: list) -> set:
+        rows = self._in("SELECT external_id FROM green_actions WHERE idem_scope = ? AND external_id IN (IN)",
+                        trip_ids, (source,))
+        rows += self._in("SELECT external_id FROM unmatched_trips WHERE source = ? AND external_id IN (IN)",
+                         trip_ids, (source,))
+        return {row[0] for row in rows}
+
+    def residents_for(self, hashes: list) -> dict:
+        rows = self._in("SELECT c.active_hash, c.resident_id, a.id FROM transit_cards c "
+                        "JOIN residents r ON r.id = c.resident_id JOIN accounts a ON a.resident_id = c.resident_id "
+                        "WHERE r.status = 'active' AND c.active_hash IN (IN)", hashes)
+        return {h: (rid, aid) for h, rid, aid in rows}
+
+    def lock_accounts(self, account_ids: list) -> None:
+        return None  # the database-wide write lock is held
+
+    def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
+        from datetime import date
+
+        rows = self._in("SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
+                        "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
+                        "WHERE local_day >= ? AND local_day < ? AND status = 'credited' AND resident_id IN (IN) "
+                        "GROUP BY resident_id, local_day, action_type, cap_tag",
+                        resident_ids, (day_from.isoformat(), day_to.isoformat()))
+        return [(r[0], date.fromisoformat(r[1]), *r[2:5], str(r[5]), r[6], r[7]) for r in rows]
+
+    def allocate(self, counts: dict) -> dict:
+        ids = {}
+        for table, n in counts.items():
+            start = self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+            ids[table] = list(range(start + 1, start + 1 + n))
+        return ids
+
+    def insert(self, table: str, cols: tuple, rows) -> None:
+        marks = ",".join("?" * len(cols))
+        self.raw.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
+
+    def write_batch(self, batch) -> None:
+        t, now_s, scope = self.fmt_time, batch.now_s, batch.source
+        expires_s = t(batch.expires_at)
+        self.insert("green_actions", ACTION_COLS, [
+            (m.action_id, m.resident_id, m.trip.action_type, str(m.trip.quantity), m.trip.unit, t(m.trip.board),
+             "partner_feed", "partner", scope, m.trip.trip_id, trip_attributes(m.trip), m.credited.status, "", now_s)
+            for m in batch.matched])
+        self.insert("credits", CREDIT_COLS, [
+            (m.credit_id, m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
+             m.trip.rule_set.version, m.credited.status, str(m.trip.quantity), m.credited.cap_tag, m.credited.grams,
+             m.credited.points, m.credited.trace_json, now_s) for m in batch.matched])
+        self.insert("ledger_entries", LEDGER_COLS, [
+            (m.ledger_id, m.account_id, "earn", m.credited.points, m.credited.grams, m.credited.points, expires_s,
+             m.credit_id, m.trip.action_type, now_s) for m in batch.matched if m.ledger_id is not None])
+        self.insert("unmatched_trips", UNMATCHED_COLS, [
+            (scope, u.trip.trip_id, u.card_hash, u.trip.action_type, str(u.trip.quantity), u.trip.unit,
+             t(u.trip.board), u.day.isoformat(), trip_attributes(u.trip), now_s) for u in batch.unknown])
+
+    def update_accounts(self, sums: dict, now_s: str) -> dict:
+        self.raw.executemany(
+            "UPDATE accounts SET balance = balance + ?, earned_total = earned_total + ?, "
+            "grams_total = grams_total + ?, updated_at = ? WHERE id = ?",
+            [(p, p, g, now_s, aid) for aid, (p, g) in sums.items()])
+        return dict(self._in("SELECT id, balance FROM accounts WHERE id IN (IN)", list(sums))) if sums else {}
+
+    def queue_digests(self, rows: list) -> None:
+        self.raw.executemany(
+            "INSERT OR IGNORE INTO notifications (resident_id, kind, payload, dedupe_key, status, attempts, "
+            "next_attempt_at, last_error, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM residents WHERE id = ? AND status = 'active' AND openid IS NOT NULL)",
+            [(*row, row[0]) for row in rows])

@@ -1,0 +1,87 @@
+"""``flask ingest transit``: the summary, and a process killed with SIGKILL resumed exactly."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from carbon_credit.cards import bind_card
+from carbon_credit.ledger import ledger_is_consistent
+from carbon_credit.models import Account, Credit, GreenAction
+from carbon_credit.models.cards import IngestRun, UnmatchedTrip
+
+from .factories import make_resident
+from .ingest_helpers import KEY, NOW, at, setup_rules, trip, write_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_command_prints_the_summary_and_writes_rejects(app, runner, session, tmp_path):
+    setup_rules(session)
+    resident = make_resident(session)
+    bind_card(session, resident.id, "310000000001", NOW, key=app.config["CARD_HASH_KEY"])
+    session.commit()
+    rows = [trip("t1", "310000000001", "bus", 8, distance="3"), trip("t1", "310000000001", "bus", 8, distance="3"),
+            trip("t2", "310000000555", "metro", 9), ["t3", "310000000001", "ship", at(9), at(10), ""]]
+    path = write_file(tmp_path, rows)
+    result = runner.invoke(args=["ingest", "transit", path, "--batch-size", "2", "--reject-file",
+                                 str(tmp_path / "rej.csv")])
+    assert result.exit_code == 0, result.output
+    lines = {line.split(":")[0].strip(): line.split(":", 1)[1].strip() for line in result.output.splitlines()}
+    assert (lines["rows read"], lines["credited"], lines["duplicates"]) == ("4", "1", "1")
+    assert (lines["unknown cards"], lines["rejected"], lines["capped"]) == ("1", "1", "0")
+    assert "5,t3,unknown_mode" in (tmp_path / "rej.csv").read_text(encoding="utf-8").replace('"', "")
+
+
+def test_command_refuses_an_unknown_format(runner, tmp_path):
+    path = tmp_path / "trips.txt"
+    path.write_text("x", encoding="utf-8")
+    result = runner.invoke(args=["ingest", "transit", str(path)])
+    assert result.exit_code != 0 and "--format" in result.output
+
+
+def _wait_for_progress(session, at_least: int, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        session.rollback()
+        done = session.execute(select(IngestRun.rows_done)).scalar()
+        if done and done >= at_least:
+            return done
+        time.sleep(0.01)
+    raise AssertionError("the ingest made no progress")
+
+
+def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only, db_url, session, tmp_path):
+    setup_rules(session)
+    cards = [f"3100000{i:05d}" for i in range(60)]
+    for card in cards[:50]:  # ten cards stay unknown
+        bind_card(session, make_resident(session).id, card, NOW, key=KEY)
+    session.commit()
+    rows = [trip(f"k{n}", cards[n % 60], ("bus", "metro", "bike")[n % 3], 6 + n % 15, minutes=10,
+                 distance=str(1 + n % 9) if n % 4 else "") for n in range(30_000)]
+    path = write_file(tmp_path, rows)
+    env = dict(os.environ, DATABASE_URL=db_url, CARD_HASH_KEY=KEY, SECRET_KEY="test")
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path, "--batch-size", "500"]
+    child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done_at_kill = _wait_for_progress(session, 2000)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL
+    assert done_at_kill < len(rows), "the run finished before it could be killed"
+    finished = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert "resumed after row" in finished.stdout
+    session.rollback()
+    actions = session.execute(select(func.count(GreenAction.id))).scalar_one()
+    unknown = session.execute(select(func.count(UnmatchedTrip.id))).scalar_one()
+    assert actions + unknown == len(rows)
+    assert session.execute(select(func.count(Credit.id))).scalar_one() == actions
+    for account_id in session.execute(select(Account.id)).scalars():
+        assert ledger_is_consistent(session, account_id)
+    assert session.execute(select(func.sum(Account.balance))).scalar_one() == session.execute(
+        select(func.sum(Credit.points))).scalar_one()
+    assert session.execute(select(IngestRun.status, IngestRun.rows_done)).one() == ("done", len(rows))

@@ -1,0 +1,192 @@
+"""Bulk transit ingest: rules per km and per trip, caps, idempotency, resuming, formats."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from carbon_credit.actions import ActionInput, record_action
+from carbon_credit.ingest import StopAfterBatches
+from carbon_credit.ledger import ledger_is_consistent
+from carbon_credit.models import Account, Credit, GreenAction, LedgerEntry, Notification
+from carbon_credit.models.cards import IngestRun
+from carbon_credit.rulesets import compiled_in_force
+
+from .ingest_helpers import (DAY, NOW, at, balance_of, credit_count, credits_of, expected_grams, ingest,
+                             resident_with_card, setup_rules, trip, write_file)
+
+CARD_A, CARD_B = "310000000001", "310000000002"
+
+
+@pytest.fixture
+def rules(session):
+    setup_rules(session)
+
+
+def test_distance_is_credited_per_km_and_a_trip_without_one_per_trip(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    path = write_file(tmp_path, [trip("t1", CARD_A, "bus", 8, distance="5.5"), trip("t2", CARD_A, "metro", 18)])
+    summary = ingest(session, path)
+    assert (summary.credited, summary.rows_read) == (2, 2)
+    by_type = {c.action_type: c for c in credits_of(session, resident)}
+    assert by_type["bus_ride"].grams == expected_grams(session, "bus_ride", "km", "5.5")
+    assert by_type["bus_ride"].trace["unit"] == "km" and by_type["bus_ride"].trace["evidence_weight"] in ("1", "1.0")
+    assert by_type["metro_ride"].grams == expected_grams(session, "metro_ride", "trip", 1)
+    assert by_type["metro_ride"].trace["unit"] == "trip"
+    assert balance_of(session, resident) == sum(c.points for c in by_type.values())
+
+
+def test_credit_trace_has_the_shape_the_single_action_path_produces(session, rules, tmp_path):
+    bulk = resident_with_card(session, CARD_A)
+    single = resident_with_card(session, CARD_B)
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "metro", 8, distance="12.5")]))
+    record_action(session, ActionInput(resident_id=single.id, action_type="metro_ride", quantity=Decimal("12.5"),
+                                       unit="km", occurred_at=NOW - timedelta(hours=6), source="partner_feed",
+                                       evidence="partner", idem_scope="other", external_id="x1"), NOW)
+    session.commit()
+    bulk_trace, single_trace = credits_of(session, bulk)[0].trace, credits_of(session, single)[0].trace
+    assert set(bulk_trace) == set(single_trace)
+    assert {k: v for k, v in bulk_trace.items() if k != "caps"} == {k: v for k, v in single_trace.items() if k != "caps"}
+
+
+def test_daily_trip_cap_applies_across_the_file_and_batches(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    limit = int(next(c.limit for c in compiled_in_force(session, NOW).caps if c.name == "transit_rides_daily"))
+    rows = [trip(f"t{i}", CARD_A, "bus", 7 + i) for i in range(limit + 2)]
+    summary = ingest(session, write_file(tmp_path, rows), batch_size=2)
+    assert (summary.credited, summary.capped) == (limit, 2)
+    statuses = [c.status for c in sorted(credits_of(session, resident), key=lambda c: c.action.occurred_at)]
+    assert statuses == ["credited"] * limit + ["capped"] * 2
+
+
+def test_caps_count_credits_already_committed_that_day(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    limit = int(next(c.limit for c in compiled_in_force(session, NOW).caps if c.name == "transit_rides_daily"))
+    for i in range(limit - 1):
+        record_action(session, ActionInput(resident_id=resident.id, action_type="bike_ride", quantity=Decimal(1),
+                                           unit="trip", occurred_at=DAY + timedelta(hours=6, minutes=i),
+                                           source="partner_feed", evidence="partner", idem_scope="bikes",
+                                           external_id=f"b{i}"), NOW)
+    session.commit()
+    summary = ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 9), trip("t2", CARD_A, "bus", 10)]))
+    assert (summary.credited, summary.capped) == (1, 1)
+    # A trip on the next day starts a fresh day.
+    next_day = DAY - timedelta(days=1)
+    summary = ingest(session, write_file(tmp_path, [trip("t3", CARD_A, "bus", 9, day=next_day)], name="b.csv"))
+    assert summary.credited == 1
+
+
+def test_total_daily_points_cap_clips_then_caps(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    compiled = compiled_in_force(session, NOW)
+    points_cap = next(c for c in compiled.caps if c.name == "points_daily")
+    distance = compiled.rules["metro_ride"].max_for("km")
+    per_trip = expected_grams(session, "metro_ride", "km", distance)
+    trips_needed = int(points_cap.limit // per_trip) + 1
+    rows = [trip(f"t{i}", CARD_A, "metro", 7 + i, distance=str(distance)) for i in range(trips_needed + 1)]
+    ingest(session, write_file(tmp_path, rows))
+    credits = sorted(credits_of(session, resident), key=lambda c: c.action.occurred_at)
+    assert sum(c.points for c in credits) == points_cap.limit
+    assert credits[-1].status == "capped" and credits[-1].points == 0
+    assert any(cap["name"] == "points_daily" and cap["effect"] == "clipped" for cap in credits[-2].trace["caps"])
+    assert balance_of(session, resident) == points_cap.limit
+
+
+def test_second_run_of_the_same_file_credits_nothing_and_reports_duplicates(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    rows = [trip("t1", CARD_A, "bus", 8, distance="3"), trip("t2", "310000000999", "metro", 9),
+            trip("t3", CARD_A, "metro", 10), ["t4", CARD_A, "tram", at(11), at(12), ""]]
+    path = write_file(tmp_path, rows)
+    first = ingest(session, path)
+    balance, credits = balance_of(session, resident), credit_count(session)
+    second = ingest(session, path)
+    assert (second.credited, second.capped, second.unknown_cards) == (0, 0, 0)
+    assert second.duplicates == first.credited + first.capped + first.unknown_cards == 3
+    assert second.rejected == first.rejected == 1
+    assert (balance_of(session, resident), credit_count(session)) == (balance, credits)
+    assert session.execute(select(IngestRun.passes)).scalar_one() == 2
+
+
+def test_a_run_that_fails_midway_resumes_without_loss_or_doubles(session, rules, tmp_path):
+    residents = [resident_with_card(session, f"3100000000{i:02d}") for i in range(5)]
+    rows = [trip(f"t{n}", f"3100000000{n % 5:02d}", ("bus", "metro", "bike")[n % 3], 6 + n % 14,
+                 distance=str(1 + n % 7) if n % 2 else "") for n in range(40)]
+    rows.insert(7, ["bad", CARD_A, "ferry", at(9), at(10), ""])
+    path = write_file(tmp_path, rows)
+    with pytest.raises(StopAfterBatches):
+        ingest(session, path, batch_size=6, fail_after_batches=3)
+    assert session.execute(select(IngestRun.rows_done, IngestRun.status)).one() == (18, "running")
+    resumed = ingest(session, path, batch_size=6)
+    assert resumed.resumed_from == 18 and resumed.rows_read == 41
+    assert resumed.credited + resumed.capped == 40 and resumed.duplicates == 0 and resumed.rejected == 1
+    assert session.execute(select(func.count(GreenAction.id))).scalar_one() == 40
+    for resident in residents:
+        credits = credits_of(session, resident)
+        account = session.execute(select(Account).where(Account.resident_id == resident.id)).scalar_one()
+        assert ledger_is_consistent(session, account.id)
+        assert account.balance == sum(c.points for c in credits)
+    with open(resumed.reject_file, encoding="utf-8") as handle:
+        assert handle.read().count("unknown_mode") == 1
+
+
+def test_one_credit_digest_per_resident_and_day(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    rows = [trip("t1", CARD_A, "bus", 8), trip("t2", CARD_A, "bus", 9), trip("t3", CARD_A, "bus", 10)]
+    ingest(session, write_file(tmp_path, rows), batch_size=2)
+    session.rollback()
+    notes = session.execute(select(Notification).where(Notification.resident_id == resident.id)).scalars().all()
+    assert len(notes) == 1 and notes[0].kind == "credit"
+    assert notes[0].dedupe_key == f"transit:{DAY.date().isoformat()}:{resident.id}"
+    assert notes[0].payload["points"] > 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_csv_and_json_lines_give_the_same_credits(session, rules, tmp_path, fmt):
+    resident = resident_with_card(session, CARD_A)
+    rows = [trip("t1", CARD_A, "bus", 8, distance="4.2"), trip("t2", CARD_A, "bike", 9), ["t3", "", "bus", at(9), at(10), ""]]
+    name = "trips.csv" if fmt == "csv" else "trips.jsonl"
+    summary = ingest(session, write_file(tmp_path, rows, name=name, fmt=fmt))
+    assert (summary.credited, summary.rejected) == (2, 1)
+    credits = credits_of(session, resident)
+    assert sorted(c.grams for c in credits) == sorted(
+        [expected_grams(session, "bus_ride", "km", "4.2"), expected_grams(session, "bike_ride", "trip", 1)])
+    session.rollback()
+    assert session.execute(select(func.count(LedgerEntry.id))).scalar_one() == 2
+    assert ledger_is_consistent(session, session.execute(select(Account.id)).scalar_one())
+    assert session.execute(select(func.sum(Credit.points))).scalar_one() == balance_of(session, resident)
+
+
+def test_two_concurrent_runs_sharing_trips_credit_each_trip_once(pg_only, engine, session, rules, tmp_path):
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    residents = [resident_with_card(session, f"3100000000{i:02d}") for i in range(4)]
+    shared = [trip(f"s{n}", f"3100000000{n % 4:02d}", "bus", 6 + n % 12, distance=str(1 + n % 5)) for n in range(300)]
+    paths = [write_file(tmp_path, shared + [trip("only-a", CARD_A, "bike", 21)], name="a.csv"),
+             write_file(tmp_path, list(reversed(shared)), name="b.csv")]
+    results, errors = [], []
+
+    def run(path):
+        try:
+            with Session(engine) as own:
+                results.append(ingest(own, path, batch_size=25))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(r.credited + r.capped for r in results) == 301
+    assert sum(r.duplicates for r in results) == 300
+    session.rollback()
+    assert session.execute(select(func.count(GreenAction.id))).scalar_one() == 301
+    for resident in residents:
+        account = session.execute(select(Account).where(Account.resident_id == resident.id)).scalar_one()
+        assert ledger_is_consistent(session, account.id)
+        assert account.balance == sum(c.points for c in credits_of(session, resident))
