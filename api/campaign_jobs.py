@@ -1,10 +1,14 @@
 """Scheduled campaign jobs: state changes by the clock, and publicity through the WeChat face."""
 from __future__ import annotations
 
+import logging
+
 from carbon_credit.campaigns import advance_campaigns, run_campaign_publicity
 
 from .extensions import db
 from .scheduler import register_job
+
+log = logging.getLogger(__name__)
 
 
 def advance_campaigns_job(app, now):
@@ -19,10 +23,14 @@ def _report(report) -> dict:
 
 def campaign_publicity_job(app, now):
     """Announce starts, remind before ends and announce results, each once per campaign."""
-    from bot.outbound.client import get_client
+    from bot.outbound.client import WeChatNotConfigured, get_client
     from bot.outbound.mass_send import send_publicity
 
-    client = get_client(app)
+    try:
+        client = get_client(app)
+    except WeChatNotConfigured as exc:
+        log.warning("campaign publicity not sent: %s", exc)
+        return {"error": str(exc)}
 
     def send(*, campaign_id, text, community_ids, kind):
         return _report(send_publicity(db.session, client, campaign_id=campaign_id, text=text, now=now, kind=kind,

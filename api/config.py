@@ -82,9 +82,10 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET_KEY
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL")) or DEFAULT_SQLITE_URI
         self.REDIS_URL = env.get("REDIS_URL") or None
-        embedded = not env.get("DATABASE_URL")
+        # Embedded mode without WeChat settings: the demo's stand-ins, inbound only (nothing is sent).
+        demo = not env.get("DATABASE_URL") and not env.get("WECHAT_TOKEN")
         for name, demo_value in DEMO_WECHAT.items():
-            setattr(self, name, env.get(name) or (demo_value if embedded and not env.get("WECHAT_TOKEN") else ""))
+            setattr(self, name, env.get(name) or (demo_value if demo else ""))
         self.WECHAT_H5_URL = env.get("WECHAT_H5_URL") or None  # the menu's VIEW button
         self.WECHAT_TEMPLATES = env.get("WECHAT_TEMPLATES", "")  # JSON kind -> {template_id, fields}: bot/outbound/templates.py
         self.WECHAT_OUTBOX_MAX_ATTEMPTS = int(env.get("WECHAT_OUTBOX_MAX_ATTEMPTS", 6))
@@ -101,6 +102,7 @@ class TestingConfig(Config):
 def finalise_config(app) -> None:
     """Settle derived values once the environment and the overrides are both applied."""
     config = app.config
+    config["WECHAT_DEMO"] = config.get("WECHAT_APPID") == DEMO_WECHAT["WECHAT_APPID"]
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["TOKEN_TTL_SECONDS"] = int(config["TOKEN_TTL_SECONDS"])
     for name, purpose in (("CARD_HASH_KEY", "transit-card-hash"), ("PHONE_HASH_KEY", "phone-hash")):

@@ -45,7 +45,7 @@ ERROR_HINTS = {
 
 
 class WeChatNotConfigured(RuntimeError):
-    """WECHAT_APPID or WECHAT_SECRET is missing, so nothing can be sent."""
+    """WECHAT_APPID or WECHAT_SECRET is missing (or the demo's stand-ins are in use), so nothing can be sent."""
 
 
 class SharedTokenClient(WeChatClient):
@@ -125,6 +125,9 @@ def client_from_config(config, engine) -> SharedTokenClient:
     appid, secret = config.get("WECHAT_APPID"), config.get("WECHAT_SECRET")
     if not appid or not secret:
         raise WeChatNotConfigured("WECHAT_APPID and WECHAT_SECRET must be set to call the WeChat API.")
+    if config.get("WECHAT_DEMO"):
+        raise WeChatNotConfigured("The demo's stand-in WeChat credentials cannot call the WeChat API; "
+                                  "set WECHAT_APPID and WECHAT_SECRET of a real account.")
     timeout = float(config.get("WECHAT_API_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
     return SharedTokenClient(appid, secret, token_store_from_config(config, engine), timeout=timeout)
 
