@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from carbon_credit.cards import purge_unmatched_trips
 from carbon_credit.expiry import expire_points, remind_expiring
 from carbon_credit.models import JobRun
+from carbon_credit.signing import prune_nonces
 from carbon_credit.stats import recompute_recent_days
 
 from .extensions import db
@@ -41,7 +43,20 @@ def prune_job_runs_job(app, now):
     return {"removed": removed}
 
 
+def prune_partner_nonces_job(app, now):
+    """Forget partner nonces older than the replay window (requests prune their own partner's too)."""
+    return {"removed": prune_nonces(db.session, now)}
+
+
+def purge_unmatched_trips_job(app, now):
+    """Forget trips of unknown cards once the claim window has passed."""
+    days = int(app.config.get("CARD_CLAIM_WINDOW_DAYS") or 7)
+    return {"removed": purge_unmatched_trips(db.session, now, timedelta(days=days))}
+
+
 register_job("expire_points", expire_points_job, "cron", hour=0, minute=10, lease=timedelta(hours=6))
 register_job("remind_expiring", remind_expiring_job, "cron", hour=9, minute=0, lease=timedelta(hours=3))
 register_job("daily_stats", daily_stats_job, "cron", hour=4, minute=30)
 register_job("prune_job_runs", prune_job_runs_job, "cron", hour=3, minute=0)
+register_job("prune_partner_nonces", prune_partner_nonces_job, "interval", minutes=30)
+register_job("purge_unmatched_trips", purge_unmatched_trips_job, "cron", hour=5, minute=0)

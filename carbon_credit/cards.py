@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .actions import ActionInput, record_action
@@ -164,7 +164,16 @@ def unbind_card(session, resident_id: int, card_id: int, now: datetime) -> Trans
     return card
 
 
+def purge_unmatched_trips(session, now: datetime, claim_window: timedelta = CLAIM_WINDOW) -> int:
+    """Forget trips of unknown cards once nobody can claim them any more (a day past the window).
+
+    They hold only a card hash, but nothing is kept longer than it serves.
+    """
+    cutoff = now - claim_window - timedelta(days=1)
+    return session.execute(delete(UnmatchedTrip).where(UnmatchedTrip.occurred_at < cutoff)).rowcount or 0
+
+
 __all__ = [
-    "BindResult", "CLAIM_WINDOW", "active_cards", "bind_card", "card_hash", "claim_unmatched_trips",
+    "BindResult", "CLAIM_WINDOW", "active_cards", "purge_unmatched_trips", "bind_card", "card_hash", "claim_unmatched_trips",
     "hash_card_number", "normalise_card_number", "resident_id_for_card", "resident_id_for_hash", "unbind_card",
 ]
