@@ -159,10 +159,27 @@ def test_bad_qr_requests_get_the_error_envelope(client, admin_token, body, statu
     assert len(rsps.calls) == 0
 
 
-def test_a_station_code_refuses_days(client, admin_token, rsps):
-    response = client.post("/api/v1/qrcodes", json={"target_type": "station", "target_id": 1, "days": 3},
+def test_a_station_code_refuses_days(client, session, admin_token, rsps):
+    station = models.Station(name="大桥社区回收点", kind="recycling", community_id=make_community(session).id,
+                             created_at=NOW, updated_at=NOW)
+    session.add(station)
+    session.commit()
+    response = client.post("/api/v1/qrcodes", json={"target_type": "station", "target_id": station.id, "days": 3},
                            headers=auth_header(admin_token))
     assert response.status_code == 422 and "days" in response.get_json()["errors"]
+
+
+def test_a_campaign_that_chose_a_permanent_code_gets_one(client, session, admin_token, rsps):
+    campaign = _campaign(session, make_community(session))
+    campaign.checkin_qr = "permanent"
+    session.commit()
+    add_stable_token(rsps)
+    add_api(rsps, QRCODE_CREATE, "qrcode_create_permanent")
+    response = client.post("/api/v1/qrcodes", json={"target_type": "campaign", "target_id": campaign.id},
+                           headers=auth_header(admin_token))
+    body = response.get_json()
+    assert response.status_code == 200 and body["created"], body
+    assert body["kind"] == "permanent" and body["expires_at"] is None
 
 
 def test_wechat_refusing_a_code_is_a_502_with_the_reason(client, session, admin_token, rsps):

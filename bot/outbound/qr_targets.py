@@ -73,12 +73,20 @@ def check_access(session, target_type: str, target_id: int, community_ids: tuple
         raise Forbidden(f"This {target_spec(target_type).label} is not in your communities.")
 
 
-def expire_seconds_for(spec: QRTarget, days: int | None) -> int | None:
-    if spec.kind == "permanent":
+def kind_for(session, target_type: str, target_id: int) -> str:
+    """The target's own choice (a campaign's ``checkin_qr``: temporary or permanent), else its type's."""
+    spec = target_spec(target_type)
+    target = session.get(getattr(models, spec.model_name), target_id)
+    chosen = getattr(target, "checkin_qr", None)
+    return chosen if chosen in ("temporary", "permanent") else spec.kind
+
+
+def expire_seconds_for(spec: QRTarget, kind: str, days: int | None) -> int | None:
+    if kind == "permanent":
         if days is not None:
-            raise InvalidInput(errors={"days": ["Station codes are permanent; leave days out."]})
+            raise InvalidInput(errors={"days": [f"This {spec.label}'s code is permanent; leave days out."]})
         return None
-    days = spec.default_days if days is None else days
+    days = (spec.default_days or 30) if days is None else days
     if not 1 <= days <= MAX_TEMPORARY_SECONDS // DAY_SECONDS:
         raise InvalidInput(errors={"days": [f"A temporary code lives 1-{MAX_TEMPORARY_SECONDS // DAY_SECONDS} days."]})
     return days * DAY_SECONDS
@@ -95,9 +103,9 @@ def resolve_qr_request(session, target_type: str, target_id: int, *, days: int |
                        community_ids: tuple[int, ...] | None = None) -> QRRequest:
     """Check the target exists and the caller may print its code; what to ask WeChat for."""
     spec = target_spec(target_type)
-    seconds = expire_seconds_for(spec, days)
     check_access(session, target_type, target_id, community_ids)
-    return QRRequest(scene_for(target_type, target_id), spec.kind, seconds)
+    kind = kind_for(session, target_type, target_id)
+    return QRRequest(scene_for(target_type, target_id), kind, expire_seconds_for(spec, kind, days))
 
 
 def qrcode_for_request(session, client, request: QRRequest, now: datetime, *, staff_id: int | None = None):
