@@ -1,7 +1,6 @@
 """Following, unfollowing and coming back: the person is unlinked, the city's totals are not."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import threading
 from datetime import timedelta
@@ -154,7 +153,6 @@ def test_concurrent_returns_of_one_follower_relink_once(engine, session, member)
     assert session.scalar(select(func.count()).select_from(Resident)) == 1
 
 
-@pytest.mark.skipif(importlib.util.find_spec("carbon_credit.cards") is None, reason="needs carbon_credit.cards")
 def test_unfollow_releases_bound_transit_cards(session, member):
     from carbon_credit import cards
 

@@ -206,13 +206,10 @@ def test_flask_wechat_qrcode_campaign_prints_the_image_url(runner, session, rsps
     assert missing.exit_code != 0 and "999" in missing.output
 
 
-HAS_STATIONS = hasattr(models, "Station")
 
 
 def _station_id(session, community) -> int:
-    """A station of ``community`` when stations are installed; any id otherwise."""
-    if not HAS_STATIONS:
-        return 7
+    """A station of ``community``."""
     station = models.Station(name="大桥社区回收点", kind="recycling", community_id=community.id, created_at=NOW,
                               updated_at=NOW)
     session.add(station)
@@ -233,19 +230,6 @@ def test_flask_wechat_qrcode_station_makes_one_permanent_code(runner, session, r
     assert "reused" in second.output and len(calls_to(rsps, QRCODE_CREATE)) == 1
 
 
-@pytest.mark.skipif(HAS_STATIONS, reason="stations are installed: the worker's community is checked")
-def test_without_stations_installed_only_admins_print_station_codes(client, session, admin_token, worker_token, rsps):
-    token = worker_token(make_community(session))
-    refused = client.post("/api/v1/qrcodes", json={"target_type": "station", "target_id": 7}, headers=auth_header(token))
-    assert refused.status_code == 403
-    add_stable_token(rsps)
-    add_api(rsps, QRCODE_CREATE, "qrcode_create_permanent")
-    made = client.post("/api/v1/qrcodes", json={"target_type": "station", "target_id": 7},
-                       headers=auth_header(admin_token))
-    assert made.status_code == 200 and made.get_json()["kind"] == "permanent"
-
-
-@pytest.mark.skipif(not HAS_STATIONS, reason="stations are not installed in this tree")
 def test_a_worker_prints_codes_for_their_own_stations_only(client, session, worker_token, rsps):
     mine, theirs = make_community(session), make_community(session)
     own, other = _station_id(session, mine), _station_id(session, theirs)

@@ -1,13 +1,13 @@
 """Events (MsgType=event): follows, scans, menu clicks and reports about our own sends."""
 from __future__ import annotations
 
-import importlib
 import logging
 
 from carbon_credit.checkins import SCENE_HANDLERS, parse_scene
 from carbon_credit.residents import follow_resident, unfollow_resident
 
 from .. import texts
+from ..outbound import record_mass_send_result, record_template_result
 from . import on_event
 from .checkin import check_in
 from .commands import run_click
@@ -69,7 +69,7 @@ def template_finished(push) -> None:
     if not msg_id.isdigit():
         log.warning("TEMPLATESENDJOBFINISH without a numeric MsgID ignored")
         return None
-    _hand_to_outbound("record_template_result", push.session, push.openid, msg_id, push.field("Status"), push.now)
+    record_template_result(push.session, push.openid, msg_id, push.field("Status"), push.now)
     return None
 
 
@@ -81,7 +81,7 @@ def mass_send_finished(push) -> None:
         return None
     counts = {name: _int(push.field(name)) for name in ("TotalCount", "FilterCount", "SentCount", "ErrorCount")}
     counts["status"] = push.field("Status")
-    _hand_to_outbound("record_mass_send_result", push.session, msg_id, counts, push.now)
+    record_mass_send_result(push.session, msg_id, counts, push.now)
     return None
 
 
@@ -98,7 +98,8 @@ def subscription_message_event(push) -> None:
          or "", "msg_id": e.get("MsgID") or "", "error_code": e.get("ErrorCode") or ""}
         for e in entries or () if isinstance(e, dict)
     ]
-    _hand_to_outbound("record_subscription_event", push.session, push.openid, event.lower(), choices, push.now)
+    # The platform sends template messages, not subscription messages: the choice is logged for operators.
+    log.info("wechat %s: %s", event.lower(), choices)
     return None
 
 
@@ -107,18 +108,6 @@ _CONTAINERS = {
     "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
     "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
 }
-
-
-def _hand_to_outbound(name: str, *args) -> None:
-    """Reports about our own sends belong to the outbound side; without its recorder, log them."""
-    try:
-        recorder = getattr(importlib.import_module("bot.outbound"), name, None)
-    except ImportError:
-        recorder = None
-    if recorder is None:
-        log.info("wechat report not recorded: bot.outbound.%s is not available", name)
-        return
-    recorder(*args)
 
 
 def _int(value: str) -> int:

@@ -42,16 +42,10 @@ def scene_for(target_type: str, target_id: int) -> str:
     return f"{target_type}:{target_id}"
 
 
-def target_communities(session, target_type: str, target_id: int) -> tuple[int, ...] | None:
-    """The target's communities; None when its model is not part of this installation.
-
-    Raises NotFound when the model is there and the target is not.
-    """
+def target_communities(session, target_type: str, target_id: int) -> tuple[int, ...]:
+    """The target's communities; NotFound when there is no such target."""
     spec = target_spec(target_type)
-    model = getattr(models, spec.model_name, None)
-    if model is None:
-        return None
-    target = session.get(model, target_id)
+    target = session.get(getattr(models, spec.model_name), target_id)
     if target is None:
         raise NotFound(f"No {spec.label} has the id {target_id}.")
     if hasattr(target, "community_ids"):
@@ -62,14 +56,11 @@ def target_communities(session, target_type: str, target_id: int) -> tuple[int, 
 
 
 def check_access(session, target_type: str, target_id: int, community_ids: tuple[int, ...] | None) -> None:
-    """Admins (``community_ids`` None) reach every target; a worker only their communities'.
-
-    A worker is refused a target whose model this installation lacks: nothing proves it is theirs.
-    """
+    """Admins (``community_ids`` None) reach every target; a worker only their communities'."""
     owners = target_communities(session, target_type, target_id)
     if community_ids is None:
         return
-    if owners is None or not set(owners) & set(community_ids):
+    if not set(owners) & set(community_ids):
         raise Forbidden(f"This {target_spec(target_type).label} is not in your communities.")
 
 
