@@ -21,6 +21,7 @@ def create_app(config=None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     finalise_config(app)
+    app.json.ensure_ascii = False  # Chinese stays readable in responses
     _init_extensions(app)
     _register_routes(app)
     _register_bot(app)

@@ -75,7 +75,6 @@ class Config:
         }
     }
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    JSON_AS_ASCII = False
 
     def __init__(self, environ: Mapping[str, str] | None = None):
         env = os.environ if environ is None else environ
