@@ -18,7 +18,7 @@ from ..errors import ErrorSchema
 from ..extensions import db
 from ..idempotency import idempotency_key_required
 from ..schemas.common import BalanceSchema
-from ..schemas.me import (ActionBodySchema, ActionSchema, CreditExplanationSchema, HistoryItemSchema,
+from ..schemas.me import (ActionBodySchema, CreditExplanationSchema, HistoryItemSchema,
                           HistoryQuerySchema, ProfileSchema, RecordedSchema)
 from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
 
