@@ -24,10 +24,9 @@ from decimal import Decimal
 
 from ..rules import ActionFacts, Usage, evaluate
 from ..timeutil import period_end, period_start
-from .writers import copy_escape
 
 EVIDENCE = "partner"
-MEMO_LIMIT = 50_000
+MEMO_LIMIT = 20_000
 _EMPTY = Usage()
 _SLOT = '"\\u0000used{}\\u0000"'  # how dump_trace writes the placeholder of cap i
 
@@ -49,7 +48,7 @@ def dump_trace(trace: dict) -> str:
 class Template:
     """The outcome of one kind of trip with every cap untouched, and its trace split around ``used_before``."""
 
-    __slots__ = ("status", "grams", "points", "cap_tag", "parts", "copy_parts", "checks", "order", "full")
+    __slots__ = ("status", "grams", "points", "cap_tag", "parts", "checks", "order", "full")
 
     def __init__(self, outcome, caps, quantity: Decimal, full=None):
         self.status, self.grams, self.points, self.cap_tag = (outcome.status, outcome.grams, outcome.points,
@@ -63,7 +62,6 @@ class Template:
             parts.append(head)
         parts.append(text)
         self.parts = tuple(parts)
-        self.copy_parts = tuple(copy_escape(part) for part in parts)
         # What this trip adds to each cap, as an upper bound of the unrounded amount the engine compares.
         demand = {"count": 1, "units": quantity, "grams": self.grams + 1, "points": self.points + 1}
         self.checks = tuple((cap.metric, cap.limit, demand[cap.metric]) for cap in caps)
@@ -100,12 +98,11 @@ class Template:
 
     def credited(self, used, caps) -> "Credited":
         figures = ['"' + str(used[i].metric(caps[i].metric)) + '"' for i in self.order]
-        parts, copy_parts = self.parts, self.copy_parts
-        trace, copy_text = parts[0], copy_parts[0]
+        parts = self.parts
+        trace = parts[0]
         for i, figure in enumerate(figures, start=1):
             trace += figure + parts[i]
-            copy_text += figure + copy_parts[i]
-        return Credited(self.status, self.grams, self.points, self.cap_tag, trace, copy_text)
+        return Credited(self.status, self.grams, self.points, self.cap_tag, trace)
 
 
 def usage_window(days, caps) -> tuple[date, date]:
@@ -131,6 +128,16 @@ class BatchCreditor:
         self.memo = memo if memo is not None else {}
         self.templates = self.memo.setdefault("templates", {})
         self._caps: dict = {}
+        self._hooks: dict = {}
+
+    def hooks_for(self, action_type: str) -> list:
+        """The outcome hooks that can change this type's outcomes (a hook may say so with ``applies_to``)."""
+        hooks = self._hooks.get(action_type)
+        if hooks is None:
+            hooks = self._hooks[action_type] = [
+                hook for hook in self.hooks
+                if not hasattr(hook, "applies_to") or hook.applies_to(action_type)]
+        return hooks
 
     def caps_for(self, compiled, action_type: str) -> tuple:
         key = (compiled.id, compiled.version, action_type)
@@ -161,13 +168,14 @@ class BatchCreditor:
         keys = [_usage_key(resident_id, cap, day, tag) for cap in caps]
         used = [self.usage.get(k, _EMPTY) for k in keys]
         facts = adjustments = None
-        if self.adjusters or self.hooks:
+        hooks = self.hooks_for(trip.action_type) if self.hooks else ()
+        if self.adjusters or hooks:
             facts = self._facts(trip, resident_id, attributes)
             adjustments = [adj for adjust in self.adjusters for adj in adjust(facts)]
         kind = (compiled.id, compiled.version, trip.action_type, str(trip.quantity), trip.unit,
                 repr(adjustments) if adjustments else None)
         result = None
-        if not self.hooks:
+        if not hooks:
             template = self.templates.get(kind, _EMPTY)
             if template is _EMPTY:
                 template = self._template(kind, trip, resident_id, attributes, caps, facts, adjustments or ())
@@ -188,7 +196,7 @@ class BatchCreditor:
                         self.memo["templates"] = self.templates
                     self.memo[memo_key] = result
         else:
-            result = self._evaluate(trip, resident_id, attributes, caps, used, facts, adjustments or ())
+            result = self._evaluate(trip, resident_id, attributes, caps, used, facts, adjustments or (), hooks)
         if result.status == "credited":
             for key in keys:
                 usage = self.usage.get(key)
@@ -229,10 +237,10 @@ class BatchCreditor:
         return ActionFacts(resident_id=resident_id, action_type=trip.action_type, quantity=trip.quantity,
                            unit=trip.unit, local_day=trip.day, evidence=EVIDENCE, attributes=attributes)
 
-    def _evaluate(self, trip, resident_id, attributes, caps, used, facts, adjustments) -> Credited:
+    def _evaluate(self, trip, resident_id, attributes, caps, used, facts, adjustments, hooks=()) -> Credited:
         facts = facts or self._facts(trip, resident_id, attributes)
         by_cap = {cap.name: Usage(u.count, u.units, u.grams, u.points) for cap, u in zip(caps, used)}
         outcome = evaluate(trip.rule_set, facts, lambda cap, _day, _tag: by_cap[cap.name], adjustments)
-        for hook in self.hooks:
+        for hook in hooks:
             hook(facts, outcome)
         return Credited(outcome.status, outcome.grams, outcome.points, outcome.cap_tag, dump_trace(outcome.trace))
