@@ -140,6 +140,10 @@ class BatchBudget:
         if rows:
             event.listen(session, "before_commit", self._before_commit, once=True)
 
+    def applies_to(self, action_type: str) -> bool:
+        """False when no budget of the month can touch this type: the bulk path may then skip the call."""
+        return bool(self.by_type.get(action_type) or self.by_type.get(ALL_TYPES))
+
     def __call__(self, facts, outcome) -> None:
         if outcome.status != "credited" or outcome.points <= 0:
             return

@@ -88,7 +88,7 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
     by_card = {}
     hashes = {}
     for trip in trips:
-        digest = by_card.get(trip.card_no)
+        digest = trip.card_hash or by_card.get(trip.card_no)
         if digest is None:
             digest = by_card[trip.card_no] = card_hash(trip.card_no, key)
         hashes[trip.trip_id] = digest

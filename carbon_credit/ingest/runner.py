@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..cards import card_hash
 from ..errors import Conflict, InvalidInput
 from ..models import ActionType, RuleSet
 from ..models.cards import IngestRun
@@ -24,7 +25,7 @@ from ..rules import compile_rule_set
 from .batch import process_batch
 from .readers import READERS, ByteCounter, ParseProblem, content_hash, format_for
 from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
-from .writers import run_lock, writer_for
+from .writers import run_lock, trip_attributes, writer_for
 
 DEFAULT_BATCH = 20_000
 COUNTERS = ("rows_read", "credited", "capped", "duplicates", "unknown_cards", "rejected", "points", "grams")
@@ -146,7 +147,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
         for _ in range(run.rows_done):
             last_line = next(records, (last_line, None))[0]
         rejects = RejectFile(summary.reject_file, last_line if run.rows_done else None)
-        batches = _batches(records, options.batch_size, now, rule_sets, active_types)
+        batches = _batches(records, options.batch_size, now, rule_sets, active_types, key)
         try:
             # Parsing the next batch overlaps with the database work of this one.
             upcoming = pool.submit(next, batches, None)
@@ -182,8 +183,21 @@ def _add(summary: IngestSummary, taken: int, rejected: int, counts) -> None:
             setattr(summary, name, getattr(summary, name) + getattr(counts, name))
 
 
-def _batches(records, size: int, now, rule_sets, active_types):
-    """(rows taken, checked trips, [(line, trip_id, reason)]) per batch of ``size`` records."""
+def _prepare(trips: list, key) -> list:
+    """What needs no database, done in the reading thread: card hashes, attributes, time order."""
+    hashes: dict = {}
+    for trip in trips:
+        digest = hashes.get(trip.card_no)
+        if digest is None:
+            digest = hashes[trip.card_no] = card_hash(trip.card_no, key)
+        trip.card_hash = digest
+        trip.attributes_json = trip_attributes(trip)
+    trips.sort(key=lambda t: (t.board, t.line_no))
+    return trips
+
+
+def _batches(records, size: int, now, rule_sets, active_types, key):
+    """(rows taken, checked trips in time order, [(line, trip_id, reason)]) per batch of ``size`` records."""
     while True:
         trips, rejected, taken = [], [], 0
         for line_no, record in records:
@@ -199,7 +213,7 @@ def _batches(records, size: int, now, rule_sets, active_types):
                 break
         if taken == 0:
             return
-        yield taken, trips, rejected
+        yield taken, _prepare(trips, key), rejected
 
 
 def _checkpoint(session, run: IngestRun, done: int, summary: IngestSummary, now: datetime, finished=False):

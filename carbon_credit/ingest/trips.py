@@ -41,6 +41,8 @@ class Trip:
     distance: Optional[Decimal]
     day: date  # Shanghai calendar day of boarding: the day of the caps
     rule_set: object = None  # CompiledRuleSet in force at boarding
+    card_hash: str = ""  # the keyed card hash, computed ahead of the batch's database work
+    attributes_json: str = ""  # what the action keeps of the trip (writers.trip_attributes)
 
     @property
     def unit(self) -> str:

@@ -82,6 +82,8 @@ def copy_trace(credited) -> str:
 
 def trip_attributes(trip) -> str:
     """What the action keeps of the trip besides its type, quantity and boarding time (JSON)."""
+    if trip.attributes_json:
+        return trip.attributes_json
     return f'{{"mode":"{trip.mode}","alight_at":"{trip.alight.isoformat()}"}}'
 
 
