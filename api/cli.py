@@ -56,9 +56,8 @@ def create_staff_command(username, role, password, community_ids, display_name):
 
 def register_cli(app) -> None:
     from .cli_demo import demo_command
+    from .cli_ingest import ingest_cli
+    from .cli_scheduler import scheduler_cli
 
-    app.cli.add_command(residents_cli)
-    app.cli.add_command(staff_cli)
-    from .cli_scheduler import scheduler_cli; app.cli.add_command(scheduler_cli)  # flask scheduler …
-    from .cli_ingest import ingest_cli; app.cli.add_command(ingest_cli)
-    app.cli.add_command(demo_command)
+    for command in (residents_cli, staff_cli, scheduler_cli, ingest_cli, demo_command):
+        app.cli.add_command(command)

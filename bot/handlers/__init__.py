@@ -68,10 +68,10 @@ def on_message(*msg_types: str):
     return wrap
 
 
-def on_event(*events: str, stateless: bool = False):
+def on_event(*names: str, stateless: bool = False):
     """Events are matched case-insensitively (WeChat writes SCAN and subscribe alike)."""
     def wrap(fn):
-        for event in events:
+        for event in names:
             EVENT_HANDLERS[event.lower()] = fn
             if stateless:
                 STATELESS_EVENTS.add(event.lower())

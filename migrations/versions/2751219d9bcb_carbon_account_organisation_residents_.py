@@ -1,7 +1,7 @@
 """carbon account: organisation, residents, rules, actions, credits, ledger, audit, outbox
 
 Revision ID: 2751219d9bcb
-Revises: 
+Revises:
 Create Date: 2026-11-24 01:41:31.773422
 
 """
