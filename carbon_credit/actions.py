@@ -142,9 +142,12 @@ def db_usage(session, resident_id: int) -> Callable:
     return used
 
 
-def credit_action(session, action: GreenAction, compiled, now: datetime) -> Credit:
-    """Apply the rules to a recorded action and write credit, ledger lot and balance."""
-    account = lock_account(session, action.resident_id)
+def credit_action(session, action: GreenAction, compiled, now: datetime, account=None) -> Credit:
+    """Apply the rules to a recorded action and write credit, ledger lot and balance.
+
+    ``account`` is the resident's account when the caller already holds its lock.
+    """
+    account = account or lock_account(session, action.resident_id)
     facts = ActionFacts(resident_id=action.resident_id, action_type=action.action_type,
                         quantity=Decimal(action.quantity), unit=action.unit,
                         local_day=local_date(action.occurred_at), evidence=action.evidence,
@@ -175,12 +178,12 @@ def record_action(session, inp: ActionInput, now: datetime, *, max_age: Optional
     if resident.status != "active":
         raise ResidentInactive()
     action_type, compiled = check_action(session, inp, now, max_age=max_age)
-    lock_account(session, inp.resident_id)
+    account = lock_account(session, inp.resident_id)
     pending = action_type.needs_review and inp.evidence != "worker"
     action, created = _insert_action(session, inp, "pending_review" if pending else "credited", now)
     if not created:
         return RecordResult(action=action, credit=action.credit, created=False)
-    credit = None if pending else credit_action(session, action, compiled, now)
+    credit = None if pending else credit_action(session, action, compiled, now, account)
     return RecordResult(action=action, credit=credit, created=True)
 
 
