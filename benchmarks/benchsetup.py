@@ -17,7 +17,7 @@ from carbon_credit.catalog import install_default_rule_set
 from carbon_credit.db import Base
 from tripgen import card_number
 
-OUTPUT_TABLES = ("green_actions", "credits", "ledger_entries", "unmatched_trips", "notifications")
+OUTPUT_TABLES = ("green_actions", "trace_forms", "credits", "ledger_entries", "unmatched_trips", "notifications")
 REFERENCE_TABLES = ("streets", "communities", "staff", "residents", "accounts", "action_types", "rule_sets", "rules")
 RAW_SCHEMA = "rawcopy"
 

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from carbon_credit.actions import ActionInput, record_action
 from carbon_credit.ingest import StopAfterBatches
 from carbon_credit.ledger import ledger_is_consistent
-from carbon_credit.models import Account, Credit, GreenAction, LedgerEntry, Notification
+from carbon_credit.explain import explain_credit
+from carbon_credit.models import Account, Credit, GreenAction, LedgerEntry, Notification, TraceForm
 from carbon_credit.models.cards import IngestRun
 from carbon_credit.rulesets import compiled_in_force
 
@@ -49,6 +50,21 @@ def test_credit_trace_has_the_shape_the_single_action_path_produces(session, rul
     bulk_trace, single_trace = credits_of(session, bulk)[0].trace, credits_of(session, single)[0].trace
     assert set(bulk_trace) == set(single_trace)
     assert {k: v for k, v in bulk_trace.items() if k != "caps"} == {k: v for k, v in single_trace.items() if k != "caps"}
+
+
+def test_bulk_credits_share_one_trace_form_and_keep_only_their_cap_figures(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    rows = [trip(f"t{i}", CARD_A, "bus", 7 + i, distance="5.5") for i in range(3)]
+    ingest(session, write_file(tmp_path, rows), batch_size=2)
+    credits = sorted(credits_of(session, resident), key=lambda c: c.action.occurred_at)
+    assert len({c.trace_form_id for c in credits}) == 1 and credits[0].trace_form_id is not None
+    assert session.scalar(select(func.count()).select_from(TraceForm)) == 1, "stored once across batches"
+    # Each credit stores just what its caps had used before; the whole trace reads as the engine wrote it.
+    assert [c.stored_trace["used_before"][0] for c in credits] == ["0", "1", "2"]
+    assert [c.trace["caps"][0]["used_before"] for c in credits] == ["0", "1", "2"]
+    assert credits[2].trace["factor"]["source"] and credits[2].trace["quantity"] == "5.5"
+    explained = explain_credit(credits[2], "公交")
+    assert next(step for step in explained["steps"] if step["step"] == "cap")["used"] == "2"
 
 
 def test_daily_trip_cap_applies_across_the_file_and_batches(session, rules, tmp_path):

@@ -11,24 +11,26 @@ of times, and both give byte for byte the trace ``evaluate`` would write:
 * a *template* per (rule version, type, quantity, unit, adjustments): the
   outcome with nothing used yet, valid for every resident whose caps all have
   room for this trip (then no cap changes the outcome, only the ``used_before``
-  figures of the trace differ, and those are filled in per row);
+  figures of the trace differ); its trace is stored once as a shared form and
+  each credit keeps only its own figures (``Credit.trace`` puts them together);
 * for the rest (a cap binds or nearly does) the outcome memoised on the exact
   used amount of each cap.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from ..models.actions import fill_trace_form
 from ..rules import ActionFacts, Usage, evaluate
 from ..timeutil import period_end, period_start
 
 EVIDENCE = "partner"
 MEMO_LIMIT = 20_000
 _EMPTY = Usage()
-_SLOT = '"\\u0000used{}\\u0000"'  # how dump_trace writes the placeholder of cap i
 
 
 @dataclass(slots=True)
@@ -37,8 +39,15 @@ class Credited:
     grams: int
     points: int
     cap_tag: object
-    trace_json: str
+    trace_json: str  # what the credit's trace column holds: the whole trace, or a form's figures
+    form: object = None  # the Template whose shared trace form the figures fill in
     copy_text: object = None  # the trace escaped for COPY, filled by the PostgreSQL writer
+
+    def full_trace_json(self) -> str:
+        """The whole trace, as the rules engine writes it."""
+        if self.form is None:
+            return self.trace_json
+        return dump_trace(fill_trace_form(self.form.body, json.loads(self.trace_json)))
 
 
 def dump_trace(trace: dict) -> str:
@@ -46,22 +55,25 @@ def dump_trace(trace: dict) -> str:
 
 
 class Template:
-    """The outcome of one kind of trip with every cap untouched, and its trace split around ``used_before``."""
+    """The outcome of one kind of trip with every cap untouched; its trace is a shared form.
 
-    __slots__ = ("status", "grams", "points", "cap_tag", "parts", "checks", "order", "full")
+    A credit made from a template stores only what its caps had used before
+    (``{"used_before": [...]}`` in the trace's cap order) and points to the
+    form, which the writer stores once (``trace_forms``, keyed by digest).
+    """
+
+    __slots__ = ("status", "grams", "points", "cap_tag", "body", "body_json", "digest", "form_id", "checks",
+                 "order", "full")
 
     def __init__(self, outcome, caps, quantity: Decimal, full=None):
         self.status, self.grams, self.points, self.cap_tag = (outcome.status, outcome.grams, outcome.points,
                                                                outcome.cap_tag)
         trace = dict(outcome.trace)
-        trace["caps"] = [dict(step, used_before=f"\0used{i}\0") for i, step in enumerate(trace["caps"])]
-        text = dump_trace(trace)
-        parts = []
-        for i in range(len(caps)):
-            head, text = text.split(_SLOT.format(i), 1)
-            parts.append(head)
-        parts.append(text)
-        self.parts = tuple(parts)
+        trace["caps"] = [dict(step, used_before=None) for step in trace["caps"]]
+        self.body_json = dump_trace(trace)
+        self.body = json.loads(self.body_json)
+        self.digest = hashlib.sha256(self.body_json.encode()).hexdigest()
+        self.form_id = None  # set by the writer once the form is stored
         # What this trip adds to each cap, as an upper bound of the unrounded amount the engine compares.
         demand = {"count": 1, "units": quantity, "grams": self.grams + 1, "points": self.points + 1}
         self.checks = tuple((cap.metric, cap.limit, demand[cap.metric]) for cap in caps)
@@ -97,12 +109,9 @@ class Template:
         return True
 
     def credited(self, used, caps) -> "Credited":
-        figures = ['"' + str(used[i].metric(caps[i].metric)) + '"' for i in self.order]
-        parts = self.parts
-        trace = parts[0]
-        for i, figure in enumerate(figures, start=1):
-            trace += figure + parts[i]
-        return Credited(self.status, self.grams, self.points, self.cap_tag, trace)
+        figures = '","'.join([str(used[i].metric(caps[i].metric)) for i in self.order])
+        return Credited(self.status, self.grams, self.points, self.cap_tag,
+                        '{"used_before":["' + figures + '"]}' if figures else '{"used_before":[]}', self)
 
 
 def usage_window(days, caps) -> tuple[date, date]:

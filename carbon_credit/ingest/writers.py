@@ -53,7 +53,7 @@ def run_lock(engine, run_id: int):
 ACTION_COLS = ("id", "resident_id", "action_type", "quantity", "unit", "occurred_at", "source", "evidence",
                "idem_scope", "external_id", "attributes", "status", "review_note", "created_at")
 CREDIT_COLS = ("id", "action_id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
-               "quantity", "cap_tag", "grams", "points", "trace", "created_at")
+               "quantity", "cap_tag", "grams", "points", "trace", "trace_form_id", "created_at")
 LEDGER_COLS = ("id", "account_id", "kind", "points", "grams", "remaining", "expires_at", "credit_id", "reason",
                "created_at")
 UNMATCHED_COLS = ("source", "external_id", "card_hash", "action_type", "quantity", "unit", "occurred_at", "local_day",
@@ -92,10 +92,36 @@ def source_lock_key(source: str) -> int:
     return zlib.crc32(f"ingest:{source}".encode()) - (1 << 31)
 
 
+def new_forms(batch) -> dict:
+    """The trace forms this batch's credits point to that are not stored yet, by digest."""
+    forms = {}
+    for m in batch.matched:
+        form = m.credited.form
+        if form is not None and form.form_id is None:
+            forms[form.digest] = form
+    return forms
+
+
+def form_id(credited) -> str:
+    return NULL if credited.form is None else str(credited.form.form_id)
+
+
 class BaseWriter:
     def __init__(self, session):
         self.session = session
         self.raw = session.connection().connection.driver_connection
+
+    def store_forms(self, batch) -> None:
+        """Store the batch's new trace forms (once per digest, whoever writes it first) and learn their ids.
+
+        A run's templates outlive its batches, so a form is looked up once per
+        run; a run ends at the first error, so no id outlives a rolled-back batch.
+        """
+        forms = new_forms(batch)
+        if not forms:
+            return
+        for digest, found in self._upsert_forms(forms, batch.now_s):
+            forms[digest].form_id = found
 
     def fmt_time(self, moment: datetime) -> str:
         raise NotImplementedError
@@ -165,7 +191,16 @@ class PostgresWriter(BaseWriter):
                 if buffer:
                     copy.write("".join(buffer))
 
+    def _upsert_forms(self, forms: dict, now_s: str) -> list:
+        digests = list(forms)
+        self.raw.execute(
+            "INSERT INTO trace_forms (digest, body, created_at) SELECT d, b::json, %s "
+            "FROM unnest(%b::text[], %b::text[]) AS v(d, b) ORDER BY d ON CONFLICT (digest) DO NOTHING",
+            (now_s, digests, [forms[d].body_json for d in digests]))
+        return self.raw.execute("SELECT digest, id FROM trace_forms WHERE digest = ANY(%b)", (digests,)).fetchall()
+
     def write_batch(self, batch) -> None:
+        self.store_forms(batch)
         esc, now_s, scope = copy_escape, batch.now_s, copy_escape(batch.source)
         expires_s = batch.expires_at.isoformat()
         self.copy("green_actions", ACTION_COLS, (
@@ -176,7 +211,8 @@ class PostgresWriter(BaseWriter):
             f"{m.credit_id}\t{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
             f"{m.trip.rule_set.id}\t{m.trip.rule_set.version}\t{m.credited.status}\t{m.trip.quantity}\t"
             f"{NULL if m.credited.cap_tag is None else esc(m.credited.cap_tag)}\t{m.credited.grams}\t"
-            f"{m.credited.points}\t{copy_trace(m.credited)}\t{now_s}\n" for m in batch.matched))
+            f"{m.credited.points}\t{copy_trace(m.credited)}\t{form_id(m.credited)}\t{now_s}\n"
+            for m in batch.matched))
         self.copy("ledger_entries", LEDGER_COLS, (
             f"{m.ledger_id}\t{m.account_id}\tearn\t{m.credited.points}\t{m.credited.grams}\t{m.credited.points}\t"
             f"{expires_s}\t{m.credit_id}\t{m.trip.action_type}\t{now_s}\n"
@@ -267,7 +303,13 @@ class SQLiteWriter(BaseWriter):
         marks = ",".join("?" * len(cols))
         self.raw.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
 
+    def _upsert_forms(self, forms: dict, now_s: str) -> list:
+        self.raw.executemany("INSERT OR IGNORE INTO trace_forms (digest, body, created_at) VALUES (?, ?, ?)",
+                             [(digest, form.body_json, now_s) for digest, form in sorted(forms.items())])
+        return self._in("SELECT digest, id FROM trace_forms WHERE digest IN (IN)", list(forms))
+
     def write_batch(self, batch) -> None:
+        self.store_forms(batch)
         t, now_s, scope = self.fmt_time, batch.now_s, batch.source
         expires_s = t(batch.expires_at)
         self.insert("green_actions", ACTION_COLS, [
@@ -277,7 +319,8 @@ class SQLiteWriter(BaseWriter):
         self.insert("credits", CREDIT_COLS, [
             (m.credit_id, m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
              m.trip.rule_set.version, m.credited.status, str(m.trip.quantity), m.credited.cap_tag, m.credited.grams,
-             m.credited.points, m.credited.trace_json, now_s) for m in batch.matched])
+             m.credited.points, m.credited.trace_json, m.credited.form and m.credited.form.form_id, now_s)
+            for m in batch.matched])
         self.insert("ledger_entries", LEDGER_COLS, [
             (m.ledger_id, m.account_id, "earn", m.credited.points, m.credited.grams, m.credited.points, expires_s,
              m.credit_id, m.trip.action_type, now_s) for m in batch.matched if m.ledger_id is not None])

@@ -3,7 +3,7 @@
 Every name below is re-exported: code imports models from ``carbon_credit.models``.
 """
 # ruff: noqa: F401
-from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction
+from .actions import ACTION_STATUSES, EVIDENCE_KINDS, Credit, GreenAction, TraceForm, fill_trace_form
 from .appliances import ApplianceClaim, EvidencePhoto
 from .audit import AuditLog
 from .bot import InboundMessage

@@ -43,8 +43,35 @@ class GreenAction(Base):
     credit: Mapped[Optional["Credit"]] = relationship(back_populates="action", uselist=False)
 
 
+def fill_trace_form(body: dict, stored: dict) -> dict:
+    """A whole trace from a shared form and what one credit stored: the caps' ``used_before`` figures."""
+    trace = dict(body)
+    used = stored.get("used_before") or []
+    trace["caps"] = [dict(step, used_before=figure) for step, figure in zip(body.get("caps") or [], used)]
+    return trace
+
+
+class TraceForm(Base):
+    """The part of a trace that many credits share: rule version, method, factor and source, weights, caps.
+
+    Bulk ingest credits millions of trips whose traces differ only in what each
+    cap had used before; those credits point here and store just those figures.
+    A form is written once and never changed (its digest is the SHA-256 of the body).
+    """
+
+    __tablename__ = "trace_forms"
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[dict]
+    created_at: Mapped[datetime]
+
+
 class Credit(Base):
-    """The outcome of applying a rule to an action, with everything needed to explain it."""
+    """The outcome of applying a rule to an action, with everything needed to explain it.
+
+    ``trace`` is the whole explanation. It is stored either in full, or as a
+    shared ``trace_form`` plus this credit's own figures (``stored_trace``).
+    """
 
     __tablename__ = "credits"
     __table_args__ = (Index("ix_credits_resident_day", "resident_id", "local_day"),)
@@ -61,6 +88,19 @@ class Credit(Base):
     cap_tag: Mapped[Optional[str]] = mapped_column(String(48))
     grams: Mapped[int] = mapped_column(BigInteger)
     points: Mapped[int] = mapped_column(BigInteger)
-    trace: Mapped[dict] = mapped_column(default=dict)
+    stored_trace: Mapped[dict] = mapped_column("trace", default=dict)
+    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("trace_forms.id"))
     created_at: Mapped[datetime]
     action: Mapped[GreenAction] = relationship(back_populates="credit")
+    trace_form: Mapped[Optional[TraceForm]] = relationship()
+
+    @property
+    def trace(self) -> dict:
+        if self.trace_form_id is None:
+            return self.stored_trace
+        return fill_trace_form(self.trace_form.body, self.stored_trace or {})
+
+    @trace.setter
+    def trace(self, value: dict) -> None:
+        self.stored_trace = value
+        self.trace_form = None
