@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Optional
 
 from ..actions import BATCH_ADJUSTMENT_PREPARERS, BATCH_OUTCOME_PREPARERS
 from ..cards import card_hash
@@ -21,10 +22,14 @@ class Matched:
     day: object
     resident_id: int
     account_id: int
-    credited: Credited
+    credited: Optional[Credited] = None  # filled in time order by Batch.credit, as the writer reaches the row
     action_id: int = 0
     credit_id: int = 0
-    ledger_id: object = None
+
+    @property
+    def earns(self) -> bool:
+        """Whether the credit opens a ledger lot (it moved points or grams)."""
+        return self.credited.status == "credited" and bool(self.credited.points or self.credited.grams)
 
 
 @dataclass(slots=True)
@@ -36,11 +41,23 @@ class Unknown:
 
 @dataclass
 class Batch:
+    """What one batch writes. Credits are computed while the writer streams the actions.
+
+    ``credit(m)`` must be called for the matched trips in order (the caps count
+    them in time order); the PostgreSQL writer calls it row by row inside the
+    actions' COPY, so the rules run while the server is still storing earlier rows.
+    """
+
     source: str
     now_s: str
     expires_at: datetime
     matched: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
+    creditor: object = None
+
+    def credit(self, m: Matched) -> Credited:
+        m.credited = self.creditor.credit(m.trip, m.resident_id)
+        return m.credited
 
 
 @dataclass
@@ -102,10 +119,9 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
             batch.unknown.append(Unknown(trip, trip.day, hashes[trip.trip_id]))
         else:
             matched_trips.append((trip, owner))
-    creditor = _creditor(session, writer, matched_trips, memo, now)
-    for trip, (resident_id, account_id) in matched_trips:
-        credited = creditor.credit(trip, resident_id)
-        batch.matched.append(Matched(trip, trip.day, resident_id, account_id, credited))
+    batch.creditor = _creditor(session, writer, matched_trips, memo, now)
+    batch.matched = [Matched(trip, trip.day, resident_id, account_id)
+                     for trip, (resident_id, account_id) in matched_trips]
     counts.unknown_cards = len(batch.unknown)
     _assign_ids(writer, batch)
     writer.write_batch(batch)
@@ -114,13 +130,10 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
 
 
 def _assign_ids(writer, batch: Batch) -> None:
-    earning = [m for m in batch.matched if m.credited.status == "credited" and (m.credited.points or m.credited.grams)]
-    ids = writer.allocate({"green_actions": len(batch.matched), "credits": len(batch.matched),
-                           "ledger_entries": len(earning)})
+    """Action and credit ids up front (credits and lots refer to them); lots take their ids as they are stored."""
+    ids = writer.allocate({"green_actions": len(batch.matched), "credits": len(batch.matched)})
     for m, action_id, credit_id in zip(batch.matched, ids["green_actions"], ids["credits"]):
         m.action_id, m.credit_id = action_id, credit_id
-    for m, ledger_id in zip(earning, ids["ledger_entries"]):
-        m.ledger_id = ledger_id
 
 
 def _move_balances(writer, batch: Batch, counts: BatchCounts) -> None:
@@ -130,7 +143,7 @@ def _move_balances(writer, batch: Batch, counts: BatchCounts) -> None:
     statuses = Counter()
     for m in batch.matched:
         statuses[m.credited.status] += 1
-        if m.ledger_id is None:
+        if not m.earns:
             continue
         total = sums.setdefault(m.account_id, [0, 0])
         total[0] += m.credited.points

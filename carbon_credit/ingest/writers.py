@@ -54,7 +54,7 @@ ACTION_COLS = ("id", "resident_id", "action_type", "quantity", "unit", "occurred
                "idem_scope", "external_id", "attributes", "status", "review_note", "created_at")
 CREDIT_COLS = ("id", "action_id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
                "quantity", "cap_tag", "grams", "points", "trace", "trace_form_id", "created_at")
-LEDGER_COLS = ("id", "account_id", "kind", "points", "grams", "remaining", "expires_at", "credit_id", "reason",
+LEDGER_COLS = ("account_id", "kind", "points", "grams", "remaining", "expires_at", "credit_id", "reason",
                "created_at")
 UNMATCHED_COLS = ("source", "external_id", "card_hash", "action_type", "quantity", "unit", "occurred_at", "local_day",
                   "attributes", "created_at")
@@ -180,6 +180,7 @@ class PostgresWriter(BaseWriter):
         return {table: [row[i] for row in rows[:counts[table]]] for i, table in enumerate(tables)}
 
     def copy(self, table: str, cols: tuple, lines) -> None:
+        """COPY the lines as they are made: the server stores earlier rows while later ones are made."""
         with self.raw.cursor() as cur:
             with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
                 buffer = []
@@ -200,13 +201,14 @@ class PostgresWriter(BaseWriter):
         return self.raw.execute("SELECT digest, id FROM trace_forms WHERE digest = ANY(%b)", (digests,)).fetchall()
 
     def write_batch(self, batch) -> None:
-        self.store_forms(batch)
         esc, now_s, scope = copy_escape, batch.now_s, copy_escape(batch.source)
         expires_s = batch.expires_at.isoformat()
+        credit = batch.credit
         self.copy("green_actions", ACTION_COLS, (
             f"{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.trip.quantity}\t{m.trip.unit}\t"
             f"{m.trip.board.isoformat()}\tpartner_feed\tpartner\t{scope}\t{esc(m.trip.trip_id)}\t"
-            f"{trip_attributes(m.trip)}\t{m.credited.status}\t\t{now_s}\n" for m in batch.matched))
+            f"{trip_attributes(m.trip)}\t{credit(m).status}\t\t{now_s}\n" for m in batch.matched))
+        self.store_forms(batch)
         self.copy("credits", CREDIT_COLS, (
             f"{m.credit_id}\t{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
             f"{m.trip.rule_set.id}\t{m.trip.rule_set.version}\t{m.credited.status}\t{m.trip.quantity}\t"
@@ -214,9 +216,9 @@ class PostgresWriter(BaseWriter):
             f"{m.credited.points}\t{copy_trace(m.credited)}\t{form_id(m.credited)}\t{now_s}\n"
             for m in batch.matched))
         self.copy("ledger_entries", LEDGER_COLS, (
-            f"{m.ledger_id}\t{m.account_id}\tearn\t{m.credited.points}\t{m.credited.grams}\t{m.credited.points}\t"
+            f"{m.account_id}\tearn\t{m.credited.points}\t{m.credited.grams}\t{m.credited.points}\t"
             f"{expires_s}\t{m.credit_id}\t{m.trip.action_type}\t{now_s}\n"
-            for m in batch.matched if m.ledger_id is not None))
+            for m in batch.matched if m.earns))
         self.copy("unmatched_trips", UNMATCHED_COLS, (
             f"{scope}\t{esc(u.trip.trip_id)}\t{u.card_hash}\t{u.trip.action_type}\t{u.trip.quantity}\t"
             f"{u.trip.unit}\t{u.trip.board.isoformat()}\t{u.day.isoformat()}\t{trip_attributes(u.trip)}\t{now_s}\n"
@@ -309,21 +311,22 @@ class SQLiteWriter(BaseWriter):
         return self._in("SELECT digest, id FROM trace_forms WHERE digest IN (IN)", list(forms))
 
     def write_batch(self, batch) -> None:
-        self.store_forms(batch)
         t, now_s, scope = self.fmt_time, batch.now_s, batch.source
         expires_s = t(batch.expires_at)
+        credit = batch.credit
         self.insert("green_actions", ACTION_COLS, [
             (m.action_id, m.resident_id, m.trip.action_type, str(m.trip.quantity), m.trip.unit, t(m.trip.board),
-             "partner_feed", "partner", scope, m.trip.trip_id, trip_attributes(m.trip), m.credited.status, "", now_s)
+             "partner_feed", "partner", scope, m.trip.trip_id, trip_attributes(m.trip), credit(m).status, "", now_s)
             for m in batch.matched])
+        self.store_forms(batch)
         self.insert("credits", CREDIT_COLS, [
             (m.credit_id, m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
              m.trip.rule_set.version, m.credited.status, str(m.trip.quantity), m.credited.cap_tag, m.credited.grams,
              m.credited.points, m.credited.trace_json, m.credited.form and m.credited.form.form_id, now_s)
             for m in batch.matched])
         self.insert("ledger_entries", LEDGER_COLS, [
-            (m.ledger_id, m.account_id, "earn", m.credited.points, m.credited.grams, m.credited.points, expires_s,
-             m.credit_id, m.trip.action_type, now_s) for m in batch.matched if m.ledger_id is not None])
+            (m.account_id, "earn", m.credited.points, m.credited.grams, m.credited.points, expires_s,
+             m.credit_id, m.trip.action_type, now_s) for m in batch.matched if m.earns])
         self.insert("unmatched_trips", UNMATCHED_COLS, [
             (scope, u.trip.trip_id, u.card_hash, u.trip.action_type, str(u.trip.quantity), u.trip.unit,
              t(u.trip.board), u.day.isoformat(), trip_attributes(u.trip), now_s) for u in batch.unknown])

@@ -24,7 +24,9 @@ class GreenAction(Base):
     )
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"))
-    action_type: Mapped[str] = mapped_column(ForeignKey("action_types.code"), index=True)
+    # Action types are never deleted (only deactivated), so the code needs no per-row foreign-key check:
+    # bulk ingest writes millions of these rows and every check is an index probe and a row lock.
+    action_type: Mapped[str] = mapped_column(String(48), index=True)
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     unit: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime]
@@ -77,10 +79,12 @@ class Credit(Base):
     __table_args__ = (Index("ix_credits_resident_day", "resident_id", "local_day"),)
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     action_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("green_actions.id"), unique=True)
-    resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"))
+    # The resident, rule set and trace form are checked through the action or are frozen rows that are
+    # never deleted; no foreign keys, so bulk ingest pays one check per credit (the action), not four.
+    resident_id: Mapped[int] = mapped_column(BigInteger)
     action_type: Mapped[str] = mapped_column(String(48))
     local_day: Mapped[date] = mapped_column(Date)  # Shanghai date of the action, for caps and reports
-    rule_set_id: Mapped[Optional[int]] = mapped_column(ForeignKey("rule_sets.id"))
+    rule_set_id: Mapped[Optional[int]] = mapped_column(Integer)
     rule_version: Mapped[Optional[int]] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # credited | capped
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
@@ -89,10 +93,11 @@ class Credit(Base):
     grams: Mapped[int] = mapped_column(BigInteger)
     points: Mapped[int] = mapped_column(BigInteger)
     stored_trace: Mapped[dict] = mapped_column("trace", default=dict)
-    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("trace_forms.id"))
+    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     action: Mapped[GreenAction] = relationship(back_populates="credit")
-    trace_form: Mapped[Optional[TraceForm]] = relationship()
+    trace_form: Mapped[Optional[TraceForm]] = relationship(
+        primaryjoin="foreign(Credit.trace_form_id) == TraceForm.id", viewonly=False)
 
     @property
     def trace(self) -> dict:
