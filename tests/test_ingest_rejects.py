@@ -66,6 +66,18 @@ def test_bad_json_lines_are_rejected_by_line(session, rules, tmp_path):
     assert summary.credited == 1
 
 
+def test_a_trip_id_with_a_control_character_is_rejected_and_the_rest_go_in(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD)
+    rows = [trip("ok,1", CARD, "bus", 7, distance="3"), ["bad\nid", CARD, "bus", at(8), at(9), ""],
+            ["tab\tid", CARD, "metro", at(10), at(11), ""], trip("ok 2", CARD, "metro", 12)]
+    summary = ingest(session, write_file(tmp_path, rows))
+    reasons = {reason.split(":")[0] for _t, reason in _rejects(summary.reject_file).values()}
+    assert reasons == {"bad_trip_id"} and (summary.rejected, summary.credited) == (2, 2)
+    assert {c.action.external_id for c in credits_of(session, resident)} == {"ok,1", "ok 2"}
+    # The same file again: the accepted ids, commas and spaces included, are found as duplicates.
+    assert ingest(session, write_file(tmp_path, rows, name="again.csv")).duplicates == 2
+
+
 def test_a_reject_file_path_can_be_chosen(session, rules, tmp_path):
     resident_with_card(session, CARD)
     target = tmp_path / "elsewhere.csv"

@@ -93,6 +93,8 @@ def parse_trip(line_no: int, fields: dict, now: datetime) -> Trip:
     trip_id = fields["trip_id"].strip()
     if len(trip_id) > MAX_TRIP_ID:
         raise Rejected(f"bad_trip_id: longer than {MAX_TRIP_ID} characters")
+    if not trip_id.isprintable():
+        raise Rejected("bad_trip_id: contains control characters")
     mode = fields["mode"].strip().lower()
     action_type = MODES.get(mode)
     if action_type is None:
