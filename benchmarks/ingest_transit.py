@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,18 +32,40 @@ CARD_KEY = "benchmark-card-key"
 
 
 def run_command(database_url: str, path: str, batch_size: int) -> tuple[float, int, str]:
-    """The real CLI in a child process: (seconds, peak RSS in MB of that child, its output)."""
+    """The real CLI in a child process: (seconds, peak RSS in MB of that child, its output).
+
+    The peak is the child's own high-water mark (VmHWM in /proc, polled until it
+    exits). getrusage(RUSAGE_CHILDREN) would report the parent's size instead:
+    Linux keeps the pre-exec maximum, and this process holds the generated data.
+    """
     env = dict(os.environ, DATABASE_URL=database_url, CARD_HASH_KEY=CARD_KEY, SECRET_KEY="benchmark")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path,
-                           "--batch-size", str(batch_size)], env=env, capture_output=True, text=True,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"ingest failed:\n{done.stdout}\n{done.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) // 1024, done.stdout
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path,
+                                  "--batch-size", str(batch_size)], env=env, stdout=out, stderr=err, text=True,
+                                 cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        peak_kb = 0
+        while child.poll() is None:
+            peak_kb = max(peak_kb, _high_water_kb(child.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        raise SystemExit(f"ingest failed:\n{stdout}\n{stderr}")
+    return seconds, peak_kb // 1024, stdout
+
+
+def _high_water_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def summary_value(output: str, label: str) -> int:

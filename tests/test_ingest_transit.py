@@ -206,3 +206,13 @@ def test_two_concurrent_runs_sharing_trips_credit_each_trip_once(pg_only, engine
         account = session.execute(select(Account).where(Account.resident_id == resident.id)).scalar_one()
         assert ledger_is_consistent(session, account.id)
         assert account.balance == sum(c.points for c in credits_of(session, resident))
+
+
+def test_queued_digests_remember_each_resident_and_day_once():
+    from datetime import date
+
+    from carbon_credit.ingest.batch import QueuedDigests
+
+    queued, today, tomorrow = QueuedDigests(), date(2026, 11, 23), date(2026, 11, 24)
+    assert [queued.first(r, today) for r in (7, 8, 7, 3_000_001, 3_000_001)] == [True, True, False, True, False]
+    assert queued.first(7, tomorrow) and not queued.first(7, tomorrow) and not queued.first(8, today)

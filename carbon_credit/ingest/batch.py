@@ -60,6 +60,32 @@ class Batch:
         return m.credited
 
 
+class QueuedDigests:
+    """The (resident, local day) digests a run has queued already: one bit per resident and day.
+
+    A resident's trips fall into many batches; only the first batch queues the
+    day's digest (the dedupe key would refuse the others), so later batches do
+    not send rows the database would only throw away. A bitmap keeps this to a
+    few hundred kilobytes per day even for millions of residents.
+    """
+
+    def __init__(self):
+        self.days: dict = {}
+
+    def first(self, resident_id: int, day) -> bool:
+        """True the first time a (resident, day) is asked about in this run."""
+        bits = self.days.get(day)
+        if bits is None:
+            bits = self.days[day] = bytearray()
+        byte, bit = divmod(resident_id, 8)
+        if byte >= len(bits):
+            bits.extend(bytes(byte - len(bits) + 4096))
+        if bits[byte] >> bit & 1:
+            return False
+        bits[byte] |= 1 << bit
+        return True
+
+
 @dataclass
 class BatchCounts:
     credited: int = 0
@@ -97,7 +123,8 @@ def _creditor(session, writer, matched_trips: list, memo: dict, now: datetime) -
     return creditor
 
 
-def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict) -> BatchCounts:
+def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict,
+                  queued: Optional[QueuedDigests] = None) -> BatchCounts:
     """Write one batch; returns what happened to its rows (rejects are counted by the caller)."""
     counts = BatchCounts()
     writer.lock_source(source)
@@ -125,7 +152,7 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
     counts.unknown_cards = len(batch.unknown)
     _assign_ids(writer, batch)
     writer.write_batch(batch)
-    _move_balances(writer, batch, counts)
+    _move_balances(writer, batch, counts, queued or QueuedDigests())
     return counts
 
 
@@ -136,8 +163,8 @@ def _assign_ids(writer, batch: Batch) -> None:
         m.action_id, m.credit_id = action_id, credit_id
 
 
-def _move_balances(writer, batch: Batch, counts: BatchCounts) -> None:
-    """One set-based balance update, then one digest per resident and local day."""
+def _move_balances(writer, batch: Batch, counts: BatchCounts, queued: QueuedDigests) -> None:
+    """One set-based balance update, then one digest per resident and local day (the first batch's)."""
     sums: dict = {}
     digests: dict = {}
     statuses = Counter()
@@ -154,7 +181,7 @@ def _move_balances(writer, batch: Batch, counts: BatchCounts) -> None:
         digest[2] += 1
     balances = writer.update_accounts({k: tuple(v) for k, v in sums.items()}, batch.now_s)
     writer.queue_digests([row for row in writer.digest_rows(
-        {k: v for k, v in digests.items() if v[0] > 0}, balances, batch.now_s)])
+        {k: v for k, v in digests.items() if v[0] > 0 and queued.first(*k)}, balances, batch.now_s)])
     counts.credited, counts.capped = statuses["credited"], statuses["capped"]
     counts.points = sum(v[0] for v in sums.values())
     counts.grams = sum(v[1] for v in sums.values())

@@ -22,7 +22,7 @@ from ..errors import Conflict, InvalidInput
 from ..models import ActionType, RuleSet
 from ..models.cards import IngestRun
 from ..rules import compile_rule_set
-from .batch import process_batch
+from .batch import QueuedDigests, process_batch
 from .readers import READERS, ByteCounter, ParseProblem, content_hash, format_for
 from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
 from .writers import run_lock, trip_attributes, writer_for
@@ -139,7 +139,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                             **{name: getattr(run, name) for name in COUNTERS})
     summary.reject_file = options.reject_file or f"{path}.rejects.csv"
     rule_sets, active_types = _rule_sets(session)
-    memo, committed, done = {}, 0, run.rows_done
+    memo, queued, committed, done = {}, QueuedDigests(), 0, run.rows_done
     with open(path, "rb") as handle, ThreadPoolExecutor(max_workers=1) as pool:
         counter = ByteCounter(handle)
         records = reader(counter.lines())
@@ -157,7 +157,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                 for line_no, trip_id, reason in rejected:
                     rejects.add(line_no, trip_id, reason)
                 counts = process_batch(session, writer_for(session), trips, source=options.source, key=key,
-                                       now=now, memo=memo) if trips else None
+                                       now=now, memo=memo, queued=queued) if trips else None
                 done += taken
                 _add(summary, taken, len(rejected), counts)
                 rejects.flush()
