@@ -5,12 +5,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, BigID
 
 ACTION_STATUSES = ("pending_review", "credited", "capped", "rejected")
+IN_REVIEW = "status = 'pending_review' OR reviewed_at IS NOT NULL"
 EVIDENCE_KINDS = ("partner", "worker", "qr", "self")
 
 
@@ -21,12 +22,15 @@ class GreenAction(Base):
     __table_args__ = (
         UniqueConstraint("idem_scope", "external_id"),
         Index("ix_green_actions_resident_occurred", "resident_id", "occurred_at"),
+        # The review queue: only actions that are or were under review, never the millions of bulk trips.
+        Index("ix_green_actions_in_review", "status", "action_type",
+              postgresql_where=text(IN_REVIEW), sqlite_where=text(IN_REVIEW)),
     )
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"))
     # Action types are never deleted (only deactivated), so the code needs no per-row foreign-key check:
     # bulk ingest writes millions of these rows and every check is an index probe and a row lock.
-    action_type: Mapped[str] = mapped_column(String(48), index=True)
+    action_type: Mapped[str] = mapped_column(String(48))
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     unit: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime]

@@ -24,6 +24,9 @@ class LedgerEntry(Base):
         # Open lots by expiry: what spending, the balance and the expiry job walk through.
         Index("ix_ledger_entries_open_lots", "account_id", "expires_at",
               postgresql_where=text("remaining > 0"), sqlite_where=text("remaining > 0")),
+        # Unique where set: earn lots (millions from bulk ingest) have none and stay out of the index.
+        Index("uq_ledger_entries_reference", "reference", unique=True,
+              postgresql_where=text("reference IS NOT NULL"), sqlite_where=text("reference IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
@@ -34,7 +37,7 @@ class LedgerEntry(Base):
     expires_at: Mapped[Optional[datetime]]
     credit_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("credits.id"), unique=True)
     # Unique reference for non-credit entries (e.g. "redemption:12", "adjust:<uuid>").
-    reference: Mapped[Optional[str]] = mapped_column(String(96), unique=True)
+    reference: Mapped[Optional[str]] = mapped_column(String(96))
     reason: Mapped[str] = mapped_column(String(256), default="")
     actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime]
