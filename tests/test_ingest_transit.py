@@ -158,6 +158,17 @@ def test_one_credit_digest_per_resident_and_day(session, rules, tmp_path):
     assert notes[0].payload["points"] > 0
 
 
+def test_a_resident_without_wechat_is_credited_but_gets_no_digest(session, rules, tmp_path):
+    reachable, offline = resident_with_card(session, CARD_A), resident_with_card(session, CARD_B)
+    offline.openid = None  # registered by a community worker, never followed the account
+    session.commit()
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 8), trip("t2", CARD_B, "bus", 8)]))
+    session.rollback()
+    assert balance_of(session, offline) > 0 and balance_of(session, reachable) > 0
+    notified = session.execute(select(Notification.resident_id)).scalars().all()
+    assert notified == [reachable.id]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_csv_and_json_lines_give_the_same_credits(session, rules, tmp_path, fmt):
     resident = resident_with_card(session, CARD_A)

@@ -54,6 +54,7 @@ class Batch:
     matched: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
     creditor: object = None
+    reachable: set = field(default_factory=set)  # residents a notification can reach (they follow the account)
 
     def credit(self, m: Matched) -> Credited:
         m.credited = self.creditor.credit(m.trip, m.resident_id)
@@ -136,8 +137,8 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
         if digest is None:
             digest = by_card[trip.card_no] = card_hash(trip.card_no, key)
         hashes[trip.trip_id] = digest
-    owners = writer.residents_for(list(set(hashes.values())))
-    writer.lock_accounts(list({aid for rid, aid in owners.values()}))
+    owners = writer.residents_for(list(set(hashes.values())))  # card hash -> (resident, account, reachable)
+    writer.lock_accounts(list({aid for _rid, aid, _reachable in owners.values()}))
     batch = Batch(source=source, now_s=writer.fmt_time(now), expires_at=expiry_for(now))
     matched_trips = []
     for trip in sorted(trips, key=lambda t: (t.board, t.line_no)):
@@ -145,7 +146,9 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
         if owner is None:
             batch.unknown.append(Unknown(trip, trip.day, hashes[trip.trip_id]))
         else:
-            matched_trips.append((trip, owner))
+            matched_trips.append((trip, owner[:2]))
+            if owner[2]:
+                batch.reachable.add(owner[0])
     batch.creditor = _creditor(session, writer, matched_trips, memo, now)
     batch.matched = [Matched(trip, trip.day, resident_id, account_id)
                      for trip, (resident_id, account_id) in matched_trips]
@@ -181,7 +184,8 @@ def _move_balances(writer, batch: Batch, counts: BatchCounts, queued: QueuedDige
         digest[2] += 1
     balances = writer.update_accounts({k: tuple(v) for k, v in sums.items()}, batch.now_s)
     writer.queue_digests([row for row in writer.digest_rows(
-        {k: v for k, v in digests.items() if v[0] > 0 and queued.first(*k)}, balances, batch.now_s)])
+        {k: v for k, v in digests.items() if v[0] > 0 and k[0] in batch.reachable and queued.first(*k)},
+        balances, batch.now_s)])
     counts.credited, counts.capped = statuses["credited"], statuses["capped"]
     counts.points = sum(v[0] for v in sums.values())
     counts.grams = sum(v[1] for v in sums.values())

@@ -163,10 +163,10 @@ class PostgresWriter(BaseWriter):
 
     def residents_for(self, hashes: list) -> dict:
         rows = self.raw.execute(
-            "SELECT c.active_hash, c.resident_id, a.id FROM transit_cards c JOIN residents r ON r.id = c.resident_id "
-            "JOIN accounts a ON a.resident_id = c.resident_id "
+            "SELECT c.active_hash, c.resident_id, a.id, r.openid IS NOT NULL FROM transit_cards c "
+            "JOIN residents r ON r.id = c.resident_id JOIN accounts a ON a.resident_id = c.resident_id "
             f"WHERE c.active_hash = ANY({TEXTS % 'h'}) AND r.status = 'active'", {"h": joined(hashes)}).fetchall()
-        return {h: (rid, aid) for h, rid, aid in rows}
+        return {h: (rid, aid, bool(reachable)) for h, rid, aid, reachable in rows}
 
     def lock_accounts(self, account_ids: list) -> None:
         self.raw.execute(f"SELECT id FROM accounts WHERE id = ANY({BIGINTS % 'ids'}) ORDER BY id FOR UPDATE",
@@ -257,7 +257,6 @@ class PostgresWriter(BaseWriter):
             "INSERT INTO notifications (resident_id, kind, payload, dedupe_key, status, attempts, next_attempt_at, "
             "last_error, created_at) SELECT v.rid, 'credit', v.payload::json, v.dkey, 'pending', 0, %(now)s, '', "
             f"%(now)s FROM unnest({BIGINTS % 'rid'}, {TEXTS % 'payload'}, {TEXTS % 'dkey'}) AS v(rid, payload, dkey) "
-            "JOIN residents r ON r.id = v.rid AND r.status = 'active' AND r.openid IS NOT NULL "
             "ON CONFLICT (dedupe_key) DO NOTHING",
             {"now": now_s, "rid": joined(r[0] for r in rows), "payload": joined(r[2] for r in rows),
              "dkey": joined(r[3] for r in rows)})
@@ -290,10 +289,10 @@ class SQLiteWriter(BaseWriter):
         return {row[0] for row in rows}
 
     def residents_for(self, hashes: list) -> dict:
-        rows = self._in("SELECT c.active_hash, c.resident_id, a.id FROM transit_cards c "
+        rows = self._in("SELECT c.active_hash, c.resident_id, a.id, r.openid IS NOT NULL FROM transit_cards c "
                         "JOIN residents r ON r.id = c.resident_id JOIN accounts a ON a.resident_id = c.resident_id "
                         "WHERE r.status = 'active' AND c.active_hash IN (IN)", hashes)
-        return {h: (rid, aid) for h, rid, aid in rows}
+        return {h: (rid, aid, bool(reachable)) for h, rid, aid, reachable in rows}
 
     def lock_accounts(self, account_ids: list) -> None:
         return None  # the database-wide write lock is held
@@ -355,6 +354,4 @@ class SQLiteWriter(BaseWriter):
     def queue_digests(self, rows: list) -> None:
         self.raw.executemany(
             "INSERT OR IGNORE INTO notifications (resident_id, kind, payload, dedupe_key, status, attempts, "
-            "next_attempt_at, last_error, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
-            "WHERE EXISTS (SELECT 1 FROM residents WHERE id = ? AND status = 'active' AND openid IS NOT NULL)",
-            [(*row, row[0]) for row in rows])
+            "next_attempt_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
