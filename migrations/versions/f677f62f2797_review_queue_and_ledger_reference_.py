@@ -8,7 +8,6 @@ Create Date: 2026-11-24 05:06:22.528430
 from alembic import op
 import sqlalchemy as sa
 
-import carbon_credit.db
 
 
 # revision identifiers, used by Alembic.
