@@ -47,7 +47,7 @@ class Credited:
         """The whole trace, as the rules engine writes it."""
         if self.form is None:
             return self.trace_json
-        return dump_trace(fill_trace_form(self.form.body, json.loads(self.trace_json)))
+        return dump_trace(fill_trace_form(json.loads(self.form.body_json), json.loads(self.trace_json)))
 
 
 def dump_trace(trace: dict) -> str:
@@ -62,8 +62,7 @@ class Template:
     form, which the writer stores once (``trace_forms``, keyed by digest).
     """
 
-    __slots__ = ("status", "grams", "points", "cap_tag", "body", "body_json", "digest", "form_id", "checks",
-                 "order", "full")
+    __slots__ = ("status", "grams", "points", "cap_tag", "body_json", "digest", "form_id", "checks", "order", "full")
 
     def __init__(self, outcome, caps, quantity: Decimal, full=None):
         self.status, self.grams, self.points, self.cap_tag = (outcome.status, outcome.grams, outcome.points,
@@ -71,7 +70,6 @@ class Template:
         trace = dict(outcome.trace)
         trace["caps"] = [dict(step, used_before=None) for step in trace["caps"]]
         self.body_json = dump_trace(trace)
-        self.body = json.loads(self.body_json)
         self.digest = hashlib.sha256(self.body_json.encode()).hexdigest()
         self.form_id = None  # set by the writer once the form is stored
         # What this trip adds to each cap, as an upper bound of the unrounded amount the engine compares.

@@ -100,8 +100,7 @@ class Credit(Base):
     trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     action: Mapped[GreenAction] = relationship(back_populates="credit")
-    trace_form: Mapped[Optional[TraceForm]] = relationship(
-        primaryjoin="foreign(Credit.trace_form_id) == TraceForm.id", viewonly=False)
+    trace_form: Mapped[Optional[TraceForm]] = relationship(primaryjoin="foreign(Credit.trace_form_id) == TraceForm.id")
 
     @property
     def trace(self) -> dict:
