@@ -227,3 +227,18 @@ def test_queued_digests_remember_each_resident_and_day_once():
     queued, today, tomorrow = QueuedDigests(), date(2026, 11, 23), date(2026, 11, 24)
     assert [queued.first(r, today) for r in (7, 8, 7, 3_000_001, 3_000_001)] == [True, True, False, True, False]
     assert queued.first(7, tomorrow) and not queued.first(7, tomorrow) and not queued.first(8, today)
+
+
+def test_digest_payloads_are_the_json_of_their_figures():
+    import json
+    from datetime import date
+
+    from carbon_credit.ingest.writers import BaseWriter
+
+    digests = {(7, date(2026, 11, 23)): [120, 3400, 2, 70], (8, date(2026, 11, 24)): [5, 6, 1, 80]}
+    rows = list(BaseWriter.digest_rows(None, digests, {70: 1500}, "now"))
+    assert [json.loads(row[2]) for row in rows] == [
+        {"action_type": "transit", "points": 120, "grams": 3400, "trips": 2, "balance": 1500,
+         "occurred_at": "2026-11-23"},
+        {"action_type": "transit", "points": 5, "grams": 6, "trips": 1, "balance": None, "occurred_at": "2026-11-24"}]
+    assert [row[3] for row in rows] == ["transit:2026-11-23:7", "transit:2026-11-24:8"]

@@ -55,10 +55,27 @@ class Batch:
     unknown: list = field(default_factory=list)
     creditor: object = None
     reachable: set = field(default_factory=set)  # residents a notification can reach (they follow the account)
+    statuses: Counter = field(default_factory=Counter)
+    sums: dict = field(default_factory=dict)  # account -> [points, grams] the batch moves
+    digests: dict = field(default_factory=dict)  # (resident, local day) -> [points, grams, trips, account]
 
     def credit(self, m: Matched) -> Credited:
-        m.credited = self.creditor.credit(m.trip, m.resident_id)
-        return m.credited
+        """Credit one trip and add it to the batch's totals (so no second pass over the batch is needed)."""
+        credited = m.credited = self.creditor.credit(m.trip, m.resident_id)
+        self.statuses[credited.status] += 1
+        if credited.status == "credited" and (credited.points or credited.grams):
+            total = self.sums.get(m.account_id)
+            if total is None:
+                total = self.sums[m.account_id] = [0, 0]
+            total[0] += credited.points
+            total[1] += credited.grams
+            digest = self.digests.get((m.resident_id, m.day))
+            if digest is None:
+                digest = self.digests[(m.resident_id, m.day)] = [0, 0, 0, m.account_id]
+            digest[0] += credited.points
+            digest[1] += credited.grams
+            digest[2] += 1
+        return credited
 
 
 class QueuedDigests:
@@ -168,24 +185,12 @@ def _assign_ids(writer, batch: Batch) -> None:
 
 def _move_balances(writer, batch: Batch, counts: BatchCounts, queued: QueuedDigests) -> None:
     """One set-based balance update, then one digest per resident and local day (the first batch's)."""
-    sums: dict = {}
-    digests: dict = {}
-    statuses = Counter()
-    for m in batch.matched:
-        statuses[m.credited.status] += 1
-        if not m.earns:
-            continue
-        total = sums.setdefault(m.account_id, [0, 0])
-        total[0] += m.credited.points
-        total[1] += m.credited.grams
-        digest = digests.setdefault((m.resident_id, m.day), [0, 0, 0, m.account_id])
-        digest[0] += m.credited.points
-        digest[1] += m.credited.grams
-        digest[2] += 1
+    sums = batch.sums
     balances = writer.update_accounts({k: tuple(v) for k, v in sums.items()}, batch.now_s)
-    writer.queue_digests([row for row in writer.digest_rows(
-        {k: v for k, v in digests.items() if v[0] > 0 and k[0] in batch.reachable and queued.first(*k)},
-        balances, batch.now_s)])
-    counts.credited, counts.capped = statuses["credited"], statuses["capped"]
+    reachable = batch.reachable
+    writer.queue_digests(list(writer.digest_rows(
+        {k: v for k, v in batch.digests.items() if v[0] > 0 and k[0] in reachable and queued.first(*k)},
+        balances, batch.now_s)))
+    counts.credited, counts.capped = batch.statuses["credited"], batch.statuses["capped"]
     counts.points = sum(v[0] for v in sums.values())
     counts.grams = sum(v[1] for v in sums.values())

@@ -43,6 +43,8 @@ class Trip:
     rule_set: object = None  # CompiledRuleSet in force at boarding
     card_hash: str = ""  # the keyed card hash, computed ahead of the batch's database work
     attributes_json: str = ""  # what the action keeps of the trip (writers.trip_attributes)
+    action_text: object = None  # the writer's rendering of the trip's own action columns (Writer.render_trip)
+    credit_text: object = None  # the same for the credit's columns that depend on the trip alone
 
     @property
     def unit(self) -> str:
