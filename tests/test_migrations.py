@@ -70,3 +70,29 @@ def test_downgrade_to_base_removes_every_table(empty_url):
     engine = create_engine(empty_url)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+
+
+def _storage_options(url, table: str):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = :t AND relkind = 'r'"),
+                               {"t": table}).scalar()
+    engine.dispose()
+    return options
+
+
+@pytest.mark.postgresql
+def test_accounts_keep_room_for_in_place_updates_whether_migrated_or_created():
+    """Storage options are invisible to the model comparison above, so they are checked here."""
+    created = _empty_pg_database()
+    engine = create_engine(created)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    assert _storage_options(created, "accounts") == ["fillfactor=80"]
+    migrated = _empty_pg_database()  # the same scratch database, emptied again
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": migrated, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+        assert _storage_options(migrated, "accounts") == ["fillfactor=80"]
+        downgrade(revision="f677f62f2797")
+    assert _storage_options(migrated, "accounts") is None
