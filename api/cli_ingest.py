@@ -59,18 +59,20 @@ def run_transit_ingest(path: str, options: IngestOptions):
 @click.option("--format", "fmt", type=click.Choice(sorted(READERS)), default=None,
               help="csv or jsonl (default: from the file's extension).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
-              help="Rows per committed batch.")
+              help="Rows per committed batch at most (a batch also ends with its card partition).")
 @click.option("--reject-file", type=click.Path(dir_okay=False), default=None,
               help="Where bad rows are listed (default: FILE.rejects.csv).")
 @click.option("--source", default="transit", show_default=True,
               help="The partner's idempotency scope: trip ids are unique within it.")
-def ingest_transit(file, fmt, batch_size, reject_file, source):
+@click.option("--work-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Where the file is split by card first (about its size; default: the system's temp).")
+def ingest_transit(file, fmt, batch_size, reject_file, source, work_dir):
     """Credit the trips of FILE (trip_id, card_no, mode, board_time, alight_time, distance_km).
 
     Running it again on the same file credits nothing; a run that was killed
     resumes after its last committed batch.
     """
-    options = IngestOptions(source=source, fmt=fmt, batch_size=batch_size, reject_file=reject_file)
+    options = IngestOptions(source=source, fmt=fmt, batch_size=batch_size, reject_file=reject_file, work_dir=work_dir)
     try:
         summary = run_transit_ingest(file, options)
     except (DomainError, ValueError) as exc:

@@ -133,9 +133,10 @@ def test_a_run_that_fails_midway_resumes_without_loss_or_doubles(session, rules,
     path = write_file(tmp_path, rows)
     with pytest.raises(StopAfterBatches):
         ingest(session, path, batch_size=6, fail_after_batches=3)
-    assert session.execute(select(IngestRun.rows_done, IngestRun.status)).one() == (18, "running")
-    resumed = ingest(session, path, batch_size=6)
-    assert resumed.resumed_from == 18 and resumed.rows_read == 41
+    stopped = session.execute(select(IngestRun.rows_done, IngestRun.status)).one()
+    assert stopped.status == "running" and 0 < stopped.rows_done < 41
+    resumed = ingest(session, path, batch_size=4)  # another batch size: the run keeps its partitions
+    assert resumed.resumed_from == stopped.rows_done and resumed.rows_read == 41
     assert resumed.credited + resumed.capped == 40 and resumed.duplicates == 0 and resumed.rejected == 1
     assert session.execute(select(func.count(GreenAction.id))).scalar_one() == 40
     for resident in residents:
@@ -242,3 +243,44 @@ def test_digest_payloads_are_the_json_of_their_figures():
          "occurred_at": "2026-11-23"},
         {"action_type": "transit", "points": 5, "grams": 6, "trips": 1, "balance": None, "occurred_at": "2026-11-24"}]
     assert [row[3] for row in rows] == ["transit:2026-11-23:7", "transit:2026-11-24:8"]
+
+
+def test_a_cards_trips_are_capped_in_time_order_whatever_order_the_file_lists_them(session, rules, tmp_path):
+    """The file is split by card first, so a card's trips are credited together and in time order."""
+    from carbon_credit.ingest.partition import partition_of
+
+    resident = resident_with_card(session, CARD_A)
+    limit = int(next(c.limit for c in compiled_in_force(session, NOW).caps if c.name == "transit_rides_daily"))
+    # Other (unbound) cards that fall in the other of the file's two partitions, listed first.
+    others = [c for c in (f"3200000{i:05d}" for i in range(200)) if partition_of(c, 2) != partition_of(CARD_A, 2)]
+    rows = [trip(f"o{i}", others[i // 3], "bus", 8) for i in range(36)]
+    # The resident's trips come last, latest first: read in file order, the latest would take the cap.
+    rows += [trip(f"a{h}", CARD_A, "bus", h) for h in range(7 + limit + 1, 6, -1)]
+    summary = ingest(session, write_file(tmp_path, rows), batch_size=40)
+    assert (summary.credited, summary.capped, summary.unknown_cards) == (limit, 2, 36)
+    in_time = sorted(credits_of(session, resident), key=lambda c: c.action.occurred_at)
+    assert [c.status for c in in_time] == ["credited"] * limit + ["capped"] * 2
+
+
+def test_partitions_keep_every_row_its_line_and_its_text(tmp_path):
+    from carbon_credit.ingest.partition import partition_of, read_partitions, split
+    from carbon_credit.ingest.readers import ParseProblem
+
+    records = [(2, {"trip_id": 't,1 "x"', "card_no": "3100 0000 0001", "mode": "bus", "board_time": "b",
+                    "alight_time": "a", "distance_km": ""}),
+               (3, ParseProblem("unparseable: 3 columns, the header has 6")),
+               (5, {"trip_id": "t2\nnext", "card_no": "310000000001", "mode": "metro", "board_time": "b2",
+                    "alight_time": "a2", "distance_km": "4.5", "extra": "ignored"}),
+               (6, {"trip_id": "t3", "card_no": "310000000777", "mode": "bike"}),
+               (7, {"trip_id": "t4\ud800\x00", "card_no": "3", "mode": "bus"})]
+    paths, total = split(iter(records), 3, str(tmp_path))
+    assert total == 5 and len(paths) == 3
+    rows = list(read_partitions(paths))
+    assert sorted(row[0] for row in rows) == [2, 3, 5, 6, 7]
+    by_line = {line: (fields, part) for line, fields, part in rows}
+    assert by_line[2][0]["trip_id"] == 't,1 "x"' and by_line[5][0]["trip_id"] == "t2\nnext"
+    assert by_line[2][1] == by_line[5][1] == partition_of("310000000001", 3)  # one card, however written
+    assert by_line[3][0] == ParseProblem("unparseable: 3 columns, the header has 6")
+    assert by_line[6][0]["distance_km"] == "" and by_line[6][1] == partition_of("310000000777", 3)
+    assert by_line[7][0]["trip_id"] == "t4\ud800\x00"  # reaches the checks, which reject it
+    assert [row[0] for row in rows if row[2] == by_line[2][1]][:2] == [2, 5]  # file order within a partition

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gc
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -25,6 +26,7 @@ from ..models import ActionType, RuleSet
 from ..models.cards import IngestRun
 from ..rules import compile_rule_set
 from .batch import QueuedDigests, process_batch
+from .partition import partition_count, read_partitions, split
 from .readers import READERS, ByteCounter, ParseProblem, content_hash, format_for
 from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
 from .writers import run_lock, trip_attributes, trip_renderer, writer_for
@@ -57,6 +59,7 @@ class IngestOptions:
     fmt: Optional[str] = None
     batch_size: int = DEFAULT_BATCH
     reject_file: Optional[str] = None
+    work_dir: Optional[str] = None  # where the file's partitions are written (default: the system's temp)
     fail_after_batches: Optional[int] = None  # for tests of resuming: raise after N committed batches
 
 
@@ -71,16 +74,21 @@ def _insert_ignore(session, values: dict):
     session.execute(insert.on_conflict_do_nothing(index_elements=["source", "content_hash"]))
 
 
-def open_run(session, path: str, source: str, now: datetime) -> IngestRun:
-    """The checkpoint row of this file: resumed if unfinished, a new pass if it was finished."""
+def open_run(session, path: str, source: str, now: datetime, batch_size: int = DEFAULT_BATCH) -> IngestRun:
+    """The checkpoint row of this file: resumed if unfinished, a new pass if it was finished.
+
+    A resumed run keeps its partition count, so it sees the rows in the same order.
+    """
     digest = content_hash(path)
+    partitions = partition_count(path, batch_size)
     _insert_ignore(session, dict(source=source, content_hash=digest, file_name=os.path.basename(path)[:256],
-                                 status="running", passes=1, rows_done=0, started_at=now, updated_at=now,
-                                 **{name: 0 for name in COUNTERS}))
+                                 status="running", passes=1, rows_done=0, partitions=partitions, started_at=now,
+                                 updated_at=now, **{name: 0 for name in COUNTERS}))
     run = session.execute(select(IngestRun).where(IngestRun.source == source, IngestRun.content_hash == digest)
                           .with_for_update()).scalar_one()
     if run.status == "done":
         run.status, run.passes, run.rows_done, run.started_at, run.finished_at = "running", run.passes + 1, 0, now, None
+        run.partitions = partitions
         for name in COUNTERS:
             setattr(run, name, 0)
     run.updated_at = now
@@ -96,13 +104,13 @@ def _rule_sets(session) -> tuple[RuleSets, set]:
 
 
 class RejectFile:
-    """CSV of line, trip_id, reason; on resume, lines past the checkpoint are dropped first."""
+    """CSV of line, trip_id, reason; on resume, only the rows of lines already committed are kept."""
 
-    def __init__(self, path: str, keep_through_line: Optional[int]):
+    def __init__(self, path: str, keep: Optional["LineSet"]):
         kept = []
-        if keep_through_line is not None and os.path.exists(path):
+        if keep is not None and os.path.exists(path):
             with open(path, newline="", encoding="utf-8") as old:
-                kept = [row for row in list(csv.reader(old))[1:] if row and int(row[0]) <= keep_through_line]
+                kept = [row for row in list(csv.reader(old))[1:] if row and int(row[0]) in keep]
         self.handle = open(path, "w", newline="", encoding="utf-8")
         self.writer = csv.writer(self.handle)
         self.writer.writerow(["line", "trip_id", "reason"])
@@ -119,13 +127,30 @@ class RejectFile:
         self.handle.close()
 
 
+class LineSet:
+    """A set of line numbers as a bitmap (an eighth of a byte per line of the file)."""
+
+    def __init__(self):
+        self.bits = bytearray()
+
+    def add(self, line_no: int) -> None:
+        byte, bit = divmod(line_no, 8)
+        if byte >= len(self.bits):
+            self.bits.extend(bytes(byte - len(self.bits) + 4096))
+        self.bits[byte] |= 1 << bit
+
+    def __contains__(self, line_no: int) -> bool:
+        byte, bit = divmod(line_no, 8)
+        return byte < len(self.bits) and bool(self.bits[byte] >> bit & 1)
+
+
 def ingest_transit_file(session, path: str, now: datetime, *, key, options: IngestOptions = IngestOptions(),
                         progress: Optional[Callable] = None) -> IngestSummary:
     """Ingest a transit file batch by batch; ``progress(bytes_read, summary)`` after each batch."""
     if options.batch_size < 1:
         raise InvalidInput("The batch size must be at least 1.", errors={"batch_size": ["must be ≥ 1"]})
     reader = READERS[format_for(path, options.fmt)]
-    run = open_run(session, path, options.source, now)
+    run = open_run(session, path, options.source, now, options.batch_size)
     with run_lock(session.get_bind(), run.id) as held:
         if not held:
             raise Conflict("Another run of this file is in progress.", code="ingest_in_progress")
@@ -159,14 +184,22 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                             **{name: getattr(run, name) for name in COUNTERS})
     summary.reject_file = options.reject_file or f"{path}.rejects.csv"
     rule_sets, active_types = _rule_sets(session)
+    session.commit()  # no transaction stays open while the file is split
     memo, queued, committed, done = {}, QueuedDigests(), 0, run.rows_done
-    with open(path, "rb") as handle, ThreadPoolExecutor(max_workers=1) as pool, collect_between_batches() as collect:
-        counter = ByteCounter(handle)
-        records = reader(counter.lines())
-        last_line = 0
+    size = max(1, os.path.getsize(path))
+    with tempfile.TemporaryDirectory(prefix="ingest-", dir=options.work_dir) as scratch, \
+            ThreadPoolExecutor(max_workers=1) as pool, collect_between_batches() as collect:
+        # First pass: the file split by card (half of the progress bar).
+        with open(path, "rb") as handle:
+            counter = ByteCounter(handle)
+            report = None if progress is None else (lambda: progress(counter.bytes_read // 2, summary))
+            paths, total = split(reader(counter.lines()), run.partitions, scratch, report)
+        records = read_partitions(paths)
+        committed_lines = LineSet()
         for _ in range(run.rows_done):
-            last_line = next(records, (last_line, None))[0]
-        rejects = RejectFile(summary.reject_file, last_line if run.rows_done else None)
+            line_no = next(records, (0,))[0]
+            committed_lines.add(line_no)
+        rejects = RejectFile(summary.reject_file, committed_lines if run.rows_done else None)
         batches = _batches(records, options.batch_size, now, rule_sets, active_types, key, trip_renderer(session),
                            options.source)
         try:
@@ -187,7 +220,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                 committed += 1
                 collect()
                 if progress is not None:
-                    progress(counter.bytes_read, summary)
+                    progress(size // 2 + size * done // (2 * max(1, total)), summary)
                 if options.fail_after_batches is not None and committed >= options.fail_after_batches:
                     raise StopAfterBatches(f"stopped after {committed} batches")
             _checkpoint(session, run, done, summary, now, finished=True)
@@ -220,10 +253,17 @@ def _prepare(trips: list, key, render, source: str) -> list:
 
 
 def _batches(records, size: int, now, rule_sets, active_types, key, render, source):
-    """(rows taken, checked trips in time order, [(line, trip_id, reason)]) per batch of ``size`` records."""
-    while True:
+    """(rows taken, checked trips in time order, [(line, trip_id, reason)]) per batch.
+
+    ``records`` are (line_no, fields, partition): a batch ends after ``size``
+    rows or where a partition ends, so a card's trips stay together.
+    """
+    pending = next(records, None)
+    while pending is not None:
         trips, rejected, taken = [], [], 0
-        for line_no, record in records:
+        partition = pending[2]
+        while pending is not None and pending[2] == partition and taken < size:
+            line_no, record, _ = pending
             taken += 1
             trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
             try:
@@ -232,10 +272,7 @@ def _batches(records, size: int, now, rule_sets, active_types, key, render, sour
                 trips.append(check_against_rules(parse_trip(line_no, record, now), rule_sets, active_types))
             except Rejected as exc:
                 rejected.append((line_no, trip_id, exc.reason))
-            if taken >= size:
-                break
-        if taken == 0:
-            return
+            pending = next(records, None)
         yield taken, _prepare(trips, key, render, source), rejected
 
 

@@ -67,8 +67,9 @@ class IngestRun(Base):
     """The checkpoint of one bulk file: committed together with each batch.
 
     Keyed by the file's content hash and source, so a run killed halfway resumes
-    after ``rows_done`` and a finished file run again starts a new pass (which
-    finds every row a duplicate).
+    after ``rows_done`` rows (counted in the order of its card partitions, which
+    it keeps) and a finished file run again starts a new pass (which finds every
+    row a duplicate).
     """
 
     __tablename__ = "ingest_runs"
@@ -80,6 +81,8 @@ class IngestRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | done
     passes: Mapped[int] = mapped_column(Integer, default=1)
     rows_done: Mapped[int] = mapped_column(BigInteger, default=0)  # data rows committed so far
+    # How many card partitions the file is split into (ingest/partition.py); 1 is the file's own order.
+    partitions: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
     credited: Mapped[int] = mapped_column(BigInteger, default=0)
     capped: Mapped[int] = mapped_column(BigInteger, default=0)

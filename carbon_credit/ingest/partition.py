@@ -1,0 +1,82 @@
+"""Partitioning a transit file by card before it is credited.
+
+The operator's file lists trips in its own order (by time, by line, at
+random), so one card's trips of a day are spread over the whole file. Taken
+batch by batch in that order, a resident's trips fall into several batches,
+and every one of them looks up the card, locks and updates the account and
+reads the day's cap usage again; and a daily cap binds on whichever trip
+comes first in the file rather than first in the day.
+
+So the file is first split, streaming, into partitions by a hash of the card
+number (in a temporary directory), sized so that one partition is about one
+batch. The batches are then cut from the partitions in order: a card's trips
+of the file are all in one partition, so nearly always in one batch, where
+they are credited in time order. The split depends only on the file and the
+partition count, which the run keeps, so a resumed run sees the same stream.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import zlib
+from typing import Iterator
+
+from .readers import ParseProblem
+
+FIELDS = ("trip_id", "card_no", "mode", "board_time", "alight_time", "distance_km")
+MAX_PARTITIONS = 500  # open files during the split; a bigger file gets bigger partitions
+FILL = 0.9  # partitions a little below the batch size, so one rarely spills into a second batch
+
+
+def partition_count(path: str, batch_size: int) -> int:
+    """About one partition per batch of the file's lines (counted, not parsed)."""
+    lines = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+    wanted = -(-lines // max(1, int(batch_size * FILL)))
+    return max(1, min(MAX_PARTITIONS, wanted))
+
+
+def partition_of(card_no: str, count: int) -> int:
+    """The partition of a card number as the file writes it (spaces and hyphens ignored, as when checked)."""
+    card = card_no.replace(" ", "").replace("-", "").strip()
+    return zlib.crc32(card.encode("utf-8", "replace")) % count
+
+
+def split(records: Iterator[tuple], count: int, directory: str, progress=None) -> tuple[list[str], int]:
+    """Write each (line_no, record) to its card's partition file; returns the files in order and the rows.
+
+    A row that could not be read at all (a ParseProblem) keeps its place by
+    line number and its reason, so it is rejected in the second pass like any
+    other bad row.
+    """
+    paths = [os.path.join(directory, f"part-{i:04d}.csv") for i in range(count)]
+    # surrogatepass: a JSON line may carry a lone surrogate; it must reach the checks, which reject it.
+    handles = [open(p, "w", newline="", encoding="utf-8", errors="surrogatepass") for p in paths]
+    n = 0
+    try:
+        writers = [csv.writer(h) for h in handles]
+        for n, (line_no, record) in enumerate(records, start=1):
+            if isinstance(record, ParseProblem):
+                writers[line_no % count].writerow((line_no, record.reason))
+            else:
+                writers[partition_of(record.get("card_no") or "", count)].writerow(
+                    (line_no, "", *[record.get(name) or "" for name in FIELDS]))
+            if progress is not None and n % 50_000 == 0:
+                progress()
+    finally:
+        for handle in handles:
+            handle.close()
+    return paths, n
+
+
+def read_partitions(paths: list[str]) -> Iterator[tuple]:
+    """The partitions' rows in order, as the readers yield them: (line_no, fields or ParseProblem, partition)."""
+    for index, path in enumerate(paths):
+        with open(path, newline="", encoding="utf-8", errors="surrogatepass") as handle:
+            for row in csv.reader(handle):
+                if row[1]:
+                    yield int(row[0]), ParseProblem(row[1]), index
+                else:
+                    yield int(row[0]), dict(zip(FIELDS, row[2:])), index
