@@ -284,3 +284,27 @@ def test_partitions_keep_every_row_its_line_and_its_text(tmp_path):
     assert by_line[6][0]["distance_km"] == "" and by_line[6][1] == partition_of("310000000777", 3)
     assert by_line[7][0]["trip_id"] == "t4\ud800\x00"  # reaches the checks, which reject it
     assert [row[0] for row in rows if row[2] == by_line[2][1]][:2] == [2, 5]  # file order within a partition
+
+
+def test_the_collector_pauses_for_a_run_collects_every_fifty_batches_and_comes_back():
+    import gc
+    import weakref
+
+    from carbon_credit.ingest.runner import COLLECT_EVERY, collect_between_batches
+
+    class Node:
+        pass
+
+    assert gc.isenabled()
+    with collect_between_batches() as after_batch:
+        assert not gc.isenabled()
+        node = Node()
+        node.me = node  # a reference cycle: only the collector frees it
+        alive = weakref.ref(node)
+        del node
+        for _ in range(COLLECT_EVERY - 1):
+            after_batch()
+        assert alive() is not None
+        after_batch()
+        assert alive() is None
+    assert gc.isenabled()

@@ -161,19 +161,31 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
             raise
 
 
+COLLECT_EVERY = 50  # batches between two full collections during a run
+
+
 @contextmanager
 def collect_between_batches():
-    """The cyclic garbage collector paused for the run, and run once after each committed batch.
+    """The cyclic garbage collector paused for the run, and run once every ``COLLECT_EVERY`` batches.
 
     A batch makes some hundred thousand objects that all stay alive until it
     is written, so automatic collections kept re-examining live objects: a
-    fifth of the run's Python time. A batch makes no reference cycles of its
-    own; one full collection per batch still bounds whatever others make.
+    fifth of the run's Python time. A batch leaves about ten objects in
+    reference cycles (measured), while a full collection takes ~0.15 s with
+    the GIL held, so one every fifty batches bounds them at no cost to speak of.
     """
     enabled = gc.isenabled()
     gc.disable()
+    batches = 0
+
+    def after_batch() -> None:
+        nonlocal batches
+        batches += 1
+        if batches % COLLECT_EVERY == 0:
+            gc.collect()
+
     try:
-        yield gc.collect
+        yield after_batch
     finally:
         if enabled:
             gc.enable()
