@@ -78,6 +78,23 @@ class Batch:
         return credited
 
 
+class BitSet:
+    """A set of small non-negative integers (resident ids, line numbers) as a bitmap: a bit each."""
+
+    def __init__(self):
+        self.bits = bytearray()
+
+    def add(self, number: int) -> None:
+        byte, bit = divmod(number, 8)
+        if byte >= len(self.bits):
+            self.bits.extend(bytes(byte - len(self.bits) + 4096))
+        self.bits[byte] |= 1 << bit
+
+    def __contains__(self, number: int) -> bool:
+        byte, bit = divmod(number, 8)
+        return byte < len(self.bits) and bool(self.bits[byte] >> bit & 1)
+
+
 class QueuedDigests:
     """The (resident, local day) digests a run has queued already: one bit per resident and day.
 
@@ -92,15 +109,12 @@ class QueuedDigests:
 
     def first(self, resident_id: int, day) -> bool:
         """True the first time a (resident, day) is asked about in this run."""
-        bits = self.days.get(day)
-        if bits is None:
-            bits = self.days[day] = bytearray()
-        byte, bit = divmod(resident_id, 8)
-        if byte >= len(bits):
-            bits.extend(bytes(byte - len(bits) + 4096))
-        if bits[byte] >> bit & 1:
+        queued = self.days.get(day)
+        if queued is None:
+            queued = self.days[day] = BitSet()
+        if resident_id in queued:
             return False
-        bits[byte] |= 1 << bit
+        queued.add(resident_id)
         return True
 
 

@@ -25,7 +25,7 @@ from ..errors import Conflict, InvalidInput
 from ..models import ActionType, RuleSet
 from ..models.cards import IngestRun
 from ..rules import compile_rule_set
-from .batch import QueuedDigests, process_batch
+from .batch import BitSet, QueuedDigests, process_batch
 from .partition import partition_count, read_partitions, split
 from .readers import READERS, ByteCounter, ParseProblem, content_hash, format_for
 from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
@@ -106,7 +106,7 @@ def _rule_sets(session) -> tuple[RuleSets, set]:
 class RejectFile:
     """CSV of line, trip_id, reason; on resume, only the rows of lines already committed are kept."""
 
-    def __init__(self, path: str, keep: Optional["LineSet"]):
+    def __init__(self, path: str, keep: Optional[BitSet]):
         kept = []
         if keep is not None and os.path.exists(path):
             with open(path, newline="", encoding="utf-8") as old:
@@ -125,23 +125,6 @@ class RejectFile:
 
     def close(self) -> None:
         self.handle.close()
-
-
-class LineSet:
-    """A set of line numbers as a bitmap (an eighth of a byte per line of the file)."""
-
-    def __init__(self):
-        self.bits = bytearray()
-
-    def add(self, line_no: int) -> None:
-        byte, bit = divmod(line_no, 8)
-        if byte >= len(self.bits):
-            self.bits.extend(bytes(byte - len(self.bits) + 4096))
-        self.bits[byte] |= 1 << bit
-
-    def __contains__(self, line_no: int) -> bool:
-        byte, bit = divmod(line_no, 8)
-        return byte < len(self.bits) and bool(self.bits[byte] >> bit & 1)
 
 
 def ingest_transit_file(session, path: str, now: datetime, *, key, options: IngestOptions = IngestOptions(),
@@ -207,7 +190,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
             report = None if progress is None else (lambda: progress(counter.bytes_read // 2, summary))
             paths, total = split(reader(counter.lines()), run.partitions, scratch, report)
         records = read_partitions(paths)
-        committed_lines = LineSet()
+        committed_lines = BitSet()
         for _ in range(run.rows_done):
             line_no = next(records, (0,))[0]
             committed_lines.add(line_no)
