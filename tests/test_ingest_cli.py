@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,9 +73,13 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     child.send_signal(signal.SIGKILL)
     assert child.wait() == -signal.SIGKILL
     assert done_at_kill < len(rows), "the run finished before it could be killed"
+    session.rollback()
+    scratch = os.path.join(tempfile.gettempdir(), f"carbon-ingest-run-{session.execute(select(IngestRun.id)).scalar_one()}")
+    assert os.path.isdir(scratch)  # a killed run cannot remove its partitions
     finished = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert "resumed after row" in finished.stdout
+    assert not os.path.exists(scratch)  # the resumed run cleared what the killed one left
     session.rollback()
     actions = session.execute(select(func.count(GreenAction.id))).scalar_one()
     unknown = session.execute(select(func.count(UnmatchedTrip.id))).scalar_one()

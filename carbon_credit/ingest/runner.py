@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gc
 import os
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -174,6 +175,23 @@ def collect_between_batches():
             gc.enable()
 
 
+@contextmanager
+def scratch_dir(parent: Optional[str], run_id: int):
+    """The run's own directory for its partitions, named after the run and emptied first.
+
+    A run killed outright (SIGKILL, power loss) cannot remove its files; the
+    next run of the same file, which resumes it, clears them. The run lock
+    keeps two processes of one run out of each other's way.
+    """
+    path = os.path.join(parent or tempfile.gettempdir(), f"carbon-ingest-run-{run_id}")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _run(session, run, reader, path, now, key, options, progress) -> IngestSummary:
     summary = IngestSummary(run_id=run.id, resumed_from=run.rows_done,
                             **{name: getattr(run, name) for name in COUNTERS})
@@ -182,7 +200,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
     session.commit()  # no transaction stays open while the file is split
     memo, queued, committed, done = {}, QueuedDigests(), 0, run.rows_done
     size = max(1, os.path.getsize(path))
-    with tempfile.TemporaryDirectory(prefix="ingest-", dir=options.work_dir) as scratch, \
+    with scratch_dir(options.work_dir, run.id) as scratch, \
             ThreadPoolExecutor(max_workers=1) as pool, collect_between_batches() as collect:
         # First pass: the file split by card (half of the progress bar).
         with open(path, "rb") as handle:
