@@ -308,3 +308,28 @@ def test_the_collector_pauses_for_a_run_collects_every_fifty_batches_and_comes_b
         after_batch()
         assert alive() is None
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("written, utc, local_day", [
+    ("2026-06-04T23:59:59", "2026-06-04T15:59:59+00:00", "2026-06-04"),  # local time without an offset
+    ("2026-06-05T00:00:00", "2026-06-04T16:00:00+00:00", "2026-06-05"),  # a local midnight starts the local day
+    ("2026-06-04T20:30:00+00:00", "2026-06-04T20:30:00+00:00", "2026-06-05"),  # UTC evening, Shanghai morning
+    ("2026-06-04T09:00:00-05:00", "2026-06-04T14:00:00+00:00", "2026-06-04"),
+    ("1990-07-01T12:00:00", "1990-07-01T03:00:00+00:00", "1990-07-01"),  # Shanghai kept summer time until 1991
+    ("1991-12-31T23:30:00", "1991-12-31T15:30:00+00:00", "1991-12-31"),
+])
+def test_trip_times_are_read_as_shanghai_local_time_unless_they_carry_an_offset(written, utc, local_day):
+    from datetime import date, datetime
+
+    from carbon_credit.ingest.trips import parse_trip
+    from carbon_credit.timeutil import local_date
+
+    board = datetime.fromisoformat(written)
+    alight = (board + timedelta(minutes=20)).isoformat()
+    parsed = parse_trip(2, {"trip_id": "t1", "card_no": CARD_A, "mode": "bus", "board_time": written,
+                            "alight_time": alight}, NOW)
+    assert parsed.board == datetime.fromisoformat(utc)
+    assert parsed.board.utcoffset() == timedelta(0)
+    assert parsed.day == date.fromisoformat(local_day) == local_date(board)
+    assert parsed.alight - parsed.board == timedelta(minutes=20)
+

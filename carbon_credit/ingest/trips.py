@@ -55,14 +55,29 @@ class Trip:
         return self.distance if self.distance is not None else Decimal(1)
 
 
+# Shanghai has kept UTC+8 without daylight saving since 1991: a local time from then on is converted
+# with one subtraction instead of a time-zone lookup (twice per row of a file of millions).
+FIXED_OFFSET_SINCE = 1992
+EIGHT_HOURS = timedelta(hours=8)
+
+
 def _time(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise Rejected(f"unparseable: {name} {value[:40]!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
+        if moment.year >= FIXED_OFFSET_SINCE:
+            return (moment - EIGHT_HOURS).replace(tzinfo=timezone.utc)
         moment = moment.replace(tzinfo=TZ)
     return moment.astimezone(timezone.utc)
+
+
+def _local_day(moment: datetime) -> date:
+    """The Shanghai calendar day of an aware UTC time."""
+    if moment.year >= FIXED_OFFSET_SINCE:
+        return (moment + EIGHT_HOURS).date()
+    return moment.astimezone(TZ).date()
 
 
 def _distance(value: str) -> Optional[Decimal]:
@@ -111,7 +126,7 @@ def parse_trip(line_no: int, fields: dict, now: datetime) -> Trip:
         raise Rejected("time_in_future: the trip ends after the file was read")
     distance = _distance(fields.get("distance_km") or "")
     return Trip(line_no, trip_id, _card(fields["card_no"]), action_type, mode, board, alight, distance,
-                board.astimezone(TZ).date())
+                _local_day(board))
 
 
 class RuleSets:

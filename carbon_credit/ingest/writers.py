@@ -71,7 +71,7 @@ NOTE_COLS = ("resident_id", "kind", "payload", "dedupe_key", "status", "attempts
 
 def sqlite_time(moment: datetime) -> str:
     """How SQLAlchemy stores a datetime in SQLite (naive UTC, microseconds)."""
-    return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 NULL = "\\N"
