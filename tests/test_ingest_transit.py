@@ -333,3 +333,23 @@ def test_trip_times_are_read_as_shanghai_local_time_unless_they_carry_an_offset(
     assert parsed.day == date.fromisoformat(local_day) == local_date(board)
     assert parsed.alight - parsed.board == timedelta(minutes=20)
 
+
+def test_on_sqlite_a_run_checkpoints_its_wal_and_leaves_the_connection_as_it_found_it(db_url, session, rules,
+                                                                                     tmp_path):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's own settings")
+    from carbon_credit.ingest.writers import SQLiteWriter
+
+    resident_with_card(session, CARD_A)
+    session.commit()
+    raw = session.connection().connection.driver_connection
+    defaults = tuple((name, raw.execute(f"PRAGMA {name}").fetchone()[0]) for name, _ in SQLiteWriter.BULK_PRAGMAS)
+    assert defaults == SQLiteWriter.DEFAULT_PRAGMAS
+    session.commit()
+    rows = [trip(f"T{i}", CARD_A, "bus", hour=7 + i % 12, distance="3.5") for i in range(40)]
+    summary = ingest(session, write_file(tmp_path, rows), batch_size=10)
+    assert summary.credited + summary.capped == 40
+    raw = session.connection().connection.driver_connection
+    assert tuple((name, raw.execute(f"PRAGMA {name}").fetchone()[0]) for name, _ in defaults) == defaults
+    busy, log, checkpointed = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and log == checkpointed  # the run's frames were already in the database file

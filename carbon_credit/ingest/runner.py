@@ -238,6 +238,8 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                     raise StopAfterBatches(f"stopped after {committed} batches")
             _checkpoint(session, run, done, summary, now, finished=True)
             session.commit()
+            writer_for(session).finish_run()
+            session.commit()
         finally:
             rejects.close()
     return summary

@@ -134,6 +134,9 @@ class BaseWriter:
         self.session = session
         self.raw = session.connection().connection.driver_connection
 
+    def finish_run(self) -> None:
+        """Called once after a run's last commit, outside any batch."""
+
     def store_forms(self, batch) -> None:
         """Store the batch's new trace forms (once per digest, whoever writes it first) and learn their ids.
 
@@ -325,7 +328,17 @@ class SQLiteWriter(BaseWriter):
         trip.action_text = (trip.action_type, str(trip.quantity), trip.unit, sqlite_time(trip.board), "partner_feed",
                             "partner", source, trip.trip_id, trip_attributes(trip))
 
+    # Per-connection settings while a run writes (speed only: they change nothing a reader sees).
+    # SQLite's 2 MB default page cache holds few of the index pages a batch probes and extends at
+    # random places. And the WAL passes its 1,000-page checkpoint threshold in every batch, so each
+    # commit wrote the same hot index pages back into the database file again. With 64 MB and a
+    # checkpoint about every 400 MB of WAL, a 2 M-trip file loads in 138 s instead of 165 s.
+    BULK_PRAGMAS = (("cache_size", -65536), ("wal_autocheckpoint", 100_000))
+    DEFAULT_PRAGMAS = (("cache_size", -2000), ("wal_autocheckpoint", 1000))
+
     def lock_source(self, source: str) -> None:
+        for name, value in self.BULK_PRAGMAS:  # each batch: the pool may hand out another connection
+            self.raw.execute(f"PRAGMA {name} = {value}")
         # Take the write lock now (an empty write), so reads below see a stable database.
         self.raw.execute("UPDATE ingest_runs SET source = source WHERE 0")
 
@@ -407,6 +420,12 @@ class SQLiteWriter(BaseWriter):
             "grams_total = grams_total + ?, updated_at = ? WHERE id = ?",
             [(p, p, g, now_s, aid) for aid, (p, g) in sums.items()])
         return dict(self._in("SELECT id, balance FROM accounts WHERE id IN (IN)", list(sums))) if sums else {}
+
+    def finish_run(self) -> None:
+        """Back to SQLite's defaults, with the run's WAL copied into the database file."""
+        for name, value in self.DEFAULT_PRAGMAS:
+            self.raw.execute(f"PRAGMA {name} = {value}")
+        self.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def queue_digests(self, rows: list) -> None:
         self.raw.executemany(
