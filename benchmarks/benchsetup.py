@@ -126,6 +126,8 @@ def raw_sqlite_executemany(engine, workdir: str) -> tuple[float, int]:
     raw_engine.dispose()
     target = sqlite3.connect(raw_path, isolation_level=None)
     target.execute("PRAGMA journal_mode=WAL")
+    # The application's connections check foreign keys, and PostgreSQL's raw \copy always does: so does this.
+    target.execute("PRAGMA foreign_keys=ON")
     target.execute(f"ATTACH DATABASE '{source_path}' AS src")
     for table in REFERENCE_TABLES:
         target.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
