@@ -310,6 +310,34 @@ def test_the_collector_pauses_for_a_run_collects_every_fifty_batches_and_comes_b
     assert gc.isenabled()
 
 
+def test_a_run_shortens_the_thread_switch_interval_and_puts_it_back_even_when_it_fails(session, rules, tmp_path,
+                                                                                         monkeypatch):
+    import sys
+
+    from carbon_credit.ingest import runner
+
+    seen = []
+    real_process_batch = runner.process_batch
+
+    def process_batch(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return real_process_batch(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "process_batch", process_batch)
+    before = sys.getswitchinterval()
+    assert before != runner.SWITCH_INTERVAL
+    resident_with_card(session, CARD_A)
+    session.commit()
+    path = write_file(tmp_path, [trip(f"T{i}", CARD_A, "metro", hour=7 + i) for i in range(6)])
+    with pytest.raises(StopAfterBatches):
+        ingest(session, path, batch_size=2, fail_after_batches=1)
+    assert seen == [runner.SWITCH_INTERVAL] and sys.getswitchinterval() == before
+    session.rollback()
+    resumed = ingest(session, path, batch_size=2)
+    assert (resumed.resumed_from, resumed.rows_read) == (2, 6)
+    assert seen[1:] == [runner.SWITCH_INTERVAL] * 2 and sys.getswitchinterval() == before
+
+
 @pytest.mark.parametrize("written, utc, local_day", [
     ("2026-06-04T23:59:59", "2026-06-04T15:59:59+00:00", "2026-06-04"),  # local time without an offset
     ("2026-06-05T00:00:00", "2026-06-04T16:00:00+00:00", "2026-06-05"),  # a local midnight starts the local day
