@@ -332,7 +332,7 @@ class SQLiteWriter(BaseWriter):
     # SQLite's 2 MB default page cache holds few of the index pages a batch probes and extends at
     # random places. And the WAL passes its 1,000-page checkpoint threshold in every batch, so each
     # commit wrote the same hot index pages back into the database file again. With 64 MB and a
-    # checkpoint about every 400 MB of WAL, a 2 M-trip file loads in 138 s instead of 165 s.
+    # checkpoint about every 400 MB of WAL, a 2 M-trip file loaded in 140 s instead of 165 s.
     BULK_PRAGMAS = (("cache_size", -65536), ("wal_autocheckpoint", 100_000))
     DEFAULT_PRAGMAS = (("cache_size", -2000), ("wal_autocheckpoint", 1000))
 
