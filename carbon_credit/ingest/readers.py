@@ -88,10 +88,11 @@ def read_jsonl(lines: Iterator[str]) -> Iterator[tuple]:
         yield line_no, {str(k).lower(): ("" if v is None else str(v)) for k, v in record.items()}
 
 
-def content_hash(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of the file's bytes: the identity of a file for checkpoints."""
-    digest = hashlib.sha256()
+def file_identity(path: str, chunk: int = 1 << 20) -> tuple[str, int]:
+    """SHA-256 of the file's bytes (its identity for checkpoints) and its line count, in one read."""
+    digest, lines = hashlib.sha256(), 0
     with open(path, "rb") as handle:
         while block := handle.read(chunk):
             digest.update(block)
-    return digest.hexdigest()
+            lines += block.count(b"\n")
+    return digest.hexdigest(), lines

@@ -29,7 +29,7 @@ from ..models.cards import IngestRun
 from ..rules import compile_rule_set
 from .batch import BitSet, QueuedDigests, process_batch
 from .partition import partition_count, read_partitions, split
-from .readers import READERS, ByteCounter, ParseProblem, content_hash, format_for
+from .readers import READERS, ByteCounter, ParseProblem, file_identity, format_for
 from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
 from .writers import run_lock, trip_attributes, trip_renderer, writer_for
 
@@ -81,8 +81,8 @@ def open_run(session, path: str, source: str, now: datetime, batch_size: int = D
 
     A resumed run keeps its partition count, so it sees the rows in the same order.
     """
-    digest = content_hash(path)
-    partitions = partition_count(path, batch_size)
+    digest, lines = file_identity(path)
+    partitions = partition_count(lines, batch_size)
     _insert_ignore(session, dict(source=source, content_hash=digest, file_name=os.path.basename(path)[:256],
                                  status="running", passes=1, rows_done=0, partitions=partitions, started_at=now,
                                  updated_at=now, **{name: 0 for name in COUNTERS}))
