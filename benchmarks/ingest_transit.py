@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,30 +32,50 @@ from tripgen import write_trip_file  # noqa: E402
 CARD_KEY = "benchmark-card-key"
 
 
-def run_command(database_url: str, path: str, batch_size: int) -> tuple[float, int, str]:
-    """The real CLI in a child process: (seconds, peak RSS in MB of that child, its output).
+def machine_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot (all cores; /proc/stat, less idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: int
+    output: str
+    cpu: float  # CPU seconds of the command's own process
+    machine_cpu: float  # CPU seconds of the whole machine meanwhile: the command, the database server, the rest
+
+
+def run_command(database_url: str, path: str, batch_size: int) -> Run:
+    """The real CLI in a child process: time, peak RSS in MB of that child, its output and CPU figures.
 
     The peak is the child's own high-water mark (VmHWM in /proc, polled until it
     exits). getrusage(RUSAGE_CHILDREN) would report the parent's size instead:
     Linux keeps the pre-exec maximum, and this process holds the generated data.
     """
     env = dict(os.environ, DATABASE_URL=database_url, CARD_HASH_KEY=CARD_KEY, SECRET_KEY="benchmark")
-    started = time.perf_counter()
+    started, busy_before = time.perf_counter(), machine_cpu_seconds()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path,
                                   "--batch-size", str(batch_size)], env=env, stdout=out, stderr=err, text=True,
                                  cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        peak_kb = 0
-        while child.poll() is None:
+        peak_kb, status = 0, None
+        while status is None:
             peak_kb = max(peak_kb, _high_water_kb(child.pid))
-            time.sleep(0.05)
-        seconds = time.perf_counter() - started
+            pid, code, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                status = os.waitstatus_to_exitcode(code)
+            else:
+                time.sleep(0.05)
+        seconds, machine_cpu = time.perf_counter() - started, machine_cpu_seconds() - busy_before
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if child.returncode != 0:
+    if status != 0:
         raise SystemExit(f"ingest failed:\n{stdout}\n{stderr}")
-    return seconds, peak_kb // 1024, stdout
+    return Run(seconds, peak_kb // 1024, stdout, usage.ru_utime + usage.ru_stime, machine_cpu)
 
 
 def _high_water_kb(pid: int) -> int:
@@ -100,12 +121,13 @@ def main() -> None:
     load_residents(engine, args.residents, CARD_KEY, now)
     print(f"loaded {args.residents:,} residents with cards in {time.perf_counter() - started:.1f} s")
 
-    seconds, peak_mb, output = run_command(args.database_url, path, args.batch_size)
+    first = run_command(args.database_url, path, args.batch_size)
+    seconds, output = first.seconds, first.output
     print(output.rstrip())
     loaded = sum(summary_value(output, label) for label in ("credited", "capped", "unknown cards"))
     raw_seconds, raw_rows = (raw_sqlite_executemany(engine, workdir) if args.sqlite
                              else raw_psql_copy(engine, args.database_url, workdir))
-    rerun_seconds, rerun_peak, rerun_output = run_command(args.database_url, path, args.batch_size)
+    rerun = run_command(args.database_url, path, args.batch_size)
     backend = "sqlite executemany" if args.sqlite else "psql \\copy"
     print()
     print(f"ingest (rules, ledger, balances): {args.rows / seconds:>10,.0f} rows/s  {seconds:6.1f} s for {args.rows:,} rows")
@@ -113,9 +135,13 @@ def main() -> None:
           f"({raw_rows:,} rows into {', '.join(OUTPUT_TABLES)})")
     print(f"ratio ingest / raw (same output rows): {raw_seconds / seconds:.2f}  "
           f"(time of raw ÷ time of ingest; target ≥ 0.5)")
-    print(f"re-run (all duplicates): {rerun_seconds:.1f} s, credited {summary_value(rerun_output, 'credited')}, "
-          f"duplicates {summary_value(rerun_output, 'duplicates')}  ({rerun_seconds / seconds:.2f}x the first run)")
-    print(f"peak RSS of the ingest process: {peak_mb} MB (re-run {rerun_peak} MB)")
+    print(f"re-run (all duplicates): {rerun.seconds:.1f} s, credited {summary_value(rerun.output, 'credited')}, "
+          f"duplicates {summary_value(rerun.output, 'duplicates')}  ({rerun.seconds / seconds:.2f}x the first run)")
+    print(f"peak RSS of the ingest process: {first.peak_mb} MB (re-run {rerun.peak_mb} MB)")
+    cores = os.cpu_count() or 1
+    print(f"CPU during the ingest: the command {first.cpu:.1f} s, the whole machine {first.machine_cpu:.1f} s "
+          f"(the database server and the rest: {first.machine_cpu - first.cpu:.1f} s) of {cores} cores × "
+          f"{seconds:.1f} s = {cores * seconds:.1f} s")
 
 
 if __name__ == "__main__":
