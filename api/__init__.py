@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from .config import Config, configure_sqlite_engine, finalise_config
+from .config import Config, configure_sqlite_engine, finalise_config, warn_when_serving_on_demo_keys
 
 
 def create_app(config=None) -> Flask:
@@ -25,6 +25,7 @@ def create_app(config=None) -> Flask:
     _init_extensions(app)
     _register_routes(app)
     _register_bot(app)
+    warn_when_serving_on_demo_keys(app)
     return app
 
 

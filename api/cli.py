@@ -1,12 +1,14 @@
 """Operator commands: ``flask residents …`` and ``flask staff …``."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import AppGroup
 
 from carbon_credit.errors import DomainError
 from carbon_credit.residents import find_resident_by_openid
-from carbon_credit.staff import STAFF_ROLES, create_staff
+from carbon_credit.staff import STAFF_ROLES, check_password_policy, create_staff
 from carbon_credit.timeutil import utcnow
 
 from .auth import hash_password, issue_resident_token
@@ -28,15 +30,21 @@ def resident_token(openid):
     click.echo(issue_resident_token(resident)["access_token"])
 
 
-@staff_cli.command("create")
-@click.argument("username")
-@click.option("--role", type=click.Choice(STAFF_ROLES), required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--community", "community_ids", type=int, multiple=True, help="Community id (repeatable).")
-@click.option("--display-name", default="", help="Name shown in the worker console.")
-def create_staff_command(username, role, password, community_ids, display_name):
-    """Add a staff member who signs in at POST /api/v1/auth/token."""
+def _read_password(password: str | None, from_stdin: bool) -> str:
+    """The password from --password-stdin (one line, for automation) or a hidden prompt asked twice."""
+    if from_stdin:
+        if password is not None:
+            raise click.UsageError("Give the password either with --password or on stdin, not both.")
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    if password is not None:
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _create(username, role, password, community_ids=(), display_name=""):
     try:
+        check_password_policy(username, password)
         staff = create_staff(
             db.session,
             utcnow(),
@@ -52,6 +60,38 @@ def create_staff_command(username, role, password, community_ids, display_name):
         raise click.ClickException(f"{exc.message} {detail}".strip()) from None
     db.session.commit()
     click.echo(f"Created {role} {staff.username} (id {staff.id}).")
+
+
+password_options = [
+    click.option("--password", default=None, help="Visible in the shell's history: prefer the prompt or stdin."),
+    click.option("--password-stdin", "password_stdin", is_flag=True, help="Read the password from one line of stdin."),
+]
+
+
+def _with_password(command):
+    for option in reversed(password_options):
+        command = option(command)
+    return command
+
+
+@staff_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(STAFF_ROLES), required=True)
+@_with_password
+@click.option("--community", "community_ids", type=int, multiple=True, help="Community id (repeatable).")
+@click.option("--display-name", default="", help="Name shown in the worker console.")
+def create_staff_command(username, role, password, password_stdin, community_ids, display_name):
+    """Add a staff member who signs in at POST /api/v1/auth/token."""
+    _create(username, role, _read_password(password, password_stdin), community_ids, display_name)
+
+
+@staff_cli.command("create-admin")
+@click.argument("username")
+@_with_password
+@click.option("--display-name", default="", help="Name shown in the console.")
+def create_admin_command(username, password, password_stdin, display_name):
+    """Add an admin (the first one of a new install): the password is asked for twice, or read from stdin."""
+    _create(username, "admin", _read_password(password, password_stdin), display_name=display_name)
 
 
 def register_cli(app) -> None:

@@ -1,8 +1,9 @@
 """Configuration read from the environment.
 
-The embedded default (an SQLite file in the instance folder, no Redis) runs with
-no environment at all; production sets DATABASE_URL, REDIS_URL, SECRET_KEY and
-the WeChat credentials. Values derived from others (the hash keys, the database
+The embedded default (an SQLite file in the instance folder, no Redis) is the
+demo: it runs with no environment at all, on published keys. Production is any
+other database (DATABASE_URL set, or a database URI given by the caller) outside
+testing: it refuses to start without SECRET_KEY and the three hash keys. Values derived from others (the hash keys, the database
 URL's driver) are settled by ``finalise_config`` after any overrides, so a test
 that changes SECRET_KEY also changes what is derived from it.
 """
@@ -50,6 +51,15 @@ def derive_key(secret: str, purpose: str) -> str:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
+HASH_KEYS = (("CARD_HASH_KEY", "transit-card-hash"), ("PHONE_HASH_KEY", "phone-hash"),
+             ("OPENID_HASH_KEY", "openid-hash"))
+GENERATE_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+class ConfigurationError(RuntimeError):
+    """The application refuses to start with this configuration."""
+
+
 class Config:
     """Settings from the environment; instantiate to read it (tests pass their own mapping)."""
 
@@ -92,26 +102,59 @@ class Config:
         self.TOKEN_TTL_SECONDS = int(env.get("TOKEN_TTL_SECONDS", 12 * 3600))
         self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
         self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None
+        self.OPENID_HASH_KEY = env.get("OPENID_HASH_KEY") or None
 
 
 class TestingConfig(Config):
     TESTING = True
 
 
+def is_demo(config) -> bool:
+    """The embedded SQLite database (DATABASE_URL unset): the demo, which may run on published keys."""
+    return config["SQLALCHEMY_DATABASE_URI"] == DEFAULT_SQLITE_URI
+
+
 def finalise_config(app) -> None:
-    """Settle derived values once the environment and the overrides are both applied."""
+    """Settle derived values once the environment and the overrides are both applied.
+
+    Production (neither testing nor the demo) must name its secrets: the hash keys
+    are never derived there, since rotating SECRET_KEY would then lose every card,
+    phone and returning follower. Raises ConfigurationError naming what is missing.
+    """
     config = app.config
     config["WECHAT_DEMO"] = config.get("WECHAT_APPID") == DEMO_WECHAT["WECHAT_APPID"]
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["TOKEN_TTL_SECONDS"] = int(config["TOKEN_TTL_SECONDS"])
-    for name, purpose in (("CARD_HASH_KEY", "transit-card-hash"), ("PHONE_HASH_KEY", "phone-hash")):
+    config["DEMO_MODE"] = is_demo(config) and not app.testing
+    if not (app.testing or is_demo(config)):
+        missing = [name for name in ("SECRET_KEY", *(n for n, _ in HASH_KEYS))
+                   if not config.get(name) or config[name] == DEV_SECRET_KEY]
+        if missing:
+            raise ConfigurationError(
+                f"Refusing to start: {', '.join(missing)} not set. Outside the demo (DATABASE_URL is set) "
+                f"every secret must be given in the environment; make each with {GENERATE_HINT} and keep "
+                "the hash keys for ever (README: 'Pointing it at PostgreSQL and Redis').")
+    for name, purpose in HASH_KEYS:
         if not config.get(name):
             config[name] = derive_key(config["SECRET_KEY"], purpose)
-    if config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
-        app.logger.warning(
-            "SECRET_KEY is not set: using the development key. Tokens can be forged; "
-            "set SECRET_KEY before serving real residents."
-        )
+
+
+def warn_when_serving_on_demo_keys(app) -> None:
+    """Log once, at the first request served, that the demo's published key signs the tokens.
+
+    Only serving warns: ``--help``, migrations and other commands never handle a request.
+    """
+    if app.testing or app.config["SECRET_KEY"] != DEV_SECRET_KEY:
+        return
+    warned = []
+
+    def warn():
+        if not warned:
+            warned.append(True)
+            app.logger.warning("SECRET_KEY is not set: the demo signs tokens with a published key, so anyone can "
+                               "forge them. Set DATABASE_URL and the secrets before serving real residents.")
+
+    app.before_request(warn)
 
 
 def configure_sqlite_engine(engine: Engine) -> None:

@@ -55,7 +55,8 @@ def run_command(database_url: str, path: str, batch_size: int) -> Run:
     exits). getrusage(RUSAGE_CHILDREN) would report the parent's size instead:
     Linux keeps the pre-exec maximum, and this process holds the generated data.
     """
-    env = dict(os.environ, DATABASE_URL=database_url, CARD_HASH_KEY=CARD_KEY, SECRET_KEY="benchmark")
+    env = dict(os.environ, DATABASE_URL=database_url, CARD_HASH_KEY=CARD_KEY, PHONE_HASH_KEY=CARD_KEY,
+               OPENID_HASH_KEY=CARD_KEY, SECRET_KEY="benchmark")
     started, busy_before = time.perf_counter(), machine_cpu_seconds()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path,

@@ -2,8 +2,8 @@
 
 WECHAT_TOKEN signs every push; WECHAT_AES_KEY (the console's EncodingAESKey)
 with WECHAT_APPID turns on safe and compatible mode; REDIS_URL moves the
-de-duplication of retries to Redis. OPENID_HASH_KEY (derived from SECRET_KEY
-when unset) keys the hash that lets a returning follower find their account.
+de-duplication of retries to Redis. OPENID_HASH_KEY (settled by the app's
+configuration) keys the hash that lets a returning follower find their account.
 """
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass
 
 from wechatpy.crypto import WeChatCrypto
-
-from api.config import derive_key
 
 from .dedupe import store_for
 from .handlers import Keys
@@ -47,7 +45,7 @@ def make_crypto(token: str, aes_key: str, appid: str) -> WeChatCrypto | None:
 def load_settings(config) -> BotSettings:
     token = config.get("WECHAT_TOKEN") or ""
     appid = config.get("WECHAT_APPID") or ""
-    hash_key = config.get("OPENID_HASH_KEY") or derive_key(config["SECRET_KEY"], "openid-hash")
+    hash_key = config["OPENID_HASH_KEY"]
     return BotSettings(
         token=token,
         appid=appid,

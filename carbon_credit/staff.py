@@ -16,6 +16,18 @@ from .errors import Conflict, InvalidInput, NotFound
 from .models import AuditLog, Community, Staff
 
 STAFF_ROLES = ("admin", "worker")
+PASSWORD_MIN_LENGTH = 10
+
+
+def check_password_policy(username: str, password: str) -> None:
+    """Refuse a staff password that is too short or is the username; raises InvalidInput on ``password``."""
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(f"Must be at least {PASSWORD_MIN_LENGTH} characters.")
+    if password.strip().casefold() == username.strip().casefold():
+        problems.append("Must not be the username.")
+    if problems:
+        raise InvalidInput("The password does not meet the policy.", errors={"password": problems})
 
 
 def create_staff(

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from api import create_app
-from api.config import Config, normalise_database_url
+from api.config import Config, ConfigurationError, normalise_database_url
 from api.errors import code_from_name, flatten_locations
 from carbon_credit.errors import InsufficientPoints
 
@@ -70,11 +70,10 @@ def test_hash_keys_are_derived_from_the_secret_key_unless_given():
     assert given.config["PHONE_HASH_KEY"] == "k"
 
 
-def test_missing_secret_key_is_warned_about_outside_testing(monkeypatch, caplog):
+def test_missing_secret_key_refuses_to_start_outside_testing_and_the_demo(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    with caplog.at_level(logging.WARNING):
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    assert "SECRET_KEY is not set" in caplog.text
 
 
 def test_config_object_overrides_the_environment():

@@ -292,16 +292,16 @@ def test_cli_token_for_unknown_openid_fails_clearly(runner):
 def test_cli_creates_staff_who_can_sign_in(client, runner, session):
     community = make_community(session)
     session.commit()
-    args = ["staff", "create", "wang", "--role", "worker", "--password", "pw-123456", "--community", str(community.id)]
+    args = ["staff", "create", "wang", "--role", "worker", "--password", "pw-12345678", "--community", str(community.id)]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
-    token = login(client, "wang", "pw-123456")
+    token = login(client, "wang", "pw-12345678")
     assert me(client, token).get_json()["community_ids"] == [community.id]
 
 
 def test_cli_refuses_a_taken_username(runner, session):
     make_staff(session, "wang", "admin")
     session.commit()
-    result = runner.invoke(args=["staff", "create", "wang", "--role", "admin", "--password", "x"])
+    result = runner.invoke(args=["staff", "create", "wang", "--role", "admin", "--password", "long-enough-pw"])
     assert result.exit_code != 0
     assert "This username is taken." in result.output

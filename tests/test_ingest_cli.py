@@ -66,7 +66,7 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     rows = [trip(f"k{n}", cards[n % 60], ("bus", "metro", "bike")[n % 3], 6 + n % 15, minutes=10,
                  distance=str(1 + n % 9) if n % 4 else "") for n in range(30_000)]
     path = write_file(tmp_path, rows)
-    env = dict(os.environ, DATABASE_URL=db_url, CARD_HASH_KEY=KEY, SECRET_KEY="test")
+    env = dict(os.environ, DATABASE_URL=db_url, CARD_HASH_KEY=KEY, PHONE_HASH_KEY=KEY, OPENID_HASH_KEY=KEY, SECRET_KEY="test")
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path, "--batch-size", "500"]
     child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done_at_kill = _wait_for_progress(session, 2000)
