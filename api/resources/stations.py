@@ -38,7 +38,7 @@ class Stations(MethodView):
     @auth_required("worker", "admin")
     @blp.arguments(StationCreateSchema)
     @blp.response(201, StationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="Community outside the worker's area")
+    @blp.alt_response(422, schema=ErrorSchema, description="Unknown community (or outside the worker's area)")
     def post(self, body):
         principal = current_principal()
         station = create_station(db.session, body, utcnow(), scope=principal.community_ids, actor_id=principal.id)
