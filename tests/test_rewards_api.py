@@ -72,7 +72,8 @@ def test_resident_redeems_once_per_idempotency_key_and_sees_it(client, session, 
     offered = client.get("/api/v1/me/rewards", headers=headers).get_json()
     assert [(r["id"], r["held"], r["redeemable"]) for r in offered] == [(reward.id, 0, True)]
     keyless = client.post("/api/v1/me/redemptions", json={"reward_id": reward.id}, headers=auth_header(resident_token(resident)))
-    assert keyless.status_code == 400 and keyless.get_json()["code"] == "idempotency_key_required"
+    assert keyless.status_code == 422 and keyless.get_json()["errors"] == {
+        "Idempotency-Key": ["Missing data for required field."]}
     first = client.post("/api/v1/me/redemptions", json={"reward_id": reward.id}, headers=headers)
     retry = client.post("/api/v1/me/redemptions", json={"reward_id": reward.id}, headers=headers)
     assert (first.status_code, retry.status_code) == (201, 200)
