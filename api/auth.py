@@ -21,6 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from carbon_credit.errors import DomainError, Forbidden
 from carbon_credit.models import Resident, Staff
+from carbon_credit.scope import require_community
 
 from .extensions import db
 
@@ -172,9 +173,8 @@ def auth_required(*roles: str):
 
 
 def ensure_community_access(community_id: int) -> None:
-    """Refuse a worker acting on a community outside their own (admins pass)."""
+    """A community outside a worker's own reads as unknown (404 community_not_found); admins pass."""
     principal = current_principal()
     if principal is None:
         raise Unauthorized()
-    if principal.community_ids is not None and community_id not in principal.community_ids:
-        raise Forbidden("This community is outside your area.")
+    require_community(principal.community_ids, community_id)

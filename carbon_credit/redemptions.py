@@ -19,7 +19,7 @@ import secrets
 from datetime import datetime
 from typing import Optional, Sequence
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .audit import audit
@@ -28,6 +28,7 @@ from .ledger import lock_account, refund_points, take_points
 from .models import Community, Redemption, Resident, Reward
 from .notify import enqueue_notification
 from .rewards import offered_to
+from .scope import covers, covers_any, resident_community
 
 # No 0/O, 1/I/L: a code read out at a counter is typed back without doubt. 31^12 ≈ 2^59 codes.
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -145,15 +146,13 @@ def redeem_reward(session, resident_id: int, reward_id: int, now: datetime, *,
 
 
 def _staff_may_act(session, redemption: Redemption, scope: Optional[Sequence[int]]) -> bool:
-    """A worker acts on redemptions of rewards offered to their communities; a city-wide reward's
-    redemptions belong to the worker of the resident's community."""
+    """A worker acts on a redemption of a resident of their communities, of a reward offered to all
+    or to one of their communities; anything else reads as unknown."""
     if scope is None:
         return True
-    offered = set(redemption.reward.community_ids)
-    if offered:
-        return bool(offered & set(scope))
-    resident = session.get(Resident, redemption.resident_id)
-    return resident is not None and resident.community_id in set(scope)
+    offered = redemption.reward.community_ids
+    return covers(scope, resident_community(session, redemption.resident_id)) and (
+        not offered or covers_any(scope, offered))
 
 
 def use_voucher(session, code: str, now: datetime, *, actor_id: int, scope: Optional[Sequence[int]]) -> Redemption:
@@ -223,9 +222,9 @@ def list_redemptions(session, *, resident_id: Optional[int] = None, reward_id: O
     if scope is not None:
         ids = list(scope)
         query = query.join(Reward, Reward.id == Redemption.reward_id).join(
-            Resident, Resident.id == Redemption.resident_id).where(or_(
-                Reward.communities.any(Community.id.in_(ids)),
-                and_(~Reward.communities.any(), Resident.community_id.in_(ids))))
+            Resident, Resident.id == Redemption.resident_id).where(
+                Resident.community_id.in_(ids or [-1]),
+                or_(~Reward.communities.any(), Reward.communities.any(Community.id.in_(ids or [-1]))))
     if resident_id is not None:
         query = query.where(Redemption.resident_id == resident_id)
     if reward_id is not None:

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from .actions import RecordResult, review_action
 from .appliances import settle_claim
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import InvalidInput, NotFound
 from .models import GreenAction, Resident
 from .models.appliances import ApplianceClaim, EvidencePhoto
 from .notify import enqueue_notification
+from .scope import covers, require_community, resident_community
 
 # What a reviewer filters on, and which action statuses each means.
 REVIEW_STATUSES = {
@@ -37,11 +38,6 @@ class ReviewPage:
     total: int
 
 
-def _require_scope(scope, community_id: Optional[int]) -> None:
-    if scope is not None and community_id not in scope:
-        raise Forbidden("This resident is outside your communities.", code="outside_community")
-
-
 def _queue_query(scope, status: str, action_type: Optional[str], community_id: Optional[int]):
     if status not in REVIEW_STATUSES:
         raise InvalidInput(errors={"status": [f"one of {list(REVIEW_STATUSES)}"]})
@@ -52,7 +48,7 @@ def _queue_query(scope, status: str, action_type: Optional[str], community_id: O
     if scope is not None:
         query = query.where(Resident.community_id.in_(scope or [-1]))
     if community_id is not None:
-        _require_scope(scope, community_id)
+        require_community(scope, community_id)
         query = query.where(Resident.community_id == community_id)
     if action_type:
         query = query.where(GreenAction.action_type == action_type)
@@ -93,10 +89,10 @@ def list_reviews(session, *, scope, status: str = "pending", action_type: Option
 
 
 def _action_in_scope(session, action_id: int, scope) -> GreenAction:
+    """The action, if its resident is the reviewer's; otherwise the same 404 as an unknown action."""
     action = session.get(GreenAction, action_id)
-    if action is None:
+    if action is None or not covers(scope, resident_community(session, action.resident_id)):
         raise NotFound("No such action.", code="action_not_found")
-    _require_scope(scope, session.scalar(select(Resident.community_id).where(Resident.id == action.resident_id)))
     return action
 
 

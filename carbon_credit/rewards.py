@@ -15,6 +15,7 @@ from .audit import audit
 from .errors import Forbidden, InvalidInput, NotFound
 from .models import Community, Redemption, Resident, Reward
 from .models.rewards import REWARD_KINDS
+from .scope import covers
 
 EDITABLE = ("kind", "title", "description", "points_cost", "stock", "per_resident_limit", "visible_from",
             "visible_until", "active", "community_ids")
@@ -49,10 +50,9 @@ def _communities(session, ids: Sequence[int], scope: Optional[Sequence[int]]) ->
         if not ids:
             raise Forbidden("A worker offers rewards to their own communities; name at least one.",
                             code="community_required")
-        outside = set(ids) - set(scope)
-        if outside:
-            raise Forbidden(f"Communities {sorted(outside)} are outside your area.")
-    found = list(session.execute(select(Community).where(Community.id.in_(ids))).scalars()) if ids else []
+    # A community outside a worker's area is answered as an unknown one.
+    found = [c for c in session.execute(select(Community).where(Community.id.in_(ids))).scalars()
+             if covers(scope, c.id)] if ids else []
     if len(found) != len(ids):
         missing = sorted(set(ids) - {c.id for c in found})
         raise InvalidInput("Unknown community.", errors={"community_ids": [f"unknown ids {missing}"]})

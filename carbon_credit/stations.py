@@ -16,11 +16,12 @@ from sqlalchemy import select, update
 
 from .audit import audit
 from .checkins import ScanResult, register_scene
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import InvalidInput, NotFound
 from .ledger import lock_account
 from .models import Community
 from .models.partners import Partner
 from .models.stations import STATION_KINDS, Station, StationVisit
+from .scope import covers
 
 VISIT_LENGTH = timedelta(minutes=10)
 # A device clock may run a little behind the phone that opened the visit.
@@ -28,26 +29,23 @@ VISIT_EARLY_GRACE = timedelta(minutes=1)
 EDITABLE = ("name", "kind", "community_id", "address", "partner_id", "active")
 
 
-def require_scope(scope, community_id: int) -> None:
-    if scope is not None and community_id not in scope:
-        raise Forbidden("This community is outside your area.", code="outside_community")
-
-
 def get_station(session, station_id: int, scope=None) -> Station:
+    """The station, if the caller may act on it; outside a worker's communities it reads as unknown."""
     station = session.get(Station, station_id)
-    if station is None:
+    if station is None or not covers(scope, station.community_id):
         raise NotFound("No such station.", code="station_not_found")
-    require_scope(scope, station.community_id)
     return station
 
 
-def _check_fields(session, data: dict) -> None:
+def _check_fields(session, data: dict, scope=None) -> None:
+    """Field errors; a community outside a worker's area is as unknown as one that does not exist."""
     errors = {}
     if "kind" in data and data["kind"] not in STATION_KINDS:
         errors["kind"] = [f"one of {list(STATION_KINDS)}"]
     if "name" in data and not str(data["name"] or "").strip():
         errors["name"] = ["required"]
-    if "community_id" in data and session.get(Community, data["community_id"]) is None:
+    if "community_id" in data and (not covers(scope, data["community_id"])
+                                   or session.get(Community, data["community_id"]) is None):
         errors["community_id"] = ["unknown community"]
     if data.get("partner_id") is not None and session.get(Partner, data["partner_id"]) is None:
         errors["partner_id"] = ["unknown partner"]
@@ -56,8 +54,7 @@ def _check_fields(session, data: dict) -> None:
 
 
 def create_station(session, data: dict, now: datetime, *, scope=None, actor_id=None) -> Station:
-    _check_fields(session, data)
-    require_scope(scope, data["community_id"])
+    _check_fields(session, data, scope)
     station = Station(name=data["name"].strip(), kind=data["kind"], community_id=data["community_id"],
                       address=data.get("address", ""), partner_id=data.get("partner_id"),
                       active=data.get("active", True), created_at=now, updated_at=now)
@@ -70,9 +67,7 @@ def create_station(session, data: dict, now: datetime, *, scope=None, actor_id=N
 
 def update_station(session, station_id: int, changes: dict, now: datetime, *, scope=None, actor_id=None) -> Station:
     station = get_station(session, station_id, scope)
-    _check_fields(session, changes)
-    if "community_id" in changes:
-        require_scope(scope, changes["community_id"])  # a worker cannot move a station out of their area
+    _check_fields(session, changes, scope)  # a worker cannot move a station out of their area
     before = {k: getattr(station, k) for k in EDITABLE if k in changes}
     for name in before:
         setattr(station, name, changes[name])

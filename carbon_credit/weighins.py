@@ -16,6 +16,7 @@ from .actions import ActionInput, RecordResult, record_action, request_fingerpri
 from .audit import audit
 from .errors import InvalidInput, NotFound, QuantityOutOfRange
 from .intake import IdentityKeys, protected_ref, queue_credit_notice, resolve_resident
+from .scope import covers, resident_community
 from .stations import get_station
 
 # A kitchen-waste drop is counted, not weighed for points; beyond this a weight is a device fault.
@@ -80,8 +81,8 @@ def record_worker_weigh_in(session, station_id: int, data: dict, now: datetime, 
     if not station.active:
         raise InvalidInput("This station is not active.", code="station_inactive")
     resident_id = resolve_resident(session, data["resident"], keys, allowed=WORKER_RESIDENT_REFS)
-    if resident_id is None:
-        raise NotFound("No resident matches.", code="unknown_resident")
+    if resident_id is None or not covers(scope, resident_community(session, resident_id)):
+        raise NotFound("No resident matches.", code="unknown_resident")  # outside the worker's area: the same
     item = weigh_in(data["category"], data["weight_kg"])
     occurred_at: Optional[datetime] = data.get("occurred_at") or now
     fingerprint = request_fingerprint({"station_id": station_id, **data,

@@ -114,8 +114,8 @@ def test_admin_searches_by_name_openid_prefix_community_and_status(client, sessi
 def test_worker_searches_only_their_communities(client, area):
     assert names(client.get("/api/v1/residents", headers=area.worker)) == ["王芳", "王强"]
     assert names(client.get("/api/v1/residents?q=李", headers=area.worker)) == []
-    assert_error(client.get(f"/api/v1/residents?community_id={area.cuizhai_c.id}", headers=area.worker), 403,
-                 "forbidden")
+    assert_error(client.get(f"/api/v1/residents?community_id={area.cuizhai_c.id}", headers=area.worker), 404,
+                 "community_not_found")
     assert_error(client.get("/api/v1/residents?status=sleeping", headers=area.worker), 422, "validation_error",
                  ["status"])
     assert_error(client.get("/api/v1/residents?q=", headers=area.worker), 422, "validation_error", ["q"])

@@ -182,11 +182,12 @@ def test_workers_review_only_their_communities(client, session, people):
     action_id = submit(client, people["alice"]).get_json()["action_id"]
     assert total(client.get("/api/v1/reviews", headers=auth_header(people["stranger"]))) == 0
     response = review(client, people["stranger"], action_id, True)
-    assert (response.status_code, response.get_json()["code"]) == (403, "outside_community")
+    assert (response.status_code, response.get_json()["code"]) == (404, "action_not_found")
     foreign = client.get(f"/api/v1/reviews?community_id={people['community']}",
                          headers=auth_header(people["stranger"]))
-    assert foreign.status_code == 403
-    assert client.get(f"/api/v1/reviews/{action_id}/photo", headers=auth_header(people["stranger"])).status_code == 403
+    assert (foreign.status_code, foreign.get_json()["code"]) == (404, "community_not_found")
+    photo = client.get(f"/api/v1/reviews/{action_id}/photo", headers=auth_header(people["stranger"]))
+    assert (photo.status_code, photo.get_json()["code"]) == (404, "action_not_found")
     assert balance(session, people["alice_id"]) == 0
 
 

@@ -157,8 +157,8 @@ def test_worker_is_kept_to_their_communities(client, session, worker_token, area
     with freeze_time("2026-05-30T02:00:00Z"):
         refused = client.post("/api/v1/campaigns", json=body([a.id, c.id]), headers=auth_header(token))
         assert refused.status_code == 422 and f"community_ids.{c.id}" in refused.get_json()["errors"]
-        assert client.get(f"/api/v1/figures/communities/{c.id}", headers=auth_header(token)).status_code == 403
-        assert client.get(f"/api/v1/leaderboards/communities/{c.id}", headers=auth_header(token)).status_code == 403
+        assert client.get(f"/api/v1/figures/communities/{c.id}", headers=auth_header(token)).status_code == 404
+        assert client.get(f"/api/v1/leaderboards/communities/{c.id}", headers=auth_header(token)).status_code == 404
         assert client.get(f"/api/v1/leaderboards/streets/{street.id}", headers=auth_header(token)).status_code == 200
     assert session.query(Campaign).count() == 0
 
@@ -185,10 +185,10 @@ def test_resident_enrols_once_in_an_open_campaign(client, area, admin_token, res
         campaign = client.post("/api/v1/campaigns", json=body([a.id]), headers=auth_header(admin_token)).get_json()
         url = f"/api/v1/me/campaigns/{campaign['id']}/enrolment"
         mine = auth_header(resident_token(people["a1"]))
-        assert client.post(url, headers=mine).get_json()["code"] == "campaign_not_open"  # still a draft
+        assert client.post(url, headers=mine).get_json()["code"] == "campaign_not_found"  # a draft is not shown
         client.post(f"/api/v1/campaigns/{campaign['id']}/publish", headers=auth_header(admin_token))
         assert [c["title"] for c in client.get("/api/v1/me/campaigns", headers=mine).get_json()] == ["垃圾分类周"]
         first, again = client.post(url, headers=mine).get_json(), client.post(url, headers=mine).get_json()
         assert (first["created"], again["created"], first["via"]) == (True, False, "self")
         stranger = auth_header(resident_token(people["c1"]))
-        assert client.post(url, headers=stranger).status_code == 403
+        assert client.post(url, headers=stranger).status_code == 404

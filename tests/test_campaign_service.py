@@ -4,7 +4,7 @@ import pytest
 
 from carbon_credit.campaigns import (advance_campaigns, cancel_campaign, create_campaign, publish_campaign,
                                      run_campaign_publicity, update_campaign)
-from carbon_credit.errors import Conflict, Forbidden, InvalidInput
+from carbon_credit.errors import Conflict, InvalidInput, NotFound
 from carbon_credit.models import Campaign, CampaignPublicity
 
 from .campaign_support import campaign_values, install_rules, running_campaign, weigh_in
@@ -39,7 +39,7 @@ def test_worker_may_target_only_their_communities(session):
         create_campaign(session, campaign_values([mine, theirs]), FIXED_NOW, allowed_community_ids=[mine.id])
     assert f"community_ids.{theirs.id}" in raised.value.errors
     campaign = create_campaign(session, campaign_values([theirs]), FIXED_NOW)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         publish_campaign(session, campaign.id, FIXED_NOW, allowed_community_ids=[mine.id])
 
 

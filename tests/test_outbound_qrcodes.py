@@ -139,9 +139,9 @@ def test_a_worker_is_refused_another_communitys_campaign(client, session, worker
     token = worker_token(make_community(session))
     response = client.post("/api/v1/qrcodes", json={"target_type": "campaign", "target_id": campaign.id},
                            headers=auth_header(token))
-    assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
+    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
     shown = client.get(f"/api/v1/qrcodes?target_type=campaign&target_id={campaign.id}", headers=auth_header(token))
-    assert shown.status_code == 403
+    assert shown.status_code == 404
     assert len(rsps.calls) == 0
     assert session.scalar(select(func.count()).select_from(QRCode)) == 0
 
@@ -237,6 +237,6 @@ def test_a_worker_prints_codes_for_their_own_stations_only(client, session, work
     add_stable_token(rsps)
     add_api(rsps, QRCODE_CREATE, "qrcode_create_permanent")
     assert client.post("/api/v1/qrcodes", json={"target_type": "station", "target_id": other},
-                       headers=auth_header(token)).status_code == 403
+                       headers=auth_header(token)).status_code == 404
     made = client.post("/api/v1/qrcodes", json={"target_type": "station", "target_id": own}, headers=auth_header(token))
     assert made.status_code == 200 and made.get_json()["scene"] == f"station:{own}"

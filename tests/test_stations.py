@@ -39,14 +39,16 @@ def test_workers_manage_stations_of_their_communities_only(client, session, work
     assert station["qr_scene"] == f"station:{station['id']}"
     refused = client.post("/api/v1/stations", json={"name": "x", "kind": "kiosk", "community_id": theirs_id},
                           headers=headers)
-    assert (refused.status_code, refused.get_json()["code"]) == (403, "outside_community")
+    # Another community is answered as an unknown one, so a worker cannot probe ids.
+    assert (refused.status_code, refused.get_json()["errors"]) == (422, {"community_id": ["unknown community"]})
     other = client.post("/api/v1/stations", json={"name": "崔寨碳惠小屋", "kind": "kiosk", "community_id": theirs_id},
                         headers=auth_header(admin_token)).get_json()
     assert [s["id"] for s in client.get("/api/v1/stations", headers=headers).get_json()] == [station["id"]]
     assert len(client.get("/api/v1/stations", headers=auth_header(admin_token)).get_json()) == 2
-    assert client.patch(f"/api/v1/stations/{other['id']}", json={"active": False}, headers=headers).status_code == 403
+    foreign = client.patch(f"/api/v1/stations/{other['id']}", json={"active": False}, headers=headers)
+    assert (foreign.status_code, foreign.get_json()["code"]) == (404, "station_not_found")
     moved = client.patch(f"/api/v1/stations/{station['id']}", json={"community_id": theirs_id}, headers=headers)
-    assert moved.status_code == 403
+    assert moved.status_code == 422
     renamed = client.patch(f"/api/v1/stations/{station['id']}", json={"name": "大桥再生资源站"}, headers=headers)
     assert renamed.get_json()["name"] == "大桥再生资源站"
     verbs = session.scalars(select(AuditLog.verb).where(AuditLog.target_type == "station")).all()
@@ -144,10 +146,16 @@ def test_worker_weigh_in_checks_scope_resident_and_weight(app, client, session, 
     mine, theirs = make_community(session), make_community(session)
     station = create_station(session, {"name": "点", "kind": "recycling_station", "community_id": theirs.id}, now())
     own = create_station(session, {"name": "本社区", "kind": "recycling_station", "community_id": mine.id}, now())
-    resident_id, station_id, own_id = make_resident(session).id, station.id, own.id
+    resident_id, station_id, own_id = make_resident(session, community=mine).id, station.id, own.id
+    stranger_id = make_resident(session, community=theirs).id
     headers = {**auth_header(worker_token(mine)), "Idempotency-Key": "weigh-0002-abcd"}
     body = {"resident_id": resident_id, "category": "paper", "weight_kg": "1"}
-    assert client.post(f"/api/v1/stations/{station_id}/weigh-ins", json=body, headers=headers).status_code == 403
+    foreign = client.post(f"/api/v1/stations/{station_id}/weigh-ins", json=body, headers=headers)
+    assert (foreign.status_code, foreign.get_json()["code"]) == (404, "station_not_found")
+    # A resident of another community is answered as one nobody matches, and earns nothing.
+    stranger = client.post(f"/api/v1/stations/{own_id}/weigh-ins", json={**body, "resident_id": stranger_id},
+                           headers=headers)
+    assert (stranger.status_code, stranger.get_json()["code"]) == (404, "unknown_resident")
     nobody = client.post(f"/api/v1/stations/{own_id}/weigh-ins", json={**body, "resident_id": 987654},
                          headers=headers)
     assert (nobody.status_code, nobody.get_json()["code"]) == (404, "unknown_resident")

@@ -21,10 +21,9 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from carbon_credit.campaigns import (cancel_campaign, check_access, check_in_on_site, create_campaign, enrol_resident,
+from carbon_credit.campaigns import (cancel_campaign, check_access, check_in_on_site, check_readable, create_campaign, enrol_resident,
                                      get_campaign, list_campaigns, open_campaigns_for, publish_campaign,
                                      update_campaign)
-from carbon_credit.errors import Forbidden
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
@@ -44,12 +43,8 @@ def _scope():
 
 
 def _readable(campaign_id: int):
-    """A worker reads campaigns reaching at least one of their communities."""
-    campaign = get_campaign(db.session, campaign_id)
-    scope = _scope()[1]
-    if scope is not None and not set(campaign.community_ids) & set(scope):
-        raise Forbidden("This campaign is outside your area.", code="campaign_forbidden")
-    return campaign
+    """A worker reads campaigns reaching at least one of their communities; others answer 404."""
+    return check_readable(get_campaign(db.session, campaign_id), _scope()[1])
 
 
 @blp.route("/campaigns")
@@ -129,7 +124,7 @@ def check_in_resident(body, campaign_id):
     actor_id, scope = _scope()
     check_access(_readable(campaign_id), scope)
     keys = {"card": current_app.config.get("CARD_HASH_KEY"), "phone": current_app.config.get("PHONE_HASH_KEY")}
-    result = check_in_on_site(db.session, campaign_id, body, utcnow(), staff_id=actor_id, keys=keys)
+    result = check_in_on_site(db.session, campaign_id, body, utcnow(), staff_id=actor_id, keys=keys, scope=scope)
     db.session.commit()
     return {**vars(result), "resident_id": result.detail.get("resident_id")}
 
@@ -146,7 +141,7 @@ def my_campaigns():
 @auth_required("resident")
 @blp.response(200, EnrolmentSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="The campaign is not open (campaign_not_open)")
-@blp.alt_response(403, schema=ErrorSchema, description="The campaign is for other communities")
+@blp.alt_response(404, schema=ErrorSchema, description="No such campaign for my community (campaign_not_found)")
 def enrol(campaign_id):
     """Join a campaign (joining twice answers the first enrolment)."""
     enrolment, created = enrol_resident(db.session, campaign_id, current_principal().obj, utcnow())

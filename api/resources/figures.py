@@ -17,11 +17,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from carbon_credit import figures_export as export
-from carbon_credit.campaigns import get_campaign
-from carbon_credit.errors import Forbidden
+from carbon_credit.campaigns import check_readable, get_campaign
 from carbon_credit.figures import campaign_figures, check_range, community_figures
 from carbon_credit.leaderboards import (community_leaderboard, month_label, parse_month, street_leaderboard)
 from carbon_credit.models import Community
+from carbon_credit.scope import OutOfScope
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, ensure_community_access
@@ -48,7 +48,7 @@ def _ensure_street_access(street_id: int) -> None:
         return
     streets = set(db.session.execute(select(Community.street_id).where(Community.id.in_(scope))).scalars())
     if street_id not in streets:
-        raise Forbidden("This street is outside your area.")
+        raise OutOfScope("No such street in your area.", code="street_not_found")
 
 
 @blp.get("/figures/communities/<int:community_id>")
@@ -72,9 +72,7 @@ def community(query, community_id):
 @blp.response(200, CampaignFiguresSchema)
 def campaign(query, campaign_id):
     """A campaign's figures: its qualifying actions in its window, check-ins and enrolments, per community."""
-    scope = current_principal().community_ids
-    if scope is not None and not set(get_campaign(db.session, campaign_id).community_ids) & set(scope):
-        raise Forbidden("This campaign is outside your area.", code="campaign_forbidden")
+    check_readable(get_campaign(db.session, campaign_id), current_principal().community_ids)
     figures = campaign_figures(db.session, campaign_id, query["group"])
     if query["format"] != "json":
         return _download(query["format"], f"campaign-{campaign_id}", figures["title"], export.campaign_table(figures))

@@ -76,9 +76,9 @@ def history(filters, pagination_parameters):
 @blp.arguments(ActionBodySchema)
 @blp.response(201, RecordedSchema, description="Recorded and credited (or waiting for review)")
 @blp.alt_response(200, schema=RecordedSchema, description="A retry with the same key and body: the first result")
-@blp.alt_response(400, schema=ErrorSchema, description="Missing or malformed Idempotency-Key")
 @blp.alt_response(409, schema=ErrorSchema, description="idempotency_key_reused: the key came with another body")
-@blp.alt_response(422, schema=ErrorSchema, description="validation_error, unknown_action_type, not_self_reportable, "
+@blp.alt_response(422, schema=ErrorSchema, description="validation_error (also a missing or malformed "
+                  "Idempotency-Key), unknown_action_type, not_self_reportable, "
                   "use_appliance_endpoint, quantity_out_of_range, unit_not_supported, time_in_future, too_old")
 def declare(body):
     """Declare a green action I did (self-declared evidence, weight 0.5 by default).

@@ -60,8 +60,7 @@ class QRCodes(MethodView):
     @auth_required("admin", "worker")
     @blp.arguments(QRCodeBodySchema)
     @blp.response(200, QRCodeSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="The target is outside the worker's communities")
-    @blp.alt_response(404, schema=ErrorSchema, description="No such station or campaign")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such station or campaign (or outside the worker's communities)")
     @blp.alt_response(502, schema=ErrorSchema, description="WeChat refused or could not be reached (code wechat_api_error)")
     def post(self, body):
         """Create the code at WeChat, or hand out the stored one while it stays valid."""

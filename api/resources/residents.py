@@ -12,6 +12,7 @@ from carbon_credit.history import ledger_query, resident_search_query
 from carbon_credit.ledger import BalanceSummary, adjust_balance, balance_summary
 from carbon_credit.models import Resident
 from carbon_credit.residents import phone_hash
+from carbon_credit.scope import require_resident
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, ensure_community_access
@@ -36,11 +37,7 @@ class ResidentWithBalance:
 
 def visible_resident(resident_id: int) -> Resident:
     """The resident, if the caller may see them; a worker gets 404 outside their communities."""
-    resident = db.session.get(Resident, resident_id)
-    scope = current_principal().community_ids
-    if resident is None or (scope is not None and resident.community_id not in scope):
-        raise NotFound("No such resident in your area.", code="resident_not_found")
-    return resident
+    return require_resident(db.session, current_principal().community_ids, resident_id)
 
 
 @blp.get("")

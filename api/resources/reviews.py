@@ -22,7 +22,7 @@ class Reviews(MethodView):
     @auth_required("worker", "admin")
     @blp.arguments(ReviewQuerySchema, location="query")
     @blp.response(200, ReviewItemSchema(many=True))
-    @blp.alt_response(403, schema=ErrorSchema, description="community_id outside a worker's communities")
+    @blp.alt_response(404, schema=ErrorSchema, description="community_id outside a worker's communities")
     @blp.paginate(page_size=20, max_page_size=MAX_PAGE_SIZE)
     def get(self, args, pagination_parameters):
         """Pending (oldest first) or decided (newest first) actions with their evidence; X-Pagination has the total."""
@@ -50,7 +50,7 @@ def photo(action_id):
 @auth_required("worker", "admin")
 @blp.arguments(ReviewDecisionSchema)
 @blp.response(200, ReviewResultSchema)
-@blp.alt_response(403, schema=ErrorSchema, description="The resident is outside the worker's communities")
+@blp.alt_response(404, schema=ErrorSchema, description="No such action (or its resident is outside the worker's communities)")
 @blp.alt_response(409, schema=ErrorSchema, description="Already reviewed (already_reviewed)")
 def decide(body, action_id):
     """Approve (credited with the rules in force at the action's time, as verified) or reject with a reason."""

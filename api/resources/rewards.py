@@ -94,7 +94,8 @@ class MyRedemptions(MethodView):
     @blp.arguments(RedeemBodySchema)
     @blp.response(201, RedemptionSchema)
     @blp.alt_response(200, schema=RedemptionSchema, description="A retry with the same Idempotency-Key")
-    @blp.alt_response(400, schema=ErrorSchema, description="Missing or malformed Idempotency-Key")
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error (a missing or malformed "
+                      "Idempotency-Key among the fields)")
     @blp.alt_response(409, schema=ErrorSchema,
                       description="insufficient_points, out_of_stock, redemption_limit_reached, reward_not_available")
     def post(self, body):

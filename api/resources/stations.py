@@ -1,6 +1,7 @@
 """Stations (admins: all; workers: their communities) and weigh-ins recorded on site by workers."""
 from __future__ import annotations
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,7 +13,8 @@ from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..partner_auth import identity_keys
-from ..schemas.stations import (IdempotencyHeaderSchema, RecordedActionSchema, StationCreateSchema,
+from ..idempotency import idempotency_key_required
+from ..schemas.stations import (RecordedActionSchema, StationCreateSchema,
                                 StationQuerySchema, StationSchema, StationUpdateSchema, WeighInSchema)
 
 blp = Blueprint("stations", __name__, url_prefix="/api/v1/stations",
@@ -38,7 +40,7 @@ class Stations(MethodView):
     @auth_required("worker", "admin")
     @blp.arguments(StationCreateSchema)
     @blp.response(201, StationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="Community outside the worker's area")
+    @blp.alt_response(422, schema=ErrorSchema, description="Unknown community (or outside the worker's area)")
     def post(self, body):
         principal = current_principal()
         station = create_station(db.session, body, utcnow(), scope=principal.community_ids, actor_id=principal.id)
@@ -66,16 +68,16 @@ class StationItem(MethodView):
 
 @blp.post("/<int:station_id>/weigh-ins")
 @auth_required("worker", "admin")
-@blp.arguments(IdempotencyHeaderSchema, location="headers")
+@idempotency_key_required
 @blp.arguments(WeighInSchema)
 @blp.response(201, RecordedActionSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Idempotency-Key reused for another weigh-in")
-def weigh_in(headers, body, station_id):
+def weigh_in(body, station_id):
     """Record a resident's drop-off weighed on site (evidence: worker). Retries repeat the Idempotency-Key."""
     principal = current_principal()
     resident = {k: body.pop(k) for k in ("phone", "card_no", "resident_id") if body.get(k) not in (None, "")}
     result = record_worker_weigh_in(db.session, station_id, {**body, "resident": resident}, utcnow(),
                                     staff_id=principal.id, scope=principal.community_ids, keys=identity_keys(),
-                                    idempotency_key=headers["idempotency_key"])
+                                    idempotency_key=g.idempotency_key)
     db.session.commit()
     return recorded_view(result)

@@ -63,11 +63,6 @@ class WeighInSchema(ma.Schema):
             raise ma.ValidationError("exactly one of phone, card_no, resident_id", "resident")
 
 
-class IdempotencyHeaderSchema(ma.Schema):
-    idempotency_key = ma.fields.String(required=True, data_key="Idempotency-Key", validate=Length(min=8, max=128),
-                                       metadata={"description": "Unique per weigh-in; a retry repeats it"})
-
-
 class RecordedActionSchema(ma.Schema):
     action_id = ma.fields.Integer()
     action_type = ma.fields.String()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import carbon_credit.models as models
-from carbon_credit.errors import Forbidden, InvalidInput, NotFound
+from carbon_credit.errors import InvalidInput, NotFound
 
 from .qrcodes import MAX_TEMPORARY_SECONDS, ensure_qrcode, latest_qrcode
 
@@ -60,8 +60,8 @@ def check_access(session, target_type: str, target_id: int, community_ids: tuple
     owners = target_communities(session, target_type, target_id)
     if community_ids is None:
         return
-    if not set(owners) & set(community_ids):
-        raise Forbidden(f"This {target_spec(target_type).label} is not in your communities.")
+    if not set(owners) & set(community_ids):  # outside the worker's communities reads as unknown
+        raise NotFound(f"No {target_spec(target_type).label} has the id {target_id}.")
 
 
 def kind_for(session, target_type: str, target_id: int) -> str:

@@ -10,7 +10,8 @@ from .checkins import check_in, check_in_on_site, find_resident_on_site, scan_ca
 from .enrolment import claim_first_bonus, enrol_resident, ensure_enrolment
 from .publicity import run_campaign_publicity
 from .queries import VISIBLE_STATUSES, get_campaign, open_campaigns_for
-from .service import (advance_campaigns, cancel_campaign, check_access, create_campaign, list_campaigns,
+from .service import (advance_campaigns, cancel_campaign, check_access, check_readable, create_campaign,
+                      list_campaigns,
                       publish_campaign, update_campaign)
 from .validation import CHECKIN_TYPE
 
@@ -26,6 +27,7 @@ _register(BATCH_ADJUSTMENT_PREPARERS, prepare_batch_adjustments)
 
 __all__ = [
     "BONUS_STATUSES", "CHECKIN_TYPE", "VISIBLE_STATUSES", "advance_campaigns", "cancel_campaign", "check_access",
+    "check_readable",
     "check_in", "check_in_on_site", "claim_first_bonus", "create_campaign", "enrol_resident", "ensure_enrolment",
     "find_resident_on_site", "get_campaign", "list_campaigns", "open_campaigns_for", "prepare_batch_adjustments",
     "publish_campaign", "run_campaign_publicity", "scan_campaign", "update_campaign",

@@ -28,6 +28,7 @@ from .validation import CHECKIN_TYPE
 
 from ..cards import resident_id_for_card
 from ..residents import find_resident_by_phone
+from ..scope import OutOfScope, covers
 
 CHECKIN_STATUSES = ("published", "running")
 # How a refused worker check-in is answered: {scan code: (error class, message)}.
@@ -138,10 +139,17 @@ def find_resident_on_site(session, ident: dict, keys: Optional[dict] = None) -> 
 
 
 def check_in_on_site(session, campaign_id: int, ident: dict, now: datetime, *, staff_id: int,
-                     keys: Optional[dict] = None) -> ScanResult:
-    """A worker checks in a resident without a phone; refusals are errors (4xx), nothing written."""
+                     keys: Optional[dict] = None, scope=None) -> ScanResult:
+    """A worker checks in a resident without a phone; refusals are errors (4xx), nothing written.
+
+    ``scope`` is the worker's communities (None for an admin): a resident outside
+    them is answered as one nobody matches.
+    """
     campaign = get_campaign(session, campaign_id)
     resident = find_resident_on_site(session, ident, keys)
+    if not covers(scope, resident.community_id):
+        raise OutOfScope("No resident matches.", code="resident_not_found",
+                         errors={next(k for k, v in ident.items() if v not in (None, "")): ["no resident matches"]})
     result = check_in(session, campaign, resident, now, via="worker", staff_id=staff_id)
     if not result.ok:
         error, message = WORKER_REFUSALS.get(result.code, (DomainError, "Check-in refused."))

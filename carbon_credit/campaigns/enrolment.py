@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, Forbidden
+from ..errors import Conflict, NotFound
 from ..models import CampaignEnrolment
 from .queries import VISIBLE_STATUSES, get_campaign
 
@@ -61,8 +61,8 @@ def release_first_bonus(session, action_id: int) -> int:
 def enrol_resident(session, campaign_id: int, resident, now: datetime) -> tuple[CampaignEnrolment, bool]:
     """A resident enrolling themselves: the campaign must be open to them now."""
     campaign = get_campaign(session, campaign_id)
+    if resident.community_id not in campaign.community_ids or campaign.status == "draft":
+        raise NotFound("No such campaign.", code="campaign_not_found")  # not theirs to see: read as unknown
     if campaign.status not in VISIBLE_STATUSES or not campaign.visible_from <= now < campaign.visible_until:
         raise Conflict("This campaign is not open for enrolment.", code="campaign_not_open")
-    if resident.community_id not in campaign.community_ids:
-        raise Forbidden("This campaign is for other communities.", code="outside_community")
     return ensure_enrolment(session, campaign.id, resident.id, "self", now)

@@ -18,7 +18,8 @@ from typing import Optional
 from sqlalchemy import or_, select
 
 from ..audit import audit
-from ..errors import Conflict, Forbidden
+from ..errors import Conflict
+from ..scope import OutOfScope, covers_all, covers_any
 from ..models import Campaign, Community, campaign_communities
 from .queries import get_campaign
 from .validation import check_campaign, normalise
@@ -59,9 +60,17 @@ def _apply(session, campaign: Campaign, values: dict) -> None:
 
 
 def check_access(campaign: Campaign, allowed_community_ids) -> None:
-    """A worker acts only on campaigns all of whose communities are theirs (admins pass None)."""
-    if allowed_community_ids is not None and not set(campaign.community_ids) <= set(allowed_community_ids):
-        raise Forbidden("This campaign reaches communities outside your area.", code="campaign_forbidden")
+    """A worker acts only on campaigns all of whose communities are theirs (admins pass None);
+    any other campaign is answered as an unknown one."""
+    if not covers_all(allowed_community_ids, campaign.community_ids):
+        raise OutOfScope("No such campaign in your area.", code="campaign_not_found")
+
+
+def check_readable(campaign: Campaign, allowed_community_ids) -> Campaign:
+    """A worker reads campaigns reaching at least one of their communities; others read as unknown."""
+    if not covers_any(allowed_community_ids, campaign.community_ids):
+        raise OutOfScope("No such campaign.", code="campaign_not_found")
+    return campaign
 
 
 def create_campaign(session, values: dict, now: datetime, *, actor_id=None, allowed_community_ids=None) -> Campaign:

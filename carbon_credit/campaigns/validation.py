@@ -107,11 +107,9 @@ def _problems_of_communities(session, values: dict, allowed):
         yield "community_ids", "name at least one community"
         return
     found = set(session.execute(select(Community.id).where(Community.id.in_(ids))).scalars())
-    for cid in ids:
-        if cid not in found:
+    for cid in ids:  # a community outside a worker's area is answered as an unknown one
+        if cid not in found or (allowed is not None and cid not in allowed):
             yield f"community_ids.{cid}", "no such community"
-        elif allowed is not None and cid not in allowed:
-            yield f"community_ids.{cid}", "outside your communities"
 
 
 def check_campaign(session, values: dict, allowed_community_ids=None) -> None:
