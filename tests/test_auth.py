@@ -162,8 +162,11 @@ def test_workers_only_reach_their_own_communities(client, session, guarded_views
     token = worker_token(mine)
     assert client.get(f"/test/communities/{mine.id}/stats", headers=auth_header(token)).status_code == 200
     response = client.get(f"/test/communities/{other.id}/stats", headers=auth_header(token))
-    assert response.status_code == 403
-    assert response.get_json()["code"] == "forbidden"
+    # Outside the worker's area reads exactly as an unknown community, so ids cannot be probed.
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "community_not_found"
+    unknown = client.get("/test/communities/999999/stats", headers=auth_header(token))
+    assert (unknown.status_code, unknown.get_json()["code"]) == (404, "community_not_found")
     assert client.get(f"/test/communities/{other.id}/stats", headers=auth_header(admin_token)).status_code == 200
 
 
