@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from carbon_credit.cards import bind_card
@@ -37,6 +38,32 @@ def test_command_prints_the_summary_and_writes_rejects(app, runner, session, tmp
     assert (lines["rows read"], lines["credited"], lines["duplicates"]) == ("4", "1", "1")
     assert (lines["unknown cards"], lines["rejected"], lines["capped"]) == ("1", "1", "0")
     assert "5,t3,unknown_mode" in (tmp_path / "rej.csv").read_text(encoding="utf-8").replace('"', "")
+
+
+def test_the_command_tunes_its_process_for_the_run_and_puts_the_settings_back_even_when_it_fails():
+    import gc
+    import weakref
+
+    from api.cli_ingest import COLLECT_EVERY, SWITCH_INTERVAL, tuned_for_a_bulk_run
+
+    class Node:
+        pass
+
+    before = (sys.getswitchinterval(), gc.isenabled())
+    assert before == (sys.getswitchinterval(), True) and before[0] != SWITCH_INTERVAL
+    with pytest.raises(RuntimeError), tuned_for_a_bulk_run() as after_report:
+        assert (sys.getswitchinterval(), gc.isenabled()) == (SWITCH_INTERVAL, False)
+        node = Node()
+        node.me = node  # a reference cycle: only the collector frees it
+        alive = weakref.ref(node)
+        del node
+        for _ in range(COLLECT_EVERY - 1):
+            after_report()
+        assert alive() is not None
+        after_report()
+        assert alive() is None
+        raise RuntimeError("the run failed")
+    assert (sys.getswitchinterval(), gc.isenabled()) == before
 
 
 def test_command_refuses_an_unknown_format(runner, tmp_path):
