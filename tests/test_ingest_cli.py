@@ -18,7 +18,7 @@ from carbon_credit.models import Account, Credit, GreenAction
 from carbon_credit.models.cards import IngestRun, UnmatchedTrip
 
 from .factories import make_resident
-from .ingest_helpers import KEY, NOW, at, setup_rules, trip, write_file
+from .ingest_helpers import CLAIM_WINDOW, KEY, NOW, at, setup_rules, trip, write_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_command_prints_the_summary_and_writes_rejects(app, runner, session, tmp_path):
     setup_rules(session)
     resident = make_resident(session)
-    bind_card(session, resident.id, "310000000001", NOW, key=app.config["CARD_HASH_KEY"])
+    bind_card(session, resident.id, "310000000001", NOW, key=app.config["CARD_HASH_KEY"], claim_window=CLAIM_WINDOW)
     session.commit()
     rows = [trip("t1", "310000000001", "bus", 8, distance="3"), trip("t1", "310000000001", "bus", 8, distance="3"),
             trip("t2", "310000000555", "metro", 9), ["t3", "310000000001", "ship", at(9), at(10), ""]]
@@ -88,7 +88,7 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     setup_rules(session)
     cards = [f"3100000{i:05d}" for i in range(60)]
     for card in cards[:50]:  # ten cards stay unknown
-        bind_card(session, make_resident(session).id, card, NOW, key=KEY)
+        bind_card(session, make_resident(session).id, card, NOW, key=KEY, claim_window=CLAIM_WINDOW)
     session.commit()
     rows = [trip(f"k{n}", cards[n % 60], ("bus", "metro", "bike")[n % 3], 6 + n % 15, minutes=10,
                  distance=str(1 + n % 9) if n % 4 else "") for n in range(30_000)]
