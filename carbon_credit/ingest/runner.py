@@ -8,6 +8,7 @@ twice because every trip id is checked against what is stored first.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 import tempfile
@@ -30,6 +31,8 @@ from .partition import partition_count, read_partitions, split
 from .readers import READERS, ByteCounter, ParseProblem, file_identity, format_for
 from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
 from .writers import run_lock, trip_attributes, trip_renderer, writer_for
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
 COUNTERS = ("rows_read", "credited", "capped", "duplicates", "unknown_cards", "rejected", "points", "grams")
@@ -169,6 +172,8 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
     session.commit()  # no transaction stays open while the file is split
     memo, queued, committed, done = {}, QueuedDigests(), 0, run.rows_done
     size = max(1, os.path.getsize(path))
+    log.info("ingest run %s started on %s (%s bytes, source %s), after row %s", run.id, os.path.basename(path), size,
+             options.source, run.rows_done)
     with scratch_dir(options.work_dir, run.id) as scratch, ThreadPoolExecutor(max_workers=1) as pool:
         # First pass: the file split by card (half of the progress bar).
         with open(path, "rb") as handle:
@@ -201,6 +206,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                 committed += 1
                 if progress is not None:
                     progress(size // 2 + size * done // (2 * max(1, total)), summary)
+                _log_batch(run.id, committed, taken, len(rejected), counts)
                 if options.fail_after_batches is not None and committed >= options.fail_after_batches:
                     raise StopAfterBatches(f"stopped after {committed} batches")
             _checkpoint(session, run, done, summary, now, finished=True)
@@ -209,7 +215,24 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
             session.commit()
         finally:
             rejects.close()
+    _log_summary(summary)
     return summary
+
+
+def _log_batch(run_id: int, number: int, taken: int, rejected: int, counts) -> None:
+    """Counts only: the trips' card numbers and ids never reach the log."""
+    log.info("ingest run %s batch %s committed: %s rows, %s credited, %s capped, %s duplicates, %s unknown cards, "
+             "%s rejected, %s points, %s g CO2e", run_id, number, taken, getattr(counts, "credited", 0),
+             getattr(counts, "capped", 0), getattr(counts, "duplicates", 0), getattr(counts, "unknown_cards", 0),
+             rejected, getattr(counts, "points", 0), getattr(counts, "grams", 0))
+
+
+def _log_summary(summary: IngestSummary) -> None:
+    log.info("ingest run %s done%s: %s rows read, %s credited, %s capped, %s duplicates, %s unknown cards, "
+             "%s rejected, %s points, %s g CO2e", summary.run_id,
+             f" (resumed after row {summary.resumed_from})" if summary.resumed_from else "", summary.rows_read,
+             summary.credited, summary.capped, summary.duplicates, summary.unknown_cards, summary.rejected,
+             summary.points, summary.grams)
 
 
 def _add(summary: IngestSummary, taken: int, rejected: int, counts) -> None:
