@@ -13,8 +13,8 @@ from bot.outbound.token_store import DatabaseTokenStore, token_key
 from carbon_credit.models import WeChatKV
 
 from .outbound_support import (
-    APPID, SECRET, TEMPLATE_SEND, TIMEOUT, TOKEN, TOKEN_2, Clock, add_api, add_stable_token, body_of, calls_to, db_client,
-    redis_conn, redis_store, rsps,  # noqa: F401  (fixtures)
+    APPID, SECRET, TEMPLATE_SEND, TIMEOUT, TOKEN, TOKEN_2, Clock, add_api, add_stable_token, body_of, calls_to,
+    db_client, redis_conn, redis_store, rsps,  # noqa: F401  (fixtures)
 )
 
 SEND = ("o-openid-1", "tpl-credit", {"thing1": {"value": "地铁出行"}})

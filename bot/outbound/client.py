@@ -127,7 +127,8 @@ def client_from_config(config, engine) -> SharedTokenClient:
     if config.get("WECHAT_DEMO"):
         raise WeChatNotConfigured("The demo's stand-in WeChat credentials cannot call the WeChat API; "
                                   "set WECHAT_APPID and WECHAT_SECRET of a real account.")
-    return SharedTokenClient(appid, secret, token_store_from_config(config, engine), timeout=config["WECHAT_API_TIMEOUT"])
+    store = token_store_from_config(config, engine)
+    return SharedTokenClient(appid, secret, store, timeout=config["WECHAT_API_TIMEOUT"])
 
 
 def get_client(app=None) -> SharedTokenClient:
