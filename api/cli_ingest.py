@@ -1,8 +1,10 @@
 """``flask ingest …``: bulk files from partners (the transit operator's nightly trips)."""
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from contextlib import contextmanager
 
 import click
 from flask import current_app
@@ -24,10 +26,51 @@ SUMMARY_LINES = (
 )
 
 
+SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits for it, during a run
+COLLECT_EVERY = 50  # progress reports (one per batch; one per 50,000 rows while splitting) between collections
+
+
+@contextmanager
+def tuned_for_a_bulk_run():
+    """Interpreter settings for the command's own process during the run, put back after it.
+
+    Both are process-wide, so only the command sets them, never the ingest itself: a
+    process serving requests or running two ingests at once keeps Python's own settings.
+
+    - A shorter GIL switch interval (Python's default is 5 ms). The reading thread parses
+      the next batch while the main thread sends one short statement after another to the
+      database; each time a statement returns, the main thread would otherwise wait up to
+      5 ms for the parser to hand the GIL back, while the database has nothing to do.
+    - The cyclic garbage collector paused; the returned callable runs a full collection
+      every ``COLLECT_EVERY`` calls. A batch makes some hundred thousand objects that stay
+      alive until it is written, so automatic collections kept re-examining live objects
+      (a fifth of the run's Python time), while a batch leaves only about ten objects in
+      reference cycles (measured) and a full collection takes ~0.15 s.
+    """
+    interval, enabled = sys.getswitchinterval(), gc.isenabled()
+    reports = 0
+
+    def after_report() -> None:
+        nonlocal reports
+        reports += 1
+        if reports % COLLECT_EVERY == 0:
+            gc.collect()
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.disable()
+    try:
+        yield after_report
+    finally:
+        sys.setswitchinterval(interval)
+        if enabled:
+            gc.enable()
+
+
 class _Progress:
     """A progress bar over the file's bytes, only when stdout is a terminal."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, after_report):
+        self.after_report = after_report
         self.bar = None
         if sys.stdout.isatty():
             self.bar = click.progressbar(length=os.path.getsize(path), label="ingesting", show_pos=False)
@@ -38,6 +81,7 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(bytes_read - self.seen)
             self.seen = bytes_read
+        self.after_report()
 
     def close(self) -> None:
         if self.bar is not None:
@@ -45,13 +89,14 @@ class _Progress:
 
 
 def run_transit_ingest(path: str, options: IngestOptions):
-    """The command's body, shared with the benchmark so it measures the real code path."""
-    progress = _Progress(path)
-    try:
-        return ingest_transit_file(db.session, path, utcnow(), key=current_app.config["CARD_HASH_KEY"],
-                                   options=options, progress=progress)
-    finally:
-        progress.close()
+    """The command's body."""
+    with tuned_for_a_bulk_run() as after_report:
+        progress = _Progress(path, after_report)
+        try:
+            return ingest_transit_file(db.session, path, utcnow(), key=current_app.config["CARD_HASH_KEY"],
+                                       options=options, progress=progress)
+        finally:
+            progress.close()
 
 
 @ingest_cli.command("transit")

@@ -1,7 +1,6 @@
 """``flask scheduler run | run-job NAME | list``: the one scheduler process and its jobs by hand."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 import click
@@ -19,7 +18,6 @@ scheduler_cli = AppGroup("scheduler", help="Run the scheduled jobs (expiry, remi
 def run_scheduler():
     """Run the scheduler in this process until stopped (Ctrl-C). Start exactly one in production;
     a second one by mistake runs nothing twice: every job takes a database lock."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     scheduler = build_scheduler(current_app._get_current_object())
     click.echo(f"scheduler started with {len(load_jobs())} jobs; Ctrl-C stops it")
     try:

@@ -1,5 +1,9 @@
 """Configuration read from the environment.
 
+Every variable the code reads is listed once in ``SETTINGS``, with how it is read
+and its default; the rest of the code reads ``app.config`` and keeps no defaults
+of its own. README.md's configuration table documents each.
+
 The embedded default (an SQLite file in the instance folder, no Redis) is the
 demo: it runs with no environment at all, on published keys. Production is any
 other database (DATABASE_URL set, or a database URI given by the caller) outside
@@ -12,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -60,8 +65,100 @@ class ConfigurationError(RuntimeError):
     """The application refuses to start with this configuration."""
 
 
+def text(raw: str) -> str:
+    return raw
+
+
+def integer(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return value
+
+    parse.expects = f"a whole number of at least {minimum}"
+    return parse
+
+
+def number(minimum: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw.strip())
+        if not value >= minimum:  # also refuses nan
+            raise ValueError(f"must be at least {minimum}")
+        return value
+
+    parse.expects = f"a number of at least {minimum:g}"
+    return parse
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ValueError("unknown level")
+    return value
+
+
+log_level.expects = "one of " + ", ".join(LOG_LEVELS)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable of the environment: its name, how it is read, its default, and its key in the app's config."""
+
+    name: str
+    parse: Callable[[str], object]
+    default: object = None
+    key: str = ""
+
+    @property
+    def config_key(self) -> str:
+        return self.key or self.name
+
+    def read(self, env: Mapping[str, str]):
+        raw = env.get(self.name)
+        if raw is None or raw == "":
+            return self.default
+        try:
+            return self.parse(raw)
+        except ValueError:
+            expects = getattr(self.parse, "expects", "a valid value")
+            raise ConfigurationError(f"{self.name}={raw!r} is not {expects}.") from None
+
+
+# Every setting the code reads from the environment, with its default; README.md's configuration
+# table documents each (tests/test_config.py holds the two to each other).
+SETTINGS = (
+    Setting("DATABASE_URL", normalise_database_url, DEFAULT_SQLITE_URI, key="SQLALCHEMY_DATABASE_URI"),
+    Setting("REDIS_URL", text),
+    Setting("SECRET_KEY", text, DEV_SECRET_KEY),
+    Setting("TOKEN_TTL_SECONDS", integer(minimum=1), 12 * 3600),
+    Setting("CARD_HASH_KEY", text),
+    Setting("PHONE_HASH_KEY", text),
+    Setting("OPENID_HASH_KEY", text),
+    Setting("CARD_CLAIM_WINDOW_DAYS", integer(minimum=0), 7),
+    Setting("WECHAT_TOKEN", text, ""),
+    Setting("WECHAT_APPID", text, ""),
+    Setting("WECHAT_SECRET", text, ""),
+    Setting("WECHAT_AES_KEY", text, ""),
+    Setting("WECHAT_H5_URL", text),
+    Setting("WECHAT_TEMPLATES", text, ""),
+    Setting("WECHAT_API_TIMEOUT", number(minimum=0.1), 10.0),
+    Setting("WECHAT_REDIS_PREFIX", text, "carbon"),
+    Setting("WECHAT_OUTBOX_BATCH", integer(minimum=1), 50),
+    Setting("WECHAT_OUTBOX_MAX_ATTEMPTS", integer(minimum=1), 6),
+    Setting("WECHAT_OUTBOX_BASE_DELAY", integer(minimum=1), 60),
+    Setting("LOG_LEVEL", log_level, "INFO"),
+)
+
+
 class Config:
-    """Settings from the environment; instantiate to read it (tests pass their own mapping)."""
+    """Settings from the environment; instantiate to read it (tests pass their own mapping).
+
+    Raises ConfigurationError naming the variable when a value cannot be read.
+    """
 
     API_TITLE = "碳普惠 Carbon Inclusion API"
     API_VERSION = "v1"
@@ -88,21 +185,12 @@ class Config:
 
     def __init__(self, environ: Mapping[str, str] | None = None):
         env = os.environ if environ is None else environ
-        self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET_KEY
-        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL")) or DEFAULT_SQLITE_URI
-        self.REDIS_URL = env.get("REDIS_URL") or None
+        for setting in SETTINGS:
+            setattr(self, setting.config_key, setting.read(env))
         # Embedded mode without WeChat settings: the demo's stand-ins, inbound only (nothing is sent).
-        demo = not env.get("DATABASE_URL") and not env.get("WECHAT_TOKEN")
-        for name, demo_value in DEMO_WECHAT.items():
-            setattr(self, name, env.get(name) or (demo_value if demo else ""))
-        self.WECHAT_H5_URL = env.get("WECHAT_H5_URL") or None  # the menu's VIEW button
-        self.WECHAT_TEMPLATES = env.get("WECHAT_TEMPLATES", "")  # JSON kind -> {template_id, fields}: bot/outbound/templates.py
-        self.WECHAT_OUTBOX_MAX_ATTEMPTS = int(env.get("WECHAT_OUTBOX_MAX_ATTEMPTS", 6))
-        self.WECHAT_OUTBOX_BASE_DELAY = int(env.get("WECHAT_OUTBOX_BASE_DELAY", 60))  # seconds, doubled per retry
-        self.TOKEN_TTL_SECONDS = int(env.get("TOKEN_TTL_SECONDS", 12 * 3600))
-        self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
-        self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None
-        self.OPENID_HASH_KEY = env.get("OPENID_HASH_KEY") or None
+        if not env.get("DATABASE_URL") and not env.get("WECHAT_TOKEN"):
+            for name, demo_value in DEMO_WECHAT.items():
+                setattr(self, name, getattr(self, name) or demo_value)
 
 
 class TestingConfig(Config):

@@ -50,8 +50,8 @@ def prune_partner_nonces_job(app, now):
 
 def purge_unmatched_trips_job(app, now):
     """Forget trips of unknown cards once the claim window has passed."""
-    days = int(app.config.get("CARD_CLAIM_WINDOW_DAYS") or 7)
-    return {"removed": purge_unmatched_trips(db.session, now, timedelta(days=days))}
+    window = timedelta(days=app.config["CARD_CLAIM_WINDOW_DAYS"])
+    return {"removed": purge_unmatched_trips(db.session, now, window)}
 
 
 register_job("expire_points", expire_points_job, "cron", hour=0, minute=10, lease=timedelta(hours=6))

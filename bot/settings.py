@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from wechatpy.crypto import WeChatCrypto
 
@@ -51,7 +52,8 @@ def load_settings(config) -> BotSettings:
         appid=appid,
         crypto=make_crypto(token, config.get("WECHAT_AES_KEY") or "", appid),
         redis_url=config.get("REDIS_URL") or None,
-        keys=Keys(openid_hash=hash_key, card_hash=config.get("CARD_HASH_KEY") or ""),
+        keys=Keys(openid_hash=hash_key, card_hash=config["CARD_HASH_KEY"],
+                  card_claim_window=timedelta(days=config["CARD_CLAIM_WINDOW_DAYS"])),
     )
 
 

@@ -26,7 +26,6 @@ from .errors import Conflict, DomainError, InvalidInput, NotFound, ResidentInact
 from .models import Resident
 from .models.cards import TransitCard, UnmatchedTrip
 
-CLAIM_WINDOW = timedelta(days=7)
 MAX_ACTIVE_CARDS = 5
 CARD_MIN_DIGITS, CARD_MAX_DIGITS = 8, 20
 _SEPARATORS = re.compile(r"[\s-]")
@@ -95,8 +94,7 @@ def _insert_binding(session, resident_id: int, digest: str, last4: str, now: dat
     return card
 
 
-def bind_card(session, resident_id: int, number, now: datetime, *, key,
-              claim_window: timedelta = CLAIM_WINDOW) -> BindResult:
+def bind_card(session, resident_id: int, number, now: datetime, *, key, claim_window: timedelta) -> BindResult:
     """Bind a card (idempotent for the same resident) and claim its recent unmatched trips."""
     digits = normalise_card_number(number)
     digest = card_hash(digits, key)
@@ -164,7 +162,7 @@ def unbind_card(session, resident_id: int, card_id: int, now: datetime) -> Trans
     return card
 
 
-def purge_unmatched_trips(session, now: datetime, claim_window: timedelta = CLAIM_WINDOW) -> int:
+def purge_unmatched_trips(session, now: datetime, claim_window: timedelta) -> int:
     """Forget trips of unknown cards once nobody can claim them any more (a day past the window).
 
     They hold only a card hash, but nothing is kept longer than it serves.
@@ -174,6 +172,6 @@ def purge_unmatched_trips(session, now: datetime, claim_window: timedelta = CLAI
 
 
 __all__ = [
-    "BindResult", "CLAIM_WINDOW", "active_cards", "purge_unmatched_trips", "bind_card", "card_hash", "claim_unmatched_trips",
+    "BindResult", "active_cards", "purge_unmatched_trips", "bind_card", "card_hash", "claim_unmatched_trips",
     "hash_card_number", "normalise_card_number", "resident_id_for_card", "resident_id_for_hash", "unbind_card",
 ]

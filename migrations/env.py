@@ -9,10 +9,16 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging, without disabling the loggers that already
-# exist: migrations run inside the app (`flask demo`, tests), and fileConfig's default would
-# silence the app's own logger, so a 500 would leave no traceback in the log.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Migrations run inside the app (`flask db upgrade`, `flask demo`, tests), whose create_app has
+# configured logging for the process already: fileConfig would replace the root logger's
+# handlers (a test runner's capture among them) and its default would silence the app's own
+# loggers. The ini file applies only where nobody has configured logging; otherwise alembic's
+# own logger gets the ini's level, so an upgrade still reports its steps.
+if logging.getLogger().handlers:
+    if logging.getLogger('alembic').level == logging.NOTSET:
+        logging.getLogger('alembic').setLevel(logging.INFO)
+else:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -20,6 +20,7 @@ from .factories import make_resident
 KEY = "test-card-key"
 NOW = datetime(2026, 6, 5, 14, 0, tzinfo=timezone.utc)  # 22:00 in Shanghai
 DAY = datetime(2026, 6, 5, 0, 0, tzinfo=TZ)  # the Shanghai day whose trips the files carry
+CLAIM_WINDOW = timedelta(days=7)  # the configuration's default
 HEADER = ["trip_id", "card_no", "mode", "board_time", "alight_time", "distance_km"]
 
 
@@ -30,7 +31,7 @@ def setup_rules(session):
 
 def resident_with_card(session, card: str):
     resident = make_resident(session)
-    bind_card(session, resident.id, card, NOW - timedelta(days=20), key=KEY)
+    bind_card(session, resident.id, card, NOW - timedelta(days=20), key=KEY, claim_window=CLAIM_WINDOW)
     session.commit()
     return resident
 

@@ -21,6 +21,7 @@ MASS_SEND = API + "message/mass/send"
 MENU_CREATE = API + "menu/create"
 QRCODE_CREATE = API + "qrcode/create"
 APPID, SECRET = "wx0000000000test", "test-app-secret"
+TIMEOUT = 10.0  # seconds, the configuration's default WECHAT_API_TIMEOUT
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
 
 
@@ -65,7 +66,7 @@ def body_of(call) -> dict:
 
 
 def db_client(engine, clock=None) -> SharedTokenClient:
-    return SharedTokenClient(APPID, SECRET, DatabaseTokenStore(engine, clock=clock or Clock()))
+    return SharedTokenClient(APPID, SECRET, DatabaseTokenStore(engine, clock=clock or Clock()), timeout=TIMEOUT)
 
 
 @pytest.fixture

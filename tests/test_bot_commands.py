@@ -7,17 +7,21 @@ from decimal import Decimal
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import select
 
 from bot import texts
 from bot.handlers.account_commands import format_carbon
 from carbon_credit import cards
 from bot.handlers.commands import match_text, normalise
 from carbon_credit.actions import ActionInput, record_action
+from carbon_credit.ingest import ingest_transit_file
 from carbon_credit.ledger import adjust_balance
+from carbon_credit.models.cards import UnmatchedTrip
 
 from .bot_support import load_push, say, text
 from .campaign_support import install_rules, plain_campaign, running_campaign, weigh_in
 from .factories import FIXED_NOW, make_community, make_resident
+from .ingest_helpers import DAY, trip, write_file
 
 _times = itertools.count(1780800000)
 OPENID = "o-commands"
@@ -141,6 +145,18 @@ def test_bind_card_by_text_binds_the_card(client, session, resident):
     assert say(client, text(OPENID, "绑卡 12ab")) == texts.BIND_CARD_HOW
     session.rollback()
     assert [card.last4 for card in cards.active_cards(session, resident.id)] == ["5678"]
+
+
+@pytest.mark.parametrize("window_days, claimed", [(7, 1), (2, 0)])
+def test_binding_by_text_claims_the_trips_of_the_configured_claim_window(app, client, session, resident, tmp_path,
+                                                                          window_days, claimed):
+    app.config["CARD_CLAIM_WINDOW_DAYS"] = window_days
+    three_days_ago = trip("u1", "310012345678", "metro", 9, day=DAY - timedelta(days=3))
+    ingest_transit_file(session, write_file(tmp_path, [three_days_ago]), FIXED_NOW, key=app.config["CARD_HASH_KEY"])
+    with freeze_time(FIXED_NOW):
+        assert say(client, text(OPENID, "绑卡 3100 1234 5678")) == texts.BIND_CARD_DONE.format(tail="5678")
+    session.rollback()
+    assert session.execute(select(UnmatchedTrip.claimed_by)).scalars().all() == [resident.id if claimed else None]
 
 
 @pytest.mark.parametrize("words", ["帮助", "help", "ＨＥＬＰ", "？", "?", "菜单"])

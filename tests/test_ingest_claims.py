@@ -11,7 +11,7 @@ from carbon_credit.models import Account
 from carbon_credit.models.cards import UnmatchedTrip
 
 from .factories import make_resident
-from .ingest_helpers import DAY, KEY, NOW, balance_of, credits_of, expected_grams, ingest, setup_rules, trip, write_file
+from .ingest_helpers import CLAIM_WINDOW, DAY, KEY, NOW, balance_of, credits_of, expected_grams, ingest, setup_rules, trip, write_file
 
 CARD = "310000000777"
 
@@ -38,7 +38,7 @@ def test_binding_claims_trips_within_the_window_and_not_older(session, tmp_path)
     path = write_file(tmp_path, rows)
     ingest(session, path)
     resident = make_resident(session)
-    result = bind_card(session, resident.id, CARD, NOW + timedelta(hours=1), key=KEY)
+    result = bind_card(session, resident.id, CARD, NOW + timedelta(hours=1), key=KEY, claim_window=CLAIM_WINDOW)
     session.commit()
     assert result.claimed_trips == 2
     assert result.claimed_points == expected_grams(session, "bus_ride", "km", "2.5") + expected_grams(
@@ -59,7 +59,7 @@ def test_claimed_trips_respect_the_caps_of_their_day(session, tmp_path):
     rows = [trip(f"u{i}", CARD, "bus", 7 + i) for i in range(6)]
     ingest(session, write_file(tmp_path, rows))
     resident = make_resident(session)
-    result = bind_card(session, resident.id, CARD, NOW + timedelta(hours=1), key=KEY)
+    result = bind_card(session, resident.id, CARD, NOW + timedelta(hours=1), key=KEY, claim_window=CLAIM_WINDOW)
     session.commit()
     statuses = [c.status for c in sorted(credits_of(session, resident), key=lambda c: c.action.occurred_at)]
     assert result.claimed_trips == 6 and statuses.count("credited") == 4 and statuses.count("capped") == 2
@@ -70,7 +70,7 @@ def test_a_bound_card_is_matched_and_a_card_unbound_again_is_not(session, tmp_pa
 
     setup_rules(session)
     resident = make_resident(session)
-    card = bind_card(session, resident.id, CARD, NOW - timedelta(days=3), key=KEY).card
+    card = bind_card(session, resident.id, CARD, NOW - timedelta(days=3), key=KEY, claim_window=CLAIM_WINDOW).card
     session.commit()
     assert ingest(session, write_file(tmp_path, [trip("m1", CARD, "bus", 8)])).credited == 1
     unbind_card(session, resident.id, card.id, NOW)

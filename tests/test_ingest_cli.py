@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from carbon_credit.cards import bind_card
@@ -17,7 +18,7 @@ from carbon_credit.models import Account, Credit, GreenAction
 from carbon_credit.models.cards import IngestRun, UnmatchedTrip
 
 from .factories import make_resident
-from .ingest_helpers import KEY, NOW, at, setup_rules, trip, write_file
+from .ingest_helpers import CLAIM_WINDOW, KEY, NOW, at, setup_rules, trip, write_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_command_prints_the_summary_and_writes_rejects(app, runner, session, tmp_path):
     setup_rules(session)
     resident = make_resident(session)
-    bind_card(session, resident.id, "310000000001", NOW, key=app.config["CARD_HASH_KEY"])
+    bind_card(session, resident.id, "310000000001", NOW, key=app.config["CARD_HASH_KEY"], claim_window=CLAIM_WINDOW)
     session.commit()
     rows = [trip("t1", "310000000001", "bus", 8, distance="3"), trip("t1", "310000000001", "bus", 8, distance="3"),
             trip("t2", "310000000555", "metro", 9), ["t3", "310000000001", "ship", at(9), at(10), ""]]
@@ -37,6 +38,32 @@ def test_command_prints_the_summary_and_writes_rejects(app, runner, session, tmp
     assert (lines["rows read"], lines["credited"], lines["duplicates"]) == ("4", "1", "1")
     assert (lines["unknown cards"], lines["rejected"], lines["capped"]) == ("1", "1", "0")
     assert "5,t3,unknown_mode" in (tmp_path / "rej.csv").read_text(encoding="utf-8").replace('"', "")
+
+
+def test_the_command_tunes_its_process_for_the_run_and_puts_the_settings_back_even_when_it_fails():
+    import gc
+    import weakref
+
+    from api.cli_ingest import COLLECT_EVERY, SWITCH_INTERVAL, tuned_for_a_bulk_run
+
+    class Node:
+        pass
+
+    before = (sys.getswitchinterval(), gc.isenabled())
+    assert before == (sys.getswitchinterval(), True) and before[0] != SWITCH_INTERVAL
+    with pytest.raises(RuntimeError), tuned_for_a_bulk_run() as after_report:
+        assert (sys.getswitchinterval(), gc.isenabled()) == (SWITCH_INTERVAL, False)
+        node = Node()
+        node.me = node  # a reference cycle: only the collector frees it
+        alive = weakref.ref(node)
+        del node
+        for _ in range(COLLECT_EVERY - 1):
+            after_report()
+        assert alive() is not None
+        after_report()
+        assert alive() is None
+        raise RuntimeError("the run failed")
+    assert (sys.getswitchinterval(), gc.isenabled()) == before
 
 
 def test_command_refuses_an_unknown_format(runner, tmp_path):
@@ -61,7 +88,7 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     setup_rules(session)
     cards = [f"3100000{i:05d}" for i in range(60)]
     for card in cards[:50]:  # ten cards stay unknown
-        bind_card(session, make_resident(session).id, card, NOW, key=KEY)
+        bind_card(session, make_resident(session).id, card, NOW, key=KEY, claim_window=CLAIM_WINDOW)
     session.commit()
     rows = [trip(f"k{n}", cards[n % 60], ("bus", "metro", "bike")[n % 3], 6 + n % 15, minutes=10,
                  distance=str(1 + n % 9) if n % 4 else "") for n in range(30_000)]

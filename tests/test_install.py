@@ -113,7 +113,8 @@ def test_a_fresh_install_credits_its_first_trip_with_no_demo_data(production_env
         assert session.scalars(select(Staff.username)).all() == ["root"]
         assert session.scalar(select(func.count()).select_from(ActionType)) == 10
         resident = make_resident(session, "o-first", now=utcnow())
-        bind_card(session, resident.id, "310000009999", utcnow(), key=app.config["CARD_HASH_KEY"])
+        bind_card(session, resident.id, "310000009999", utcnow(), key=app.config["CARD_HASH_KEY"],
+                  claim_window=timedelta(days=app.config["CARD_CLAIM_WINDOW_DAYS"]))
         session.commit()
         resident_id = resident.id
     yesterday = start_of_local_day(local_date(utcnow()) - timedelta(days=1))

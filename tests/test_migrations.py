@@ -99,7 +99,7 @@ def test_accounts_keep_room_for_in_place_updates_whether_migrated_or_created():
 
 
 def test_a_500_after_an_in_process_migration_still_logs_its_traceback(tmp_path, caplog):
-    """Alembic's logging set-up must leave the app's loggers alive (fileConfig disables them by default)."""
+    """Alembic's logging set-up must leave the app's loggers and the process's handlers alone."""
     import logging
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}",
@@ -110,15 +110,12 @@ def test_a_500_after_an_in_process_migration_still_logs_its_traceback(tmp_path, 
         raise RuntimeError("the traceback must reach the log")
 
     app.add_url_rule("/test/broken", view_func=broken)
+    handlers = logging.getLogger().handlers[:]
     with app.app_context():
         upgrade()
-    # fileConfig replaced the root handlers (pytest's capture among them); put the capture back.
-    logging.getLogger().addHandler(caplog.handler)
-    try:
-        with caplog.at_level(logging.ERROR):
-            response = app.test_client().get("/test/broken")
-    finally:
-        logging.getLogger().removeHandler(caplog.handler)
+    assert logging.getLogger().handlers == handlers
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/test/broken")
     assert response.status_code == 500
     assert not app.logger.disabled
     assert "Traceback" in caplog.text

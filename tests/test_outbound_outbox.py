@@ -33,6 +33,8 @@ TEMPLATES_CONFIG = {
                                                                 "time2": "{expires_on_text}"}},
 }
 TEMPLATES = load_templates(TEMPLATES_CONFIG)
+# The configuration's defaults: WECHAT_OUTBOX_BATCH, _MAX_ATTEMPTS and _BASE_DELAY.
+DELIVERY = {"limit": 50, "max_attempts": 6, "base_delay": 60}
 CREDIT = {"action_type": "metro_ride", "points": 12, "grams": 1250, "balance": 340,
           "occurred_at": "2026-06-05T00:30:00+00:00"}
 MSGID = recorded("template_send_ok")["msgid"]
@@ -47,7 +49,7 @@ def _queue(session, resident, kind="credit", payload=None, key=None):
 
 
 def _deliver(session, engine, now=NOW, **kw):
-    kw.setdefault("templates", TEMPLATES)
+    kw = {"templates": TEMPLATES, **DELIVERY, **kw}
     return deliver_outbox(session, db_client(engine), now, **kw)
 
 
@@ -224,7 +226,8 @@ def test_two_deliverers_never_send_one_notification_twice(session, engine, rsps)
         with sessionmaker(engine)() as own:
             barrier.wait()
             for _ in range(10):
-                reports.append(deliver_outbox(own, db_client(engine), NOW, limit=4, templates=TEMPLATES))
+                reports.append(deliver_outbox(own, db_client(engine), NOW, **(DELIVERY | {"limit": 4}),
+                                              templates=TEMPLATES))
 
     threads = [threading.Thread(target=deliverer) for _ in range(2)]
     for t in threads:

@@ -13,8 +13,8 @@ from bot.outbound.token_store import DatabaseTokenStore, token_key
 from carbon_credit.models import WeChatKV
 
 from .outbound_support import (
-    APPID, SECRET, TEMPLATE_SEND, TOKEN, TOKEN_2, Clock, add_api, add_stable_token, body_of, calls_to, db_client,
-    redis_conn, redis_store, rsps,  # noqa: F401  (fixtures)
+    APPID, SECRET, TEMPLATE_SEND, TIMEOUT, TOKEN, TOKEN_2, Clock, add_api, add_stable_token, body_of, calls_to,
+    db_client, redis_conn, redis_store, rsps,  # noqa: F401  (fixtures)
 )
 
 SEND = ("o-openid-1", "tpl-credit", {"thing1": {"value": "地铁出行"}})
@@ -43,8 +43,8 @@ def test_the_database_keeps_the_token_with_its_expiry(session, engine, rsps):
 def test_two_clients_share_one_token_fetched_once_from_redis(redis_conn, rsps):
     add_stable_token(rsps)
     store_a, store_b = redis_store(redis_conn), redis_store(redis_conn)
-    first = SharedTokenClient(APPID, SECRET, store_a)
-    second = SharedTokenClient(APPID, SECRET, store_b)
+    first = SharedTokenClient(APPID, SECRET, store_a, timeout=TIMEOUT)
+    second = SharedTokenClient(APPID, SECRET, store_b, timeout=TIMEOUT)
     assert first.access_token == TOKEN == second.access_token
     assert len(calls_to(rsps, STABLE_TOKEN_URL)) == 1
     conn, prefix = redis_conn
@@ -53,7 +53,7 @@ def test_two_clients_share_one_token_fetched_once_from_redis(redis_conn, rsps):
 
 def _expiry_is_refreshed(store, clock, rsps):
     add_stable_token(rsps)
-    client = SharedTokenClient(APPID, SECRET, store)
+    client = SharedTokenClient(APPID, SECRET, store, timeout=TIMEOUT)
     assert client.access_token == TOKEN
     clock.now += 7200 - 200  # inside the five-minute margin: refresh now, not after it died
     rsps.replace("POST", STABLE_TOKEN_URL, json={"access_token": TOKEN_2, "expires_in": 7200})
@@ -102,7 +102,7 @@ def test_a_forced_refresh_takes_the_token_another_process_already_renewed(engine
     clock = Clock()
     store = DatabaseTokenStore(engine, clock=clock)
     add_stable_token(rsps)
-    assert store.refresh(APPID, SharedTokenClient(APPID, SECRET, store)._fetch_stable_token) == TOKEN
+    assert store.refresh(APPID, SharedTokenClient(APPID, SECRET, store, timeout=TIMEOUT)._fetch_stable_token) == TOKEN
     # This process saw TOKEN_2 refused... but the store holds TOKEN: someone refreshed already.
     fetched = []
     token = store.refresh(APPID, lambda force: fetched.append(force) or ("never", 7200), force=True, stale=TOKEN_2)

@@ -29,7 +29,8 @@ def world(app, client, session, admin_token):
     other = create_station(session, {"name": "别家的桶", "kind": "smart_bin", "community_id": community.id},
                            datetime.now(timezone.utc))
     carded, phoned = make_resident(session, community=community), make_resident(session, community=community)
-    bind_card(session, carded.id, CARD, datetime.now(timezone.utc), key=app.config["CARD_HASH_KEY"])
+    bind_card(session, carded.id, CARD, datetime.now(timezone.utc), key=app.config["CARD_HASH_KEY"],
+              claim_window=timedelta(days=app.config["CARD_CLAIM_WINDOW_DAYS"]))
     set_phone(session, phoned.id, PHONE, datetime.now(timezone.utc), key=app.config["PHONE_HASH_KEY"])
     ids = {"station": station.id, "other_station": other.id, "carded": carded.id, "phoned": phoned.id}
     session.commit()

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow.validate import Length
 
-from carbon_credit.cards import CLAIM_WINDOW, active_cards, bind_card, unbind_card
+from carbon_credit.cards import active_cards, bind_card, unbind_card
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
@@ -46,8 +46,7 @@ class BindResultSchema(ma.Schema):
 
 
 def _claim_window() -> timedelta:
-    days = current_app.config.get("CARD_CLAIM_WINDOW_DAYS")
-    return CLAIM_WINDOW if days is None else timedelta(days=int(days))
+    return timedelta(days=current_app.config["CARD_CLAIM_WINDOW_DAYS"])
 
 
 @blp.route("")

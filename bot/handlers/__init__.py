@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from carbon_credit.models import Resident
@@ -24,10 +24,12 @@ STATELESS_EVENTS: set[str] = set()
 
 @dataclass(frozen=True)
 class Keys:
-    """Secrets handlers need: the openid hash key (unfollow) and the transit-card hash key."""
+    """What handlers need from the configuration: the openid hash key (unfollow), the transit-card
+    hash key, and how far back a newly bound card claims its unmatched trips."""
 
     openid_hash: str
-    card_hash: str = ""
+    card_hash: str
+    card_claim_window: timedelta
 
 
 @dataclass

@@ -19,7 +19,8 @@ def bind_card(push, argument: str) -> str:
     resident = push.resident()
     try:
         with push.session.begin_nested():
-            result = cards.bind_card(push.session, resident.id, argument, push.now, key=push.keys.card_hash)
+            result = cards.bind_card(push.session, resident.id, argument, push.now, key=push.keys.card_hash,
+                                     claim_window=push.keys.card_claim_window)
     except DomainError as error:
         reason = texts.BIND_CARD_REASONS.get(error.code, texts.BIND_CARD_REASON_OTHER)
         return texts.BIND_CARD_FAILED.format(reason=reason)

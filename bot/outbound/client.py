@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 STABLE_TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
-DEFAULT_TIMEOUT_SECONDS = 10
 DEFAULT_EXPIRES_IN = 7200
 
 # What an operator should do about the errors that stop the outbound side (printed by the CLI).
@@ -49,7 +48,7 @@ class WeChatNotConfigured(RuntimeError):
 
 
 class SharedTokenClient(WeChatClient):
-    def __init__(self, appid: str, secret: str, store, *, timeout: float = DEFAULT_TIMEOUT_SECONDS):
+    def __init__(self, appid: str, secret: str, store, *, timeout: float):
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
         self.store = store
 
@@ -117,7 +116,7 @@ def token_store_from_config(config, engine):
     if url:
         import redis
 
-        return RedisTokenStore(redis.Redis.from_url(url), prefix=config.get("WECHAT_REDIS_PREFIX") or "carbon")
+        return RedisTokenStore(redis.Redis.from_url(url), prefix=config["WECHAT_REDIS_PREFIX"])
     return DatabaseTokenStore(engine)
 
 
@@ -128,8 +127,8 @@ def client_from_config(config, engine) -> SharedTokenClient:
     if config.get("WECHAT_DEMO"):
         raise WeChatNotConfigured("The demo's stand-in WeChat credentials cannot call the WeChat API; "
                                   "set WECHAT_APPID and WECHAT_SECRET of a real account.")
-    timeout = float(config.get("WECHAT_API_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
-    return SharedTokenClient(appid, secret, token_store_from_config(config, engine), timeout=timeout)
+    store = token_store_from_config(config, engine)
+    return SharedTokenClient(appid, secret, store, timeout=config["WECHAT_API_TIMEOUT"])
 
 
 def get_client(app=None) -> SharedTokenClient:

@@ -9,12 +9,10 @@ from api.scheduler import register_job
 from carbon_credit.timeutil import utcnow
 
 from .client import WeChatNotConfigured, get_client
-from .outbox import DEFAULT_BASE_DELAY, DEFAULT_MAX_ATTEMPTS, DeliveryReport, deliver_outbox
+from .outbox import DeliveryReport, deliver_outbox
 from .templates import load_templates
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BATCH = 50
 
 
 def deliver_outbox_job(app, now: datetime | None = None) -> dict:
@@ -30,12 +28,12 @@ def deliver_outbox_job(app, now: datetime | None = None) -> dict:
             log.warning("outbox not delivered: %s", exc)
             return {**asdict(total), "error": str(exc)}
         templates = load_templates(config.get("WECHAT_TEMPLATES"))
-        batch = int(config.get("WECHAT_OUTBOX_BATCH") or DEFAULT_BATCH)
+        batch = config["WECHAT_OUTBOX_BATCH"]
         while True:
             report = deliver_outbox(
                 db.session, client, now or utcnow(), limit=batch, templates=templates,
-                max_attempts=int(config.get("WECHAT_OUTBOX_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS),
-                base_delay=int(config.get("WECHAT_OUTBOX_BASE_DELAY") or DEFAULT_BASE_DELAY),
+                max_attempts=config["WECHAT_OUTBOX_MAX_ATTEMPTS"],
+                base_delay=config["WECHAT_OUTBOX_BASE_DELAY"],
             )
             total.merge(report)
             if report.claimed < batch:

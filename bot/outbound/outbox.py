@@ -25,8 +25,6 @@ from .templates import render_data
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_ATTEMPTS = 6
-DEFAULT_BASE_DELAY = 60  # seconds; doubled after each transient failure
 MAX_DELAY = timedelta(hours=6)
 LEASE = timedelta(minutes=15)
 # What a WeChat error code means for the row; anything not listed fails the row for good.
@@ -80,9 +78,13 @@ class _ClaimContext:
     action_names: dict = field(default_factory=dict)
 
 
-def deliver_outbox(session, client, now: datetime, *, limit: int = 50, templates: dict | None = None,
-                   max_attempts: int = DEFAULT_MAX_ATTEMPTS, base_delay: int = DEFAULT_BASE_DELAY) -> DeliveryReport:
-    """Send up to ``limit`` due notifications; commits the claim and each result."""
+def deliver_outbox(session, client, now: datetime, *, limit: int, max_attempts: int, base_delay: int,
+                   templates: dict | None = None) -> DeliveryReport:
+    """Send up to ``limit`` due notifications; commits the claim and each result.
+
+    A transient failure is retried after ``base_delay`` seconds, doubled after each, up to
+    ``max_attempts`` tries (the app's WECHAT_OUTBOX_* settings).
+    """
     report = DeliveryReport()
     # Settle the shared token before this session opens a snapshot (see qrcodes.ensure_qrcode).
     client.access_token
@@ -229,7 +231,7 @@ RECORDERS = {
 }
 
 
-def backoff(attempts: int, base_delay: int = DEFAULT_BASE_DELAY) -> timedelta:
+def backoff(attempts: int, base_delay: int) -> timedelta:
     """Wait after the ``attempts``-th failed try: base, 2×base, 4×base … at most six hours."""
     return min(timedelta(seconds=base_delay * 2 ** (attempts - 1)), MAX_DELAY)
 

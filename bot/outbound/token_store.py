@@ -58,7 +58,7 @@ def _keep_current(current: CachedToken | None, now: float, force: bool, stale: s
 class RedisTokenStore:
     """The token as JSON under one key; a Redis lock lets one process refresh at a time."""
 
-    def __init__(self, redis, *, prefix: str = "carbon", clock: Callable[[], float] = time.time):
+    def __init__(self, redis, *, prefix: str, clock: Callable[[], float] = time.time):
         self.redis = redis
         self.prefix = prefix
         self.clock = clock

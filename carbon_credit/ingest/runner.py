@@ -8,10 +8,9 @@ twice because every trip id is checked against what is stored first.
 from __future__ import annotations
 
 import csv
-import gc
+import logging
 import os
 import shutil
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,6 +31,8 @@ from .partition import partition_count, read_partitions, split
 from .readers import READERS, ByteCounter, ParseProblem, file_identity, format_for
 from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
 from .writers import run_lock, trip_attributes, trip_renderer, writer_for
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
 COUNTERS = ("rows_read", "credited", "capped", "duplicates", "unknown_cards", "rejected", "points", "grams")
@@ -146,56 +147,6 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
             raise
 
 
-COLLECT_EVERY = 50  # batches between two full collections during a run
-SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits for it, during a run
-
-
-@contextmanager
-def collect_between_batches():
-    """The cyclic garbage collector paused for the run, and run once every ``COLLECT_EVERY`` batches.
-
-    A batch makes some hundred thousand objects that all stay alive until it
-    is written, so automatic collections kept re-examining live objects: a
-    fifth of the run's Python time. A batch leaves about ten objects in
-    reference cycles (measured), while a full collection takes ~0.15 s with
-    the GIL held, so one every fifty batches bounds them at no cost to speak of.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    batches = 0
-
-    def after_batch() -> None:
-        nonlocal batches
-        batches += 1
-        if batches % COLLECT_EVERY == 0:
-            gc.collect()
-
-    try:
-        yield after_batch
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextmanager
-def quick_thread_switches():
-    """A shorter GIL switch interval for the run (Python's default is 5 ms).
-
-    The reading thread parses the next batch in Python while the main thread
-    sends one short statement after another to the database. Each time a
-    statement returns, the main thread must get the GIL back, and with the
-    default interval it can wait up to 5 ms for the parser to hand it over,
-    while the database has nothing to do. The interval is process-wide, which
-    suits the command: one run per process.
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
 @contextmanager
 def scratch_dir(parent: Optional[str], run_id: int):
     """The run's own directory for its partitions, named after the run and emptied first.
@@ -221,9 +172,9 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
     session.commit()  # no transaction stays open while the file is split
     memo, queued, committed, done = {}, QueuedDigests(), 0, run.rows_done
     size = max(1, os.path.getsize(path))
-    with scratch_dir(options.work_dir, run.id) as scratch, \
-            ThreadPoolExecutor(max_workers=1) as pool, collect_between_batches() as collect, \
-            quick_thread_switches():
+    log.info("ingest run %s started on %s (%s bytes, source %s), after row %s", run.id, os.path.basename(path), size,
+             options.source, run.rows_done)
+    with scratch_dir(options.work_dir, run.id) as scratch, ThreadPoolExecutor(max_workers=1) as pool:
         # First pass: the file split by card (half of the progress bar).
         with open(path, "rb") as handle:
             counter = ByteCounter(handle)
@@ -253,9 +204,9 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                 _checkpoint(session, run, done, summary, now)
                 session.commit()
                 committed += 1
-                collect()
                 if progress is not None:
                     progress(size // 2 + size * done // (2 * max(1, total)), summary)
+                _log_batch(run.id, committed, taken, len(rejected), counts)
                 if options.fail_after_batches is not None and committed >= options.fail_after_batches:
                     raise StopAfterBatches(f"stopped after {committed} batches")
             _checkpoint(session, run, done, summary, now, finished=True)
@@ -264,7 +215,24 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
             session.commit()
         finally:
             rejects.close()
+    _log_summary(summary)
     return summary
+
+
+def _log_batch(run_id: int, number: int, taken: int, rejected: int, counts) -> None:
+    """Counts only: the trips' card numbers and ids never reach the log."""
+    log.info("ingest run %s batch %s committed: %s rows, %s credited, %s capped, %s duplicates, %s unknown cards, "
+             "%s rejected, %s points, %s g CO2e", run_id, number, taken, getattr(counts, "credited", 0),
+             getattr(counts, "capped", 0), getattr(counts, "duplicates", 0), getattr(counts, "unknown_cards", 0),
+             rejected, getattr(counts, "points", 0), getattr(counts, "grams", 0))
+
+
+def _log_summary(summary: IngestSummary) -> None:
+    log.info("ingest run %s done%s: %s rows read, %s credited, %s capped, %s duplicates, %s unknown cards, "
+             "%s rejected, %s points, %s g CO2e", summary.run_id,
+             f" (resumed after row {summary.resumed_from})" if summary.resumed_from else "", summary.rows_read,
+             summary.credited, summary.capped, summary.duplicates, summary.unknown_cards, summary.rejected,
+             summary.points, summary.grams)
 
 
 def _add(summary: IngestSummary, taken: int, rejected: int, counts) -> None:
