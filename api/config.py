@@ -100,6 +100,11 @@ class Config:
         self.WECHAT_OUTBOX_MAX_ATTEMPTS = int(env.get("WECHAT_OUTBOX_MAX_ATTEMPTS", 6))
         self.WECHAT_OUTBOX_BASE_DELAY = int(env.get("WECHAT_OUTBOX_BASE_DELAY", 60))  # seconds, doubled per retry
         self.TOKEN_TTL_SECONDS = int(env.get("TOKEN_TTL_SECONDS", 12 * 3600))
+        # Staff sign-in throttle (carbon_credit/signin.py): attempts per window, per username and per address.
+        self.SIGN_IN_MAX_PER_ACCOUNT = int(env.get("SIGN_IN_MAX_PER_ACCOUNT", 10))
+        self.SIGN_IN_MAX_PER_ADDRESS = int(env.get("SIGN_IN_MAX_PER_ADDRESS", 50))
+        self.SIGN_IN_WINDOW_SECONDS = int(env.get("SIGN_IN_WINDOW_SECONDS", 900))
+        self.SIGN_IN_REDIS_PREFIX = env.get("SIGN_IN_REDIS_PREFIX") or "signin:"
         self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
         self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None
         self.OPENID_HASH_KEY = env.get("OPENID_HASH_KEY") or None
