@@ -131,6 +131,9 @@ def finalise_config(app) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["TOKEN_TTL_SECONDS"] = int(config["TOKEN_TTL_SECONDS"])
     config["DEMO_MODE"] = is_demo(config) and not app.testing
+    # Statement parameters (openids, names, phone hashes) stay out of logs and error messages unless debugging.
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": not app.debug,
+                                           **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     if not (app.testing or is_demo(config)):
         missing = [name for name in ("SECRET_KEY", *(n for n, _ in HASH_KEYS))
                    if not config.get(name) or config[name] == DEV_SECRET_KEY]
