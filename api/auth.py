@@ -4,7 +4,10 @@ Tokens are signed and timestamped with SECRET_KEY (itsdangerous), not stored:
 any gunicorn worker on any host can check one without a shared session store.
 The principal is re-read from the database on every request so that a staff
 member who was deactivated, or a resident who unfollowed, loses access at once
-instead of when the token expires.
+instead of when the token expires. Each token also carries the account's
+``token_epoch``; log-out, a password change or reset, disabling and blocking
+raise the epoch, so every token issued before is refused by every instance at
+its next request, while the tokens themselves stay stateless.
 """
 from __future__ import annotations
 
@@ -16,12 +19,13 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from carbon_credit.errors import DomainError, Forbidden
 from carbon_credit.models import Resident, Staff
 from carbon_credit.scope import require_community
+from carbon_credit.signin import InvalidCredentials, policy_from_config, sign_in_staff, throttle_store
+from carbon_credit.timeutil import utcnow
 
 from .extensions import db
 
@@ -37,11 +41,6 @@ class Unauthorized(DomainError):
     status = 401
     message = "A valid bearer token is required."
     headers = {"WWW-Authenticate": "Bearer"}
-
-
-class InvalidCredentials(Unauthorized):
-    code = "invalid_credentials"
-    message = "Unknown username or wrong password."
 
 
 @dataclass(frozen=True)
@@ -63,36 +62,45 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def authenticate_staff(session, username: str, password: str) -> Staff:
-    """The active staff member with these credentials; one error for every failure."""
-    staff = session.scalar(select(Staff).where(Staff.username == username))
-    if staff is None:
+def check_password(stored_hash: str | None, password: str) -> bool:
+    """The password against its stored hash; an unknown username (None) costs the same time."""
+    if stored_hash is None:
         check_password_hash(_DUMMY_HASH, password)
-        raise InvalidCredentials()
-    if not check_password_hash(staff.password_hash, password) or not staff.active:
-        raise InvalidCredentials()
-    return staff
+        return False
+    return check_password_hash(stored_hash, password)
+
+
+def authenticate_staff(session, username: str, password: str) -> Staff:
+    """The active staff member with these credentials, throttled per username and per address.
+
+    Raises InvalidCredentials (401) for every failure and SignInThrottled (429, Retry-After).
+    """
+    config = current_app.config
+    return sign_in_staff(session, utcnow(), username, password, address=request.remote_addr,
+                         check_password=check_password,
+                         store=throttle_store(session, config["REDIS_URL"], prefix=config["SIGN_IN_REDIS_PREFIX"]),
+                         policy=policy_from_config(config))
 
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
 
 
-def issue_token(kind: str, principal_id: int, role: str) -> dict:
+def issue_token(kind: str, principal_id: int, role: str, epoch: int = 0) -> dict:
     """A token grant: ``access_token``, ``token_type`` and ``expires_at`` (aware UTC)."""
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
     issued = int(time.time())  # never later than the timestamp itsdangerous signs
-    token = _serializer().dumps({"k": kind, "id": principal_id, "r": role})
+    token = _serializer().dumps({"k": kind, "id": principal_id, "r": role, "e": epoch})
     expires_at = datetime.fromtimestamp(issued + ttl, tz=timezone.utc)
     return {"access_token": token, "token_type": "Bearer", "expires_at": expires_at}
 
 
 def issue_staff_token(staff: Staff) -> dict:
-    return issue_token("staff", staff.id, staff.role)
+    return issue_token("staff", staff.id, staff.role, staff.token_epoch or 0)
 
 
 def issue_resident_token(resident: Resident) -> dict:
-    return issue_token("resident", resident.id, "resident")
+    return issue_token("resident", resident.id, "resident", resident.token_epoch or 0)
 
 
 def _read_token(token: str) -> dict:
@@ -104,7 +112,7 @@ def _read_token(token: str) -> dict:
         raise Unauthorized("The token is not valid.") from None
     if not isinstance(payload, dict) or payload.get("k") not in ("staff", "resident") or not isinstance(
         payload.get("id"), int
-    ):
+    ) or not isinstance(payload.get("e", 0), int):
         raise Unauthorized("The token is not valid.")
     return payload
 
@@ -122,13 +130,23 @@ def load_principal(session, payload: dict) -> Principal:
         staff = session.get(Staff, payload["id"])
         if staff is None or not staff.active:
             raise Unauthorized("This staff account is no longer active.")
+        _check_epoch(payload, staff)
         communities = None if staff.role == "admin" else tuple(staff.community_ids)
         return Principal("staff", staff.id, staff.role, communities, staff)
     resident = session.get(Resident, payload["id"])
+    if resident is not None and resident.status == "blocked":
+        raise Unauthorized("This resident account is suspended.", code="resident_blocked")
     if resident is None or resident.status != "active":
         raise Unauthorized("This resident account is not active.")
+    _check_epoch(payload, resident)
     # Residents hold no community rights: community-scoped views are for staff.
     return Principal("resident", resident.id, "resident", (), resident)
+
+
+def _check_epoch(payload: dict, account: Staff | Resident) -> None:
+    """Tokens from before the last log-out, password change, reset or block are refused."""
+    if payload.get("e", 0) != (account.token_epoch or 0):
+        raise Unauthorized("This token was revoked; sign in again.", code="token_revoked")
 
 
 def current_principal() -> Principal | None:

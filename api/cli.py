@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from carbon_credit.errors import DomainError
 from carbon_credit.residents import find_resident_by_openid
-from carbon_credit.staff import STAFF_ROLES, check_password_policy, create_staff
+from carbon_credit.staff import STAFF_ROLES, create_staff
 from carbon_credit.timeutil import utcnow
 
 from .auth import hash_password, issue_resident_token
@@ -44,13 +44,13 @@ def _read_password(password: str | None, from_stdin: bool) -> str:
 
 def _create(username, role, password, community_ids=(), display_name=""):
     try:
-        check_password_policy(username, password)
         staff = create_staff(
             db.session,
             utcnow(),
             username=username,
             role=role,
-            password_hash=hash_password(password),
+            password=password,
+            hash_password=hash_password,
             community_ids=community_ids,
             display_name=display_name,
         )

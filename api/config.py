@@ -150,6 +150,10 @@ SETTINGS = (
     Setting("WECHAT_OUTBOX_BATCH", integer(minimum=1), 50),
     Setting("WECHAT_OUTBOX_MAX_ATTEMPTS", integer(minimum=1), 6),
     Setting("WECHAT_OUTBOX_BASE_DELAY", integer(minimum=1), 60),
+    Setting("SIGN_IN_MAX_PER_ACCOUNT", integer(minimum=1), 10),
+    Setting("SIGN_IN_MAX_PER_ADDRESS", integer(minimum=1), 50),
+    Setting("SIGN_IN_WINDOW_SECONDS", integer(minimum=1), 900),
+    Setting("SIGN_IN_REDIS_PREFIX", text, "signin:"),
     Setting("LOG_LEVEL", log_level, "INFO"),
 )
 
@@ -214,6 +218,9 @@ def finalise_config(app) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["TOKEN_TTL_SECONDS"] = int(config["TOKEN_TTL_SECONDS"])
     config["DEMO_MODE"] = is_demo(config) and not app.testing
+    # Statement parameters (openids, names, phone hashes) stay out of logs and error messages unless debugging.
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": not app.debug,
+                                           **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     if not (app.testing or is_demo(config)):
         missing = [name for name in ("SECRET_KEY", *(n for n, _ in HASH_KEYS))
                    if not config.get(name) or config[name] == DEV_SECRET_KEY]

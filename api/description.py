@@ -10,6 +10,10 @@ to grams CO2e and points by a versioned rule set; points live in an append-only 
 Staff (community workers, admins): `POST /api/v1/auth/token` with username and password. Residents:
 `POST /api/v1/auth/wechat` with the WeChat web-OAuth code (operators can issue a resident token with
 `flask residents token OPENID`). Send the token as `Authorization: Bearer …` (the **Authorize** button).
+Sign-in attempts are limited per username and per address (429 `too_many_sign_in_attempts` with
+`Retry-After`). `POST /api/v1/auth/logout`, a password change or reset, disabling a staff member and
+blocking a resident revoke the account's earlier tokens at once (401 `token_revoked`,
+`resident_blocked`).
 
 ## How a credit is computed
 Every action is evaluated by the rule-set version in force at the moment the action happened, in this

@@ -34,6 +34,7 @@ HELP = COMMAND_LIST
 UNKNOWN_TEXT = "没太明白您的意思。" + COMMAND_LIST
 UNKNOWN_CLICK = "这个菜单暂时没有内容。" + COMMAND_LIST
 NOT_REGISTERED = "暂时查不到您的账户，请取消关注后重新关注，或联系社区工作人员。"
+ACCOUNT_SUSPENDED = "您的积分账户已暂停使用，暂时无法查询、签到或获得积分。如有疑问，请联系社区工作人员。"
 
 # 余额
 BALANCE = "您的积分：{points} 分\n累计减碳：{carbon}"

@@ -212,3 +212,48 @@ def set_phone(session: Session, resident_id: int, number, now: datetime, *, key)
         session.refresh(resident)
         raise Conflict("This phone number belongs to another resident.", code="phone_taken") from None
     return resident
+
+
+def block_resident(session: Session, resident_id: int, now: datetime, *, actor_id: int, reason: str) -> Resident:
+    """Suspend a resident (fraud, a stolen card): their tokens are refused at once and nothing credits them.
+
+    Every crediting, redeeming and binding path already refuses a resident who is not active;
+    raising the token epoch also refuses the tokens issued before. Audited with the reason.
+    """
+    resident = _locked_resident(session, resident_id)
+    if resident.status == "blocked":
+        raise Conflict("The resident is already blocked.", code="resident_already_blocked")
+    if resident.status == "anonymised":
+        raise Conflict("The account is anonymised; nobody can use it.", code="resident_anonymised")
+    before = resident.status
+    resident.status, resident.updated_at = "blocked", now
+    resident.token_epoch = (resident.token_epoch or 0) + 1
+    session.flush()
+    audit(session, now, "resident.block", "resident", resident.id, actor_id=actor_id, reason=reason, before=before)
+    return resident
+
+
+def unblock_resident(session: Session, resident_id: int, now: datetime, *, actor_id: int, reason: str) -> Resident:
+    """Lift a block: the resident is active again (or unfollowed/anonymised if they left meanwhile)."""
+    resident = _locked_resident(session, resident_id)
+    if resident.status != "blocked":
+        raise Conflict("The resident is not blocked.", code="resident_not_blocked")
+    if resident.openid is not None:
+        resident.status = "active"
+    else:
+        resident.status = "unfollowed" if resident.openid_hash is not None else "anonymised"
+    resident.updated_at = now
+    session.flush()
+    audit(session, now, "resident.unblock", "resident", resident.id, actor_id=actor_id, reason=reason,
+          after=resident.status)
+    return resident
+
+
+def _locked_resident(session: Session, resident_id: int) -> Resident:
+    resident = session.execute(
+        select(Resident).where(Resident.id == resident_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if resident is None:
+        raise NotFound("No such resident.", code="resident_not_found")
+    return resident

@@ -1,17 +1,24 @@
 """Staff accounts: community workers and the operator's admins.
 
-The password arrives already hashed: hashing is the web face's business, the
-domain only stores the result.
+Hashing is the web face's business: services that set a password take the
+face's ``hash_password`` (and ``check_password`` where the old one is checked)
+and apply ``check_password_policy`` to the plain text first, so no path (the
+CLI, the API, the console) can store a password the policy refuses.
+
+Disabling an account, changing or resetting its password and signing out raise
+its ``token_epoch``, which refuses every token issued before (api/auth.py).
+Each service flushes and audits; the caller commits.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .audit import audit
 from .errors import Conflict, InvalidInput, NotFound
 from .models import AuditLog, Community, Staff
 
@@ -36,7 +43,8 @@ def create_staff(
     *,
     username: str,
     role: str,
-    password_hash: str,
+    password: str,
+    hash_password: Callable[[str], str],
     community_ids: Iterable[int] = (),
     display_name: str = "",
     actor_kind: str = "system",
@@ -46,6 +54,7 @@ def create_staff(
 
     Workers act only within their communities, so a worker needs at least one.
     """
+    check_password_policy(username, password)
     if role not in STAFF_ROLES:
         raise InvalidInput(errors={"role": [f"Must be one of {', '.join(STAFF_ROLES)}."]})
     communities = _load_communities(session, community_ids)
@@ -54,7 +63,7 @@ def create_staff(
     staff = Staff(
         username=username,
         display_name=display_name,
-        password_hash=password_hash,
+        password_hash=hash_password(password),
         role=role,
         active=True,
         created_at=now,
@@ -89,3 +98,102 @@ def _load_communities(session: Session, community_ids: Iterable[int]) -> list[Co
     if missing:
         raise NotFound(f"Unknown community ids: {missing}.", code="community_not_found")
     return list(found)
+
+
+def list_staff(session: Session, *, role: str | None = None, active: bool | None = None) -> list[Staff]:
+    """Every staff member (optionally of one role, active or not), by username."""
+    query = select(Staff).order_by(Staff.username)
+    if role is not None:
+        query = query.where(Staff.role == role)
+    if active is not None:
+        query = query.where(Staff.active == active)
+    return list(session.scalars(query))
+
+
+def get_staff(session: Session, staff_id: int) -> Staff:
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound("No such staff member.", code="staff_not_found")
+    return staff
+
+
+def _revoke_tokens(staff: Staff) -> None:
+    staff.token_epoch = (staff.token_epoch or 0) + 1
+
+
+def assign_communities(session: Session, now: datetime, staff_id: int, community_ids: Iterable[int], *,
+                       actor_id: int) -> Staff:
+    """Replace a worker's communities (at least one); admins act in every community and have none."""
+    staff = get_staff(session, staff_id)
+    if staff.role != "worker":
+        raise InvalidInput("Admins act in every community; only workers are assigned communities.",
+                           code="not_a_worker")
+    communities = _load_communities(session, community_ids)
+    if not communities:
+        raise InvalidInput(errors={"community_ids": ["A worker needs at least one community."]})
+    before = staff.community_ids
+    staff.communities = communities
+    session.flush()
+    audit(session, now, "staff.assign_communities", "staff", staff.id, actor_id=actor_id,
+          before=before, after=staff.community_ids)
+    return staff
+
+
+def set_staff_active(session: Session, now: datetime, staff_id: int, active: bool, *, actor_id: int,
+                     reason: str) -> Staff:
+    """Disable (tokens revoked at once) or enable a staff member; nobody disables themselves."""
+    staff = get_staff(session, staff_id)
+    if staff.id == actor_id and not active:
+        raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
+    if staff.active == active:
+        raise Conflict(f"The account is already {'enabled' if active else 'disabled'}.",
+                       code="staff_already_active" if active else "staff_already_disabled")
+    staff.active = active
+    if not active:
+        _revoke_tokens(staff)
+    session.flush()
+    audit(session, now, "staff.enable" if active else "staff.disable", "staff", staff.id, actor_id=actor_id,
+          reason=reason)
+    return staff
+
+
+def change_own_password(session: Session, now: datetime, staff_id: int, old_password: str, new_password: str, *,
+                        check_password: Callable[[str | None, str], bool],
+                        hash_password: Callable[[str], str]) -> Staff:
+    """A staff member's new password, given the current one; every earlier token is revoked."""
+    staff = get_staff(session, staff_id)
+    if not check_password(staff.password_hash, old_password):
+        raise InvalidInput("The current password is wrong.", code="wrong_password",
+                           errors={"old_password": ["Wrong password."]})
+    check_password_policy(staff.username, new_password)
+    if new_password == old_password:
+        raise InvalidInput("The new password is the current one.", errors={"new_password": ["Must differ."]})
+    _set_password(staff, new_password, hash_password)
+    session.flush()
+    audit(session, now, "staff.change_password", "staff", staff.id, actor_id=staff.id)
+    return staff
+
+
+def reset_staff_password(session: Session, now: datetime, staff_id: int, new_password: str, *, actor_id: int,
+                         hash_password: Callable[[str], str]) -> Staff:
+    """An admin sets a staff member's password (a forgotten one, a leak); their tokens are revoked."""
+    staff = get_staff(session, staff_id)
+    check_password_policy(staff.username, new_password)
+    _set_password(staff, new_password, hash_password)
+    session.flush()
+    audit(session, now, "staff.reset_password", "staff", staff.id, actor_id=actor_id)
+    return staff
+
+
+def sign_out_staff(session: Session, now: datetime, staff_id: int) -> Staff:
+    """Sign a staff member out everywhere: every token they hold is refused from now on."""
+    staff = get_staff(session, staff_id)
+    _revoke_tokens(staff)
+    session.flush()
+    audit(session, now, "staff.sign_out", "staff", staff.id, actor_id=staff.id)
+    return staff
+
+
+def _set_password(staff: Staff, password: str, hash_password: Callable[[str], str]) -> None:
+    staff.password_hash = hash_password(password)
+    _revoke_tokens(staff)

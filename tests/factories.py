@@ -20,6 +20,10 @@ FAST_HASH_METHOD = "pbkdf2:sha256:1000"
 _seq = itertools.count(1)
 
 
+def fast_hash(password: str) -> str:
+    return generate_password_hash(password, method=FAST_HASH_METHOD)
+
+
 def make_street(session, name: str | None = None, district: str = "历城区") -> Street:
     street = Street(name=name or f"测试街道{next(_seq)}", district=district)
     session.add(street)
@@ -47,7 +51,7 @@ def make_staff(
     staff = Staff(
         username=username,
         display_name=username,
-        password_hash=generate_password_hash(password, method=FAST_HASH_METHOD),
+        password_hash=fast_hash(password),
         role=role,
         active=active,
         created_at=now,

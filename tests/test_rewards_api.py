@@ -110,8 +110,9 @@ def test_worker_uses_voucher_once_and_staff_cancel_refunds(client, session, work
     second = client.post("/api/v1/me/redemptions", json={"reward_id": reward.id},
                          headers={**headers, "Idempotency-Key": "b"}).get_json()
 
-    used = client.post(f"/api/v1/vouchers/{code}/use", headers=auth_header(token))
-    again = client.post(f"/api/v1/vouchers/{code}/use", headers=auth_header(token))
+    assert client.post(f"/api/v1/vouchers/{code}/use", headers=auth_header(token)).status_code == 404
+    used = client.post("/api/v1/vouchers/use", json={"code": code}, headers=auth_header(token))
+    again = client.post("/api/v1/vouchers/use", json={"code": code}, headers=auth_header(token))
     assert used.status_code == 200 and used.get_json()["status"] == "used"
     assert again.status_code == 409 and again.get_json()["code"] == "voucher_already_used"
 

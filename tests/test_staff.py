@@ -8,13 +8,12 @@ from carbon_credit.errors import Conflict, InvalidInput, NotFound
 from carbon_credit.models import AuditLog
 from carbon_credit.staff import create_staff
 
-from .factories import FIXED_NOW, make_community
+from .factories import FIXED_NOW, STAFF_PASSWORD, fast_hash, make_community
 
 
 def new_staff(session, username="zhao", role="worker", community_ids=()):
-    return create_staff(
-        session, FIXED_NOW, username=username, role=role, password_hash="hash", community_ids=community_ids
-    )
+    return create_staff(session, FIXED_NOW, username=username, role=role, password=STAFF_PASSWORD,
+                        hash_password=fast_hash, community_ids=community_ids)
 
 
 def test_worker_is_created_in_their_communities_and_audited(session):

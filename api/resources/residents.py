@@ -11,13 +11,14 @@ from carbon_credit.errors import InvalidInput, NotFound
 from carbon_credit.history import ledger_query, resident_search_query
 from carbon_credit.ledger import BalanceSummary, adjust_balance, balance_summary
 from carbon_credit.models import Resident
-from carbon_credit.residents import phone_hash
+from carbon_credit.residents import block_resident, phone_hash, unblock_resident
 from carbon_credit.scope import require_resident
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, ensure_community_access
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..schemas.accounts import ReasonSchema
 from ..schemas.staff import (AdjustmentBodySchema, AdjustmentSchema, LedgerEntrySchema, ResidentDetailSchema,
                              ResidentQuerySchema, ResidentSummarySchema)
 from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
@@ -40,16 +41,18 @@ def visible_resident(resident_id: int) -> Resident:
     return require_resident(db.session, current_principal().community_ids, resident_id)
 
 
-@blp.get("")
+@blp.post("/search")
 @auth_required("worker", "admin")
-@blp.arguments(ResidentQuerySchema, location="query")
+@blp.arguments(ResidentQuerySchema)
 @blp.response(200, ResidentSummarySchema(many=True))
-@blp.alt_response(403, schema=ErrorSchema, description="community_id outside a worker's communities")
+@blp.alt_response(404, schema=ErrorSchema, description="community_id outside a worker's communities")
 @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def search(args, pagination_parameters):
-    """Search residents by display name (part of it) or openid (its start); filter by community and status.
+    """Search residents by display name (part of it), openid (its start) or mobile number; filter by
+    community and status. An empty body lists everyone visible.
 
-    Workers search only the residents of their communities.
+    The search text travels in the body, never in the URL, so proxies and access logs keep no
+    phone numbers or openids. Workers search only the residents of their communities.
     """
     if args.get("community_id") is not None:
         ensure_community_access(args["community_id"])
@@ -103,3 +106,32 @@ def adjust(body, resident_id):
     summary = balance_summary(db.session, resident.id, now)
     db.session.commit()
     return {"entry": entry, "balance": summary}
+
+
+@blp.post("/<int:resident_id>/block")
+@auth_required("admin")
+@blp.arguments(ReasonSchema)
+@blp.response(200, ResidentSummarySchema)
+@blp.alt_response(404, schema=ErrorSchema, description="resident_not_found")
+@blp.alt_response(409, schema=ErrorSchema, description="resident_already_blocked, resident_anonymised")
+def block(body, resident_id):
+    """Suspend a resident (fraud, a stolen card): their tokens are refused at once on every server, the bot
+    tells them the account is suspended, and nothing credits them. Audited with the reason."""
+    resident = block_resident(db.session, resident_id, utcnow(), actor_id=current_principal().id,
+                              reason=body["reason"])
+    db.session.commit()
+    return resident
+
+
+@blp.post("/<int:resident_id>/unblock")
+@auth_required("admin")
+@blp.arguments(ReasonSchema)
+@blp.response(200, ResidentSummarySchema)
+@blp.alt_response(404, schema=ErrorSchema, description="resident_not_found")
+@blp.alt_response(409, schema=ErrorSchema, description="resident_not_blocked")
+def unblock(body, resident_id):
+    """Lift a block; the resident signs in afresh (tokens from before the block stay refused). Audited."""
+    resident = unblock_resident(db.session, resident_id, utcnow(), actor_id=current_principal().id,
+                                reason=body["reason"])
+    db.session.commit()
+    return resident

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..idempotency import idempotency_key_required
 from ..schemas.rewards import (CancelBodySchema, OfferedRewardSchema, RedeemBodySchema,
                                RedemptionQuerySchema, RedemptionSchema, RewardBodySchema, RewardListQuerySchema,
-                               RewardPatchSchema, RewardSchema)
+                               RewardPatchSchema, RewardSchema, VoucherUseSchema)
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Rewards, redemptions and vouchers")
 STAFF = ("admin", "worker")
@@ -141,13 +141,18 @@ def staff_cancel(body, redemption_id):
     return redemption
 
 
-@blp.post("/vouchers/<string:code>/use")
+@blp.post("/vouchers/use")
 @auth_required(*STAFF)
+@blp.arguments(VoucherUseSchema)
 @blp.response(200, RedemptionSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="voucher_not_found (or outside my communities)")
 @blp.alt_response(409, schema=ErrorSchema, description="voucher_already_used or redemption_cancelled")
-def use(code):
-    """Mark a voucher used at the counter (rewards of my communities only)."""
+def use(body):
+    """Mark a voucher used at the counter (rewards of my communities only).
+
+    The code travels in the body, never in the URL, so proxies and access logs do not keep it.
+    """
     actor_id, scope = _staff()
-    redemption = use_voucher(db.session, code, utcnow(), actor_id=actor_id, scope=scope)
+    redemption = use_voucher(db.session, body["code"], utcnow(), actor_id=actor_id, scope=scope)
     db.session.commit()
     return redemption

@@ -10,6 +10,12 @@ class StaffLoginSchema(ma.Schema):
     password = ma.fields.String(required=True, load_only=True, validate=Length(min=1, max=256))
 
 
+class PasswordChangeSchema(ma.Schema):
+    old_password = ma.fields.String(required=True, load_only=True, validate=Length(min=1, max=256))
+    new_password = ma.fields.String(required=True, load_only=True, validate=Length(min=1, max=256),
+                                    metadata={"description": "At least 10 characters, not the username"})
+
+
 class WeChatCodeSchema(ma.Schema):
     code = ma.fields.String(
         required=True,

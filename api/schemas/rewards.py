@@ -86,5 +86,10 @@ class RedemptionQuerySchema(ma.Schema):
     limit = ma.fields.Integer(load_default=100, validate=Range(min=1, max=500))
 
 
+class VoucherUseSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=Length(min=1, max=32),
+                            metadata={"description": "The voucher code the resident shows (spaces and case ignored)"})
+
+
 class CancelBodySchema(ma.Schema):
     reason = ma.fields.String(load_default="", validate=Length(max=256))

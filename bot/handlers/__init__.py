@@ -13,6 +13,8 @@ from typing import Callable, Optional
 from carbon_credit.models import Resident
 from carbon_credit.residents import find_resident_by_openid, follow_resident
 
+from .. import texts
+
 log = logging.getLogger(__name__)
 
 MESSAGE_HANDLERS: dict[str, Callable] = {}
@@ -87,6 +89,11 @@ def needs_dedupe(raw: dict) -> bool:
     return not (raw.get("MsgType") == "event" and str(raw.get("Event") or "").lower() in STATELESS_EVENTS)
 
 
+# Events a resident sends on purpose (scans, menu clicks): a blocked resident is told the account is
+# suspended instead. A follow is answered by its own handler, which re-links a returning follower first.
+RESIDENT_EVENTS = frozenset({"scan", "scancode_push", "scancode_waitmsg", "click"})
+
+
 def dispatch(push: Push) -> str | None:
     """The reply text for a push, or None (answer ``success``) when there is nothing to say."""
     msg_type = push.field("MsgType").lower()
@@ -95,12 +102,21 @@ def dispatch(push: Push) -> str | None:
         handler = EVENT_HANDLERS.get(event)
         kind = f"event {event!r}"
     else:
+        event = None
         handler = MESSAGE_HANDLERS.get(msg_type)
         kind = f"message type {msg_type!r}"
     if handler is None:
         log.info("wechat push of unhandled %s answered with success", kind)
         return None
+    if (event is None or event in RESIDENT_EVENTS) and _blocked(push):
+        return texts.ACCOUNT_SUSPENDED
     return handler(push)
+
+
+def _blocked(push: Push) -> bool:
+    if push._resident is None and push.openid:
+        push._resident = find_resident_by_openid(push.session, push.openid)
+    return push._resident is not None and push._resident.status == "blocked"
 
 
 # The handler modules fill the registries.

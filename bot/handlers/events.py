@@ -20,6 +20,8 @@ QRSCENE_PREFIX = "qrscene_"
 def subscribe(push) -> str:
     """A follow, plain or by scanning a parametric QR code (EventKey ``qrscene_<scene>``)."""
     resident, returning = follow_resident(push.session, push.openid, push.now, hash_key=push.keys.openid_hash)
+    if resident.status == "blocked":
+        return texts.ACCOUNT_SUSPENDED
     key = push.field("EventKey")
     if key.startswith(QRSCENE_PREFIX):
         greeting = texts.WELCOME_BACK_SHORT if returning else texts.WELCOME_SHORT

@@ -47,6 +47,9 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))  # "admin" | "worker"
     active: Mapped[bool] = mapped_column(default=True)
+    # Signed into every token; raised by log-out, a password change or reset and disabling, so the
+    # tokens issued before are refused at once on every instance (api/auth.py load_principal).
+    token_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
     communities: Mapped[list[Community]] = relationship(secondary=staff_communities, order_by="Community.id")
 

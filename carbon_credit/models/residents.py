@@ -25,6 +25,8 @@ class Resident(Base):
     phone_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     phone_tail: Mapped[Optional[str]] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | unfollowed | anonymised | blocked
+    # Signed into every token; raised when the resident is blocked, so earlier tokens stay refused.
+    token_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     community: Mapped[Optional[Community]] = relationship()
