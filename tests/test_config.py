@@ -35,6 +35,10 @@ SAMPLES = {
     "WECHAT_OUTBOX_BATCH": ("20", 20),
     "WECHAT_OUTBOX_MAX_ATTEMPTS": ("3", 3),
     "WECHAT_OUTBOX_BASE_DELAY": ("30", 30),
+    "SIGN_IN_MAX_PER_ACCOUNT": ("5", 5),
+    "SIGN_IN_MAX_PER_ADDRESS": ("25", 25),
+    "SIGN_IN_WINDOW_SECONDS": ("600", 600),
+    "SIGN_IN_REDIS_PREFIX": ("city-b-signin:", "city-b-signin:"),
     "LOG_LEVEL": ("warning", "WARNING"),
 }
 PROJECT_LOGGERS = ("api", "bot", "carbon_credit")
