@@ -18,6 +18,7 @@ from .partners import Partner, PartnerNonce
 from .residents import Account, Resident
 from .rewards import REDEMPTION_STATUSES, REWARD_KINDS, Redemption, Reward, reward_communities
 from .rules import ActionType, Rule, RuleSet
+from .sessions import StaffSession
 from .stations import Station, StationVisit
 from .wechat import (MassSend, MassSendBatch, MassSendQuota, MassSendRecipient, QRCode, TemplateRefusal,
                      TemplateSend, WeChatKV)
