@@ -1,0 +1,111 @@
+"""The console's forms (Flask-WTF: every one carries a CSRF token), with Chinese labels and messages."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, PasswordField,
+                     SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+REQUIRED = "必填"
+
+
+class SignInForm(FlaskForm):
+    username = StringField("用户名", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字符")])
+    password = PasswordField("密码", validators=[InputRequired(REQUIRED), Length(max=256, message="太长")])
+    next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[InputRequired(REQUIRED)])
+    new = PasswordField("新密码", validators=[InputRequired(REQUIRED)])
+    repeat = PasswordField("再次输入新密码", validators=[InputRequired(REQUIRED)])
+
+    def validate_repeat(self, field):
+        if field.data != self.new.data:
+            raise ValidationError("两次输入的新密码不一致")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state (publish, sign out): only the CSRF token."""
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class CampaignForm(FlaskForm):
+    title = StringField("标题", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    cover_text = StringField("封面文字（一句话介绍）", validators=[Optional(), Length(max=256, message="最多 256 个字")])
+    description = TextAreaField("简介", validators=[Optional(), Length(max=4000, message="最多 4000 个字")])
+    community_ids = CheckboxesField("社区", coerce=int, validators=[InputRequired("请至少选择一个社区")])
+    active_from = DateField("开始日期", validators=[InputRequired("请选择开始日期")],
+                            render_kw={"placeholder": "2026-06-01"})
+    active_until = DateField("结束日期（含当天）", validators=[InputRequired("请选择结束日期")])
+    show_days_before = IntegerField("提前几天向居民展示", default=3,
+                                    validators=[Optional(), NumberRange(0, 30, "须为 0 到 30 之间的整数")])
+    action_types = CheckboxesField("计入本活动的行为", validators=[Optional()])
+    multiplier = DecimalField("这些行为的积分倍数（不加倍留空）", places=None,
+                              validators=[Optional(), NumberRange(1, 10, "须在 1 到 10 之间")])
+    first_action_bonus = IntegerField("首次参与奖励积分", default=0,
+                                      validators=[Optional(), NumberRange(0, 1000, "须为 0 到 1000 之间的整数")])
+    checkin_points = IntegerField("每次签到积分", default=0,
+                                  validators=[Optional(), NumberRange(0, 500, "须为 0 到 500 之间的整数")])
+    checkin_daily_limit = IntegerField("每人每天可签到次数", default=1,
+                                       validators=[Optional(), NumberRange(1, 10, "须为 1 到 10 之间的整数")])
+    checkin_total_limit = IntegerField("每人总签到次数上限（不限留空）",
+                                       validators=[Optional(), NumberRange(1, 1000, "须为 1 到 1000 之间的整数")])
+    checkin_qr = BooleanField("生成签到二维码（居民扫码签到）")
+
+
+class CampaignTextForm(FlaskForm):
+    """After publishing only the wording may change."""
+    title = CampaignForm.title
+    cover_text = CampaignForm.cover_text
+    description = CampaignForm.description
+
+
+class CheckinForm(FlaskForm):
+    name = StringField("居民姓名", validators=[Optional(), Length(max=64, message="最多 64 个字")])
+    phone_tail = StringField("手机号后四位", validators=[Optional(), Regexp(r"^\d{4}$", message="请填写 4 位数字")],
+                             render_kw={"inputmode": "numeric", "maxlength": 4, "autocomplete": "off"})
+    card_no = StringField("或：居民卡号", validators=[Optional(), Length(max=32, message="最多 32 个字符")],
+                          render_kw={"autocomplete": "off"})
+    resident_id = HiddenField()
+
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators):
+            return False
+        by_name = bool((self.name.data or "").strip() or self.phone_tail.data)
+        if self.resident_id.data:
+            return True
+        if by_name and self.card_no.data:
+            self.card_no.errors.append("请只用一种方式查找：姓名加手机尾号，或卡号")
+            return False
+        if not by_name and not self.card_no.data:
+            self.name.errors.append("请填写姓名和手机号后四位，或填写居民卡号")
+            return False
+        if by_name and not ((self.name.data or "").strip() and self.phone_tail.data):
+            target = self.phone_tail if not self.phone_tail.data else self.name
+            target.errors.append("姓名和手机号后四位都要填写")
+            return False
+        return True
+
+
+class ReviewForm(FlaskForm):
+    decision = SelectField("决定", choices=[("approve", "通过"), ("reject", "驳回")])
+    note = TextAreaField("理由（驳回时必填）", validators=[Optional(), Length(max=500, message="最多 500 个字")])
+
+    def validate_note(self, field):
+        if self.decision.data == "reject" and not (field.data or "").strip():
+            raise ValidationError("驳回时请写明理由")
+
+
+class DashboardFilter(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    street = SelectField("街道", coerce=str, validators=[Optional()])
+    community = SelectField("社区", coerce=str, validators=[Optional()])
+    month = StringField("月份", validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="格式如 2026-06")],
+                        render_kw={"type": "month"})
