@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import pytest
 
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from carbon_credit.models import Campaign, QRCode
+from carbon_credit.timeutil import local_date, utcnow
+
 from .console_support import browser, browser_sign_in, live_server, page, shot  # noqa: F401
-from .factories import make_community, make_staff
+from .domain_helpers import install_rules
+from .factories import make_community, make_resident, make_staff
 
 pytestmark = pytest.mark.browser
 
@@ -16,8 +24,20 @@ def area(session):
     second = make_community(session, "鹊华社区", street=community.street)
     elsewhere = make_community(session, "孙耿社区")
     make_staff(session, "worker", "worker", communities=[community, second])
+    install_rules(session)
+    resident = make_resident(session, community=community, display_name="王秀英")
+    resident.phone_tail = "1234"
     session.commit()
-    return {"community": community, "second": second, "elsewhere": elsewhere}
+    return {"community": community, "second": second, "elsewhere": elsewhere, "resident": resident}
+
+
+def _issue_qrcode(session, campaign_id: int) -> None:
+    """What WeChat hands back for the campaign's scene (the API stores it the same way)."""
+    now = utcnow()
+    session.add(QRCode(scene=f"campaign:{campaign_id}", kind="temporary", ticket=f"ticket-{campaign_id}",
+                       url=f"http://weixin.qq.com/q/campaign{campaign_id}", expire_seconds=2_592_000,
+                       expires_at=now + timedelta(days=30), created_at=now))
+    session.commit()
 
 
 def test_signing_in_from_the_keyboard_and_out_again_ends_a_copied_cookie(page, area):
@@ -33,3 +53,64 @@ def test_signing_in_from_the_keyboard_and_out_again_ends_a_copied_cookie(page, a
     page.context.add_cookies(cookies)  # the copied cookie comes back
     page.goto("/console/")
     assert "/console/login" in page.url
+
+
+def test_a_worker_runs_a_campaign_from_draft_to_an_on_site_check_in(page, area, session):
+    browser_sign_in(page, "worker")
+    page.get_by_role("link", name="活动", exact=True).click()
+    shot(page, "campaigns-empty")
+    page.get_by_role("link", name="新建活动").click()
+    page.get_by_label("标题").fill("垃圾分类周")
+    page.get_by_label("封面文字").fill("分类投放，积分翻倍")
+    page.get_by_label("滨河社区").check()
+    today = local_date(utcnow())
+    page.get_by_label("开始日期").fill(today.isoformat())
+    page.get_by_label("结束日期").fill((today + timedelta(days=6)).isoformat())
+    page.get_by_label("可回收物投递").check()
+    page.get_by_label("积分倍数").fill("2")
+    page.get_by_label("每次签到积分").fill("5")
+    page.get_by_label("生成签到二维码").check()
+    shot(page, "campaign-new")
+    page.get_by_role("button", name="保存").click()
+    page.get_by_text("活动已保存为草稿").wait_for()
+    assert "草稿" in page.get_by_role("heading", level=1).inner_text()
+    worked = page.get_by_role("row").filter(has_text="可回收物投递 2 千克").inner_text()
+    assert "×2" in worked
+    page.get_by_role("button", name="发布").click()
+    page.get_by_text("活动已发布").wait_for()
+    assert "进行中" in page.get_by_role("heading", level=1).inner_text()
+    shot(page, "campaign")
+
+    campaign_id = session.scalar(select(Campaign.id).where(Campaign.title == "垃圾分类周"))
+    page.get_by_role("link", name="海报").click()
+    assert page.get_by_role("button", name="向微信申请二维码").is_visible()
+    _issue_qrcode(session, campaign_id)
+    page.reload()
+    assert page.locator(".qr svg").count() == 1
+    assert "每次签到得 5 积分" in page.inner_text(".poster-scan")
+    shot(page, "poster")
+
+    page.goto(f"/console/campaigns/{campaign_id}/checkin")
+    page.get_by_label("居民姓名").fill("王秀英")
+    page.get_by_label("手机号后四位").fill("9999")
+    page.keyboard.press("Enter")
+    assert "没有找到符合条件的居民" in page.inner_text("main")
+    page.get_by_label("手机号后四位").fill("1234")
+    page.keyboard.press("Enter")
+    page.get_by_text("已为 王秀英 签到，获得 5 积分").wait_for()
+    shot(page, "checkin")
+    page.goto(f"/console/campaigns/{campaign_id}")
+    assert "签到次数1" in page.inner_text("dl.facts").replace("\n", "").replace(" ", "")
+
+
+def test_a_worker_cannot_open_another_streets_campaign_or_community_by_url(page, area, session):
+    from .campaign_support import plain_campaign
+
+    theirs = plain_campaign(session, [area["elsewhere"]])
+    session.commit()
+    browser_sign_in(page, "worker")
+    response = page.goto(f"/console/campaigns/{theirs.id}")
+    assert response.status == 404 and "找不到该活动" in page.inner_text("main")
+    response = page.goto(f"/console/?community={area['elsewhere'].id}")
+    assert response.status == 404 and "找不到该社区" in page.inner_text("main")
+    shot(page, "not-found")

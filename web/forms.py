@@ -4,18 +4,29 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, PasswordField,
                      SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
+from wtforms.i18n import get_translations
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 REQUIRED = "必填"
 
 
-class SignInForm(FlaskForm):
+class ConsoleForm(FlaskForm):
+    """WTForms' own messages (a date that is not a date, a number that is not a number) in Chinese."""
+
+    class Meta:
+        locales = ("zh",)
+
+        def get_translations(self, form):
+            return get_translations(self.locales)
+
+
+class SignInForm(ConsoleForm):
     username = StringField("用户名", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字符")])
     password = PasswordField("密码", validators=[InputRequired(REQUIRED), Length(max=256, message="太长")])
     next = HiddenField()
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(ConsoleForm):
     current = PasswordField("当前密码", validators=[InputRequired(REQUIRED)])
     new = PasswordField("新密码", validators=[InputRequired(REQUIRED)])
     repeat = PasswordField("再次输入新密码", validators=[InputRequired(REQUIRED)])
@@ -25,7 +36,7 @@ class PasswordForm(FlaskForm):
             raise ValidationError("两次输入的新密码不一致")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(ConsoleForm):
     """A button that changes state (publish, sign out): only the CSRF token."""
 
 
@@ -33,8 +44,13 @@ class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
 
+    def pre_validate(self, form):
+        allowed = {value for value, _ in self.choices or ()}
+        if any(value not in allowed for value in self.data or ()):
+            raise ValidationError("包含不可选择的项（不存在或不在您负责的范围内）")
 
-class CampaignForm(FlaskForm):
+
+class CampaignForm(ConsoleForm):
     title = StringField("标题", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
     cover_text = StringField("封面文字（一句话介绍）", validators=[Optional(), Length(max=256, message="最多 256 个字")])
     description = TextAreaField("简介", validators=[Optional(), Length(max=4000, message="最多 4000 个字")])
@@ -58,14 +74,14 @@ class CampaignForm(FlaskForm):
     checkin_qr = BooleanField("生成签到二维码（居民扫码签到）")
 
 
-class CampaignTextForm(FlaskForm):
+class CampaignTextForm(ConsoleForm):
     """After publishing only the wording may change."""
     title = CampaignForm.title
     cover_text = CampaignForm.cover_text
     description = CampaignForm.description
 
 
-class CheckinForm(FlaskForm):
+class CheckinForm(ConsoleForm):
     name = StringField("居民姓名", validators=[Optional(), Length(max=64, message="最多 64 个字")])
     phone_tail = StringField("手机号后四位", validators=[Optional(), Regexp(r"^\d{4}$", message="请填写 4 位数字")],
                              render_kw={"inputmode": "numeric", "maxlength": 4, "autocomplete": "off"})
@@ -92,7 +108,7 @@ class CheckinForm(FlaskForm):
         return True
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(ConsoleForm):
     decision = SelectField("决定", choices=[("approve", "通过"), ("reject", "驳回")])
     note = TextAreaField("理由（驳回时必填）", validators=[Optional(), Length(max=500, message="最多 500 个字")])
 
@@ -101,8 +117,8 @@ class ReviewForm(FlaskForm):
             raise ValidationError("驳回时请写明理由")
 
 
-class DashboardFilter(FlaskForm):
-    class Meta:
+class DashboardFilter(ConsoleForm):
+    class Meta(ConsoleForm.Meta):
         csrf = False  # a GET filter changes nothing
 
     street = SelectField("街道", coerce=str, validators=[Optional()])

@@ -1,6 +1,8 @@
 """The console blueprint: who is signed in, CSRF on every form, errors as Chinese pages."""
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
@@ -9,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from api.extensions import db
 from carbon_credit.errors import DomainError, NotFound
 from carbon_credit.staff_sessions import session_staff
-from carbon_credit.timeutil import utcnow
+from carbon_credit.timeutil import TZ, local_date, utcnow
 
 from .. import csrf, texts
 from ..vendor import vendor_file
@@ -52,6 +54,32 @@ def _no_store(response):
 @console.app_context_processor
 def _globals():
     return {"texts": texts, "nav": NAV, "vendor_missing": current_app.config.get("CONSOLE_VENDOR_MISSING", [])}
+
+
+@console.app_template_filter("local_day")
+def _local_day(moment) -> str:
+    return local_date(moment).isoformat() if moment else ""
+
+
+@console.app_template_filter("last_local_day")
+def _last_local_day(moment) -> str:
+    """The last Shanghai day of a window that ends (exclusive) at ``moment``."""
+    return local_date(moment - timedelta(microseconds=1)).isoformat() if moment else ""
+
+
+@console.app_template_filter("local_time")
+def _local_time(moment) -> str:
+    return moment.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@console.app_template_filter("number")
+def _number(value) -> str:
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+@console.app_template_filter("extract")
+def _extract(key, mapping):
+    return mapping.get(key, key)
 
 
 def admin_only(view):
@@ -97,4 +125,4 @@ def unknown(anything):
     abort(404)
 
 
-from . import auth, dashboard  # noqa: E402,F401  (routes on the blueprint)
+from . import auth, campaigns, dashboard  # noqa: E402,F401  (routes on the blueprint)
