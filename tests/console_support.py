@@ -130,3 +130,30 @@ def browser_sign_in(page, username: str, password: str = STAFF_PASSWORD) -> None
     page.keyboard.type(password)
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/")
+
+
+def png(width: int = 240, height: int = 160, rgb=(31, 122, 77)) -> bytes:
+    """A small solid-colour PNG (an invoice photo stand-in a browser can actually draw)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * width
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
+def pending_claim(session, resident, *, invoice_no: str = "044001900111-12345678", now=None):
+    """A resident's appliance claim with its invoice photo, waiting for review."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from carbon_credit.appliances import ApplianceSubmission, submit_appliance_claim
+    from carbon_credit.timeutil import local_date, utcnow
+
+    now = now or utcnow()
+    return submit_appliance_claim(session, resident.id, ApplianceSubmission(
+        category="refrigerator", energy_grade=1, brand="海尔", model="BCD-470", label_kwh=Decimal("300"),
+        invoice_no=invoice_no, invoice_date=local_date(now) - timedelta(days=3), photo=png()), now)

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from carbon_credit.models import Campaign, QRCode
+from carbon_credit.models import Account, Campaign, GreenAction, QRCode
 from carbon_credit.timeutil import local_date, utcnow
 
-from .console_support import browser, browser_sign_in, live_server, page, shot  # noqa: F401
+from .console_support import browser, browser_sign_in, live_server, page, pending_claim, shot  # noqa: F401
 from .domain_helpers import install_rules
 from .factories import make_community, make_resident, make_staff
 
@@ -114,3 +114,33 @@ def test_a_worker_cannot_open_another_streets_campaign_or_community_by_url(page,
     response = page.goto(f"/console/?community={area['elsewhere'].id}")
     assert response.status == 404 and "找不到该社区" in page.inner_text("main")
     shot(page, "not-found")
+
+
+def test_a_worker_reviews_appliance_claims_with_their_photos_one_after_another(page, area, session):
+    first = pending_claim(session, area["resident"])
+    other = make_resident(session, community=area["second"], display_name="李明")
+    second = pending_claim(session, other, invoice_no="044001900111-87654321")
+    session.commit()
+    browser_sign_in(page, "worker")
+    page.get_by_role("link", name="审核").click()
+    photo = page.get_by_role("img", name="居民上传的凭证照片")
+    photo.wait_for()
+    assert page.evaluate("img => img.naturalWidth", photo.element_handle()) == 240
+    assert "第 1 条，共 2 条" in page.inner_text("#review-item")
+    shot(page, "review")
+
+    page.get_by_label("驳回", exact=True).check()
+    page.get_by_role("button", name="提交并看下一条").click()
+    page.get_by_text("驳回时请写明理由").wait_for()
+    page.get_by_label("理由（驳回时必填）").fill("发票照片模糊，请重新上传")
+    page.get_by_role("button", name="提交并看下一条").click()
+    page.get_by_text("已驳回，已通知居民").wait_for()
+    assert "李明" in page.inner_text("#review-item") and "/console/reviews" in page.url
+
+    page.get_by_role("button", name="提交并看下一条").click()  # 通过 is the default
+    page.get_by_text("已通过，居民获得").wait_for()
+    assert "没有待审核的记录" in page.inner_text("#review-item")
+    session.expire_all()
+    assert session.get(GreenAction, first.action_id).status == "rejected"
+    assert session.get(GreenAction, second.action_id).status == "credited"
+    assert session.scalar(select(Account.balance).where(Account.resident_id == other.id)) > 0

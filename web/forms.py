@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, PasswordField,
                      SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
 from wtforms.i18n import get_translations
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 REQUIRED = "必填"
 
@@ -108,13 +108,20 @@ class CheckinForm(ConsoleForm):
         return True
 
 
+DECISIONS = {"approve": "通过", "reject": "驳回"}
+
+
 class ReviewForm(ConsoleForm):
-    decision = SelectField("决定", choices=[("approve", "通过"), ("reject", "驳回")])
+    decision = StringField("决定", default="approve", validators=[AnyOf(DECISIONS, message="请选择通过或驳回")])
     note = TextAreaField("理由（驳回时必填）", validators=[Optional(), Length(max=500, message="最多 500 个字")])
 
-    def validate_note(self, field):
-        if self.decision.data == "reject" and not (field.data or "").strip():
-            raise ValidationError("驳回时请写明理由")
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators):
+            return False
+        if self.decision.data == "reject" and not (self.note.data or "").strip():
+            self.note.errors = list(self.note.errors) + ["驳回时请写明理由"]
+            return False
+        return True
 
 
 class DashboardFilter(ConsoleForm):

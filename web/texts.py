@@ -103,3 +103,5 @@ CATEGORY = {"transit": "绿色出行", "walking": "步行", "waste": "垃圾分�
             "energy": "节约用电", "community": "社区活动"}
 UNIT = {"km": "公里", "trip": "次", "step": "步", "kg": "千克", "drop": "次", "item": "件", "kWh": "千瓦时",
         "checkin": "次"}
+APPLIANCE = {"refrigerator": "冰箱", "air_conditioner": "空调", "washing_machine": "洗衣机", "water_heater": "热水器",
+             "tv": "电视", "other": "其他家电"}
