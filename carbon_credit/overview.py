@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from .budgets import month_bounds
 from .models import ActionType, Community, Credit, LedgerEntry, Resident, Street
 from .scope import OutOfScope, covers
-from .timeutil import local_date, period_end
+from .timeutil import local_date, period_end, start_of_local_day
 
 TOP_COMMUNITIES = 5
 
@@ -30,27 +30,28 @@ def month_days(month: date) -> list[date]:
     return [month + timedelta(days=n) for n in range((last - month).days)]
 
 
-def _credited(month: date, community_ids):
-    conditions = [Credit.status == "credited", Credit.local_day >= month,
-                  Credit.local_day < period_end(month, "month")]
+def _credited(month: date, community_ids, until: Optional[date] = None):
+    """Credited, in the month (up to the day before ``until`` when given), in the communities."""
+    end = period_end(month, "month") if until is None else min(until, period_end(month, "month"))
+    conditions = [Credit.status == "credited", Credit.local_day >= month, Credit.local_day < end]
     if community_ids is not None:
         conditions.append(Resident.community_id.in_(list(community_ids) or [-1]))
     return conditions
 
 
-def _by_category(session, month: date, community_ids) -> dict[str, dict]:
+def _by_category(session, month: date, community_ids, until=None) -> dict[str, dict]:
     rows = session.execute(
         select(ActionType.category, func.count(Credit.id), func.coalesce(func.sum(Credit.grams), 0),
                func.coalesce(func.sum(Credit.points), 0))
         .join(ActionType, ActionType.code == Credit.action_type).join(Resident, Resident.id == Credit.resident_id)
-        .where(*_credited(month, community_ids)).group_by(ActionType.category)).all()
+        .where(*_credited(month, community_ids, until)).group_by(ActionType.category)).all()
     return {category: {"actions": int(n), "grams": int(g), "points": int(p)} for category, n, g, p in rows}
 
 
-def _active_residents(session, month: date, community_ids) -> int:
+def _active_residents(session, month: date, community_ids, until=None) -> int:
     return int(session.scalar(
         select(func.count(func.distinct(Credit.resident_id))).join(Resident, Resident.id == Credit.resident_id)
-        .where(*_credited(month, community_ids))) or 0)
+        .where(*_credited(month, community_ids, until))) or 0)
 
 
 def _followers(session, until: datetime, community_ids) -> int:
@@ -61,13 +62,14 @@ def _followers(session, until: datetime, community_ids) -> int:
     return int(session.scalar(query) or 0)
 
 
-def _daily(session, month: date, community_ids) -> list[dict]:
+def _daily(session, month: date, community_ids, today: date) -> list[dict]:
+    """Every day of the month up to today (a later day has nothing to show yet)."""
     rows = dict((day, (int(g), int(p))) for day, g, p in session.execute(
         select(Credit.local_day, func.coalesce(func.sum(Credit.grams), 0), func.coalesce(func.sum(Credit.points), 0))
         .join(Resident, Resident.id == Credit.resident_id)
         .where(*_credited(month, community_ids)).group_by(Credit.local_day)))
     return [{"day": day, "grams": rows.get(day, (0, 0))[0], "points": rows.get(day, (0, 0))[1]}
-            for day in month_days(month)]
+            for day in month_days(month) if day <= today]
 
 
 def _top_communities(session, month: date, community_ids, limit: int) -> list[dict]:
@@ -84,10 +86,19 @@ def _top_communities(session, month: date, community_ids, limit: int) -> list[di
 
 
 def month_overview(session, month: date, now: datetime, *, community_ids: Optional[Sequence[int]] = None) -> dict:
-    """This month against the one before, for the communities given (None: all)."""
+    """A month against the one before, for the communities given (None: all).
+
+    While the month is still running it is compared with the same days of the
+    month before (``to_date``: 1st to today against 1st to the same day), so a
+    week into June is not set against the whole of May.
+    """
     month = month.replace(day=1)
     before = previous_month(month)
-    this_cats, last_cats = _by_category(session, month, community_ids), _by_category(session, before, community_ids)
+    today = local_date(now)
+    running = month <= today < period_end(month, "month")
+    until = (before + timedelta(days=today.day)) if running else None  # exclusive, clipped to the month
+    this_cats = _by_category(session, month, community_ids)
+    last_cats = _by_category(session, before, community_ids, until)
     categories = []
     for name in sorted(set(this_cats) | set(last_cats)):
         now_values = this_cats.get(name, {"actions": 0, "grams": 0, "points": 0})
@@ -96,16 +107,21 @@ def month_overview(session, month: date, now: datetime, *, community_ids: Option
     total = lambda cats, key: sum(v[key] for v in cats.values())  # noqa: E731
     end = min(month_bounds(month)[1], now)
     return {
-        "month": month, "previous": before, "categories": categories,
+        "month": month, "previous": before, "to_date": today.day if running else None, "categories": categories,
         "grams": {"this": total(this_cats, "grams"), "last": total(last_cats, "grams")},
         "points": {"this": total(this_cats, "points"), "last": total(last_cats, "points")},
         "active_residents": {"this": _active_residents(session, month, community_ids),
-                             "last": _active_residents(session, before, community_ids)},
+                             "last": _active_residents(session, before, community_ids, until)},
         "followers": {"this": _followers(session, end, community_ids),
-                      "last": _followers(session, month_bounds(before)[1], community_ids)},
-        "daily": _daily(session, month, community_ids),
+                      "last": _followers(session, _followers_then(before, until), community_ids)},
+        "daily": _daily(session, month, community_ids, today),
         "top_communities": _top_communities(session, month, community_ids, TOP_COMMUNITIES),
     }
+
+
+def _followers_then(month: date, until: Optional[date]) -> datetime:
+    end = period_end(month, "month") if until is None else min(until, period_end(month, "month"))
+    return start_of_local_day(end)
 
 
 def expiring_points(session, now: datetime, *, days: int = 30) -> int:

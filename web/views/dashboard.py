@@ -41,6 +41,7 @@ def dashboard():
     month = current_month(now)
     if form.validate() and form.month.data:
         month = parse_month(form.month.data)
+    form.month.data = month.strftime("%Y-%m")
     selected = narrow_scope(db.session, g.scope, street_id=_int_or_none(form.street.data),
                             community_id=_int_or_none(form.community.data))
     overview = month_overview(db.session, month, now, community_ids=selected)
