@@ -144,3 +144,29 @@ def test_a_worker_reviews_appliance_claims_with_their_photos_one_after_another(p
     assert session.get(GreenAction, first.action_id).status == "rejected"
     assert session.get(GreenAction, second.action_id).status == "credited"
     assert session.scalar(select(Account.balance).where(Account.resident_id == other.id)) > 0
+
+
+def test_a_worker_verifies_a_voucher_by_typing_its_code(page, area, session):
+    from carbon_credit.redemptions import redeem_reward
+
+    from .reward_support import give_points, make_reward
+
+    give_points(session, area["resident"], 500, at=utcnow())
+    reward = make_reward(session, communities=[area["community"]], title="环保购物袋", now=utcnow())
+    redemption, _ = redeem_reward(session, area["resident"].id, reward.id, utcnow())
+    session.commit()
+    browser_sign_in(page, "worker")
+    page.get_by_role("link", name="奖品").click()
+    assert page.get_by_role("row").filter(has_text="环保购物袋").count() == 1
+    shot(page, "rewards")
+    page.get_by_role("link", name="核销券码").click()
+    page.keyboard.type(redemption.voucher_code.lower())  # the code box has the focus, as a scanner needs
+    page.keyboard.press("Enter")
+    page.get_by_text("核销成功").wait_for()
+    shot(page, "voucher")
+    page.get_by_label("券码").fill(redemption.voucher_code)
+    page.keyboard.press("Enter")
+    page.get_by_text("这张券已经核销过了").wait_for()
+    page.get_by_role("link", name="兑换记录").click()
+    assert "已核销" in page.get_by_role("row").filter(has_text="环保购物袋").inner_text()
+    shot(page, "redemptions")

@@ -132,3 +132,32 @@ class DashboardFilter(ConsoleForm):
     community = SelectField("社区", coerce=str, validators=[Optional()])
     month = StringField("月份", validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="格式如 2026-06")],
                         render_kw={"type": "month"})
+
+
+class RewardForm(ConsoleForm):
+    kind = StringField("类型", default="goods", validators=[AnyOf(("coupon", "transit_credit", "goods", "donation"),
+                                                                 message="请从列表中选择")])
+    title = StringField("名称", validators=[InputRequired(REQUIRED), Length(max=96, message="最多 96 个字")])
+    description = TextAreaField("说明", validators=[Optional(), Length(max=2000, message="最多 2000 个字")])
+    points_cost = IntegerField("所需积分", validators=[InputRequired(REQUIRED), NumberRange(1, None, "须为大于 0 的整数")])
+    stock = IntegerField("库存", validators=[InputRequired(REQUIRED), NumberRange(0, None, "须为 0 或以上的整数")])
+    per_resident_limit = IntegerField("每人限兑次数（不限留空）",
+                                      validators=[Optional(), NumberRange(1, None, "至少为 1，不限请留空")])
+    visible_from = DateField("上架日期", validators=[InputRequired("请选择上架日期")])
+    visible_until = DateField("下架日期（含当天）", validators=[InputRequired("请选择下架日期")])
+    community_ids = CheckboxesField("提供给哪些社区（管理员不选表示全市）", coerce=int, validators=[Optional()])
+    active = BooleanField("上架（居民可兑换）", default=True)
+
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators):
+            return False
+        if self.visible_until.data < self.visible_from.data:
+            self.visible_until.errors = list(self.visible_until.errors) + ["下架日期不能早于上架日期"]
+            return False
+        return True
+
+
+class VoucherForm(ConsoleForm):
+    code = StringField("券码", validators=[InputRequired("请输入或扫描券码"), Length(max=32, message="券码太长")],
+                       render_kw={"autocomplete": "off", "autofocus": True, "autocapitalize": "characters",
+                                  "placeholder": "例如 ABCD-EFGH-JKMN"})

@@ -36,6 +36,12 @@ ERRORS = {
     "csrf": "页面已过期或缺少安全校验，请刷新页面后重试。",
     "signed_out": "您已退出登录，或登录已失效，请重新登录。",
     "forbidden": "您的角色不能进行此操作。",
+    "reward_not_found": "找不到该奖品，或不在您负责的社区范围内。",
+    "redemption_not_found": "找不到该兑换记录，或不在您负责的社区范围内。",
+    "voucher_not_found": "没有这个券码，或它不属于您负责的社区。",
+    "voucher_already_used": "这张券已经核销过了，不能重复使用。",
+    "redemption_cancelled": "这笔兑换已取消，券码作废。",
+    "community_required": "社区工作者只能为自己负责的社区设置奖品，请至少选择一个社区。",
     "wechat_not_configured": "本服务器未配置微信公众号（WECHAT_APPID / WECHAT_SECRET），暂不能向微信申请二维码。",
     "wechat_api_error": "微信拒绝了请求或无法连接：{detail}",
 }
@@ -46,7 +52,8 @@ FIELDS = {
     "visible_from": "展示开始", "visible_until": "展示结束", "active_from": "开始日期", "active_until": "结束日期",
     "action_types": "计入的行为", "multipliers": "积分倍数", "first_action_bonus": "首次参与奖励",
     "checkin_points": "签到积分", "checkin_daily_limit": "每日签到次数", "checkin_total_limit": "签到总次数",
-    "checkin_qr": "签到二维码", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
+    "checkin_qr": "签到二维码", "kind": "类型", "points_cost": "所需积分", "stock": "库存",
+    "per_resident_limit": "每人限兑", "active": "上架", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
 }
 
 # (pattern of the domain's English message, Chinese with the groups in {0}, {1} …)
@@ -65,6 +72,11 @@ MESSAGES = [
     (r"no such community", "社区不存在或不在您的范围内"),
     (r"unknown action type", "未知的行为类型"),
     (r"Must be at least (\d+) characters\.", "至少 {0} 个字符"),
+    (r"must be a whole number above 0", "须为大于 0 的整数"),
+    (r"must be a whole number, 0 or more", "须为 0 或以上的整数"),
+    (r"must be at least 1, or empty for no limit", "至少为 1，不限请留空"),
+    (r"unknown ids .*", "社区不存在或不在您的范围内"),
+    (r"must be one of .*", "请从列表中选择"),
     (r"Must not be the username\.", "不能与用户名相同"),
 ]
 
@@ -105,3 +117,5 @@ UNIT = {"km": "公里", "trip": "次", "step": "步", "kg": "千克", "drop": "�
         "checkin": "次"}
 APPLIANCE = {"refrigerator": "冰箱", "air_conditioner": "空调", "washing_machine": "洗衣机", "water_heater": "热水器",
              "tv": "电视", "other": "其他家电"}
+REWARD_KIND = {"coupon": "优惠券", "transit_credit": "乘车优惠", "goods": "实物", "donation": "公益捐赠"}
+REDEMPTION_STATUS = {"issued": "待使用", "used": "已核销", "cancelled": "已取消"}
