@@ -94,7 +94,7 @@ def test_a_worker_runs_a_campaign_from_draft_to_an_on_site_check_in(page, area, 
     page.get_by_label("居民姓名").fill("王秀英")
     page.get_by_label("手机号后四位").fill("9999")
     page.keyboard.press("Enter")
-    assert "没有找到符合条件的居民" in page.inner_text("main")
+    page.get_by_text("没有找到符合条件的居民").wait_for()
     page.get_by_label("手机号后四位").fill("1234")
     page.keyboard.press("Enter")
     page.get_by_text("已为 王秀英 签到，获得 5 积分").wait_for()
