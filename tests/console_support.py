@@ -157,3 +157,13 @@ def pending_claim(session, resident, *, invoice_no: str = "044001900111-12345678
     return submit_appliance_claim(session, resident.id, ApplianceSubmission(
         category="refrigerator", energy_grade=1, brand="海尔", model="BCD-470", label_kwh=Decimal("300"),
         invoice_no=invoice_no, invoice_date=local_date(now) - timedelta(days=3), photo=png()), now)
+
+
+UNLABELLED_FIELDS = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map(el => el.outerHTML)"""
+
+
+def assert_labelled(page) -> None:
+    """Every field a person can fill has a label a screen reader announces."""
+    assert page.evaluate(UNLABELLED_FIELDS) == []

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from carbon_credit.models import Account, Campaign, GreenAction, QRCode
 from carbon_credit.timeutil import local_date, utcnow
 
-from .console_support import browser, browser_sign_in, live_server, page, pending_claim, shot  # noqa: F401
+from .console_support import (assert_labelled, browser, browser_sign_in, live_server, page,  # noqa: F401
+                              pending_claim, shot)
 from .domain_helpers import install_rules
 from .factories import make_community, make_resident, make_staff
 
@@ -42,9 +43,11 @@ def _issue_qrcode(session, campaign_id: int) -> None:
 
 def test_signing_in_from_the_keyboard_and_out_again_ends_a_copied_cookie(page, area):
     page.goto("/console/")
+    assert_labelled(page)
     shot(page, "sign-in")
     browser_sign_in(page, "worker")
     assert page.get_by_role("heading", level=1).inner_text().startswith("概览")
+    assert_labelled(page)
     shot(page, "dashboard")
     cookies = page.context.cookies()
     page.get_by_role("button", name="退出").click()
@@ -70,6 +73,7 @@ def test_a_worker_runs_a_campaign_from_draft_to_an_on_site_check_in(page, area, 
     page.get_by_label("积分倍数").fill("2")
     page.get_by_label("每次签到积分").fill("5")
     page.get_by_label("生成签到二维码").check()
+    assert_labelled(page)
     shot(page, "campaign-new")
     page.get_by_role("button", name="保存").click()
     page.get_by_text("活动已保存为草稿").wait_for()
@@ -98,6 +102,7 @@ def test_a_worker_runs_a_campaign_from_draft_to_an_on_site_check_in(page, area, 
     page.get_by_label("手机号后四位").fill("1234")
     page.keyboard.press("Enter")
     page.get_by_text("已为 王秀英 签到，获得 5 积分").wait_for()
+    assert_labelled(page)
     shot(page, "checkin")
     page.goto(f"/console/campaigns/{campaign_id}")
     assert "签到次数1" in page.inner_text("dl.facts").replace("\n", "").replace(" ", "")
@@ -127,6 +132,7 @@ def test_a_worker_reviews_appliance_claims_with_their_photos_one_after_another(p
     photo.wait_for()
     assert page.evaluate("img => img.naturalWidth", photo.element_handle()) == 240
     assert "第 1 条，共 2 条" in page.inner_text("#review-item")
+    assert_labelled(page)
     shot(page, "review")
 
     page.get_by_label("驳回", exact=True).check()
@@ -163,10 +169,12 @@ def test_a_worker_verifies_a_voucher_by_typing_its_code(page, area, session):
     page.keyboard.type(redemption.voucher_code.lower())  # the code box has the focus, as a scanner needs
     page.keyboard.press("Enter")
     page.get_by_text("核销成功").wait_for()
+    assert_labelled(page)
     shot(page, "voucher")
     page.get_by_label("券码").fill(redemption.voucher_code)
     page.keyboard.press("Enter")
     page.get_by_text("这张券已经核销过了").wait_for()
     page.get_by_role("link", name="兑换记录").click()
     assert "已核销" in page.get_by_role("row").filter(has_text="环保购物袋").inner_text()
+    assert_labelled(page)
     shot(page, "redemptions")
