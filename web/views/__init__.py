@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from functools import wraps
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
@@ -33,7 +32,7 @@ def _load_staff():
     found = session_staff(db.session, session.get(SESSION_KEY), utcnow())
     if found is None:
         session.pop(SESSION_KEY, None)
-        target = url_for("console.sign_in", next=request.full_path if request.method == "GET" else None)
+        target = url_for("console.sign_in", next=request.full_path.rstrip("?") if request.method == "GET" else None)
         if request.headers.get("HX-Request"):
             return "", 401, {"HX-Redirect": target}
         return redirect(target)
@@ -80,15 +79,6 @@ def _number(value) -> str:
 @console.app_template_filter("extract")
 def _extract(key, mapping):
     return mapping.get(key, key)
-
-
-def admin_only(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if g.staff.role != "admin":
-            abort(404)
-        return view(*args, **kwargs)
-    return wrapper
 
 
 def error_page(message: str, status: int):
