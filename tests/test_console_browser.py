@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from carbon_credit.models import Account, Campaign, GreenAction, QRCode
+from carbon_credit.models import Account, Campaign, GreenAction, QRCode, Station
 from carbon_credit.timeutil import local_date, utcnow
 
 from .console_support import (assert_labelled, browser, browser_sign_in, live_server, page,  # noqa: F401
@@ -28,6 +28,8 @@ def area(session):
     install_rules(session)
     resident = make_resident(session, community=community, display_name="王秀英")
     resident.phone_tail = "1234"
+    now = utcnow()
+    session.add(Station(name="滨河回收站", kind="recycling", community_id=community.id, created_at=now, updated_at=now))
     session.commit()
     return {"community": community, "second": second, "elsewhere": elsewhere, "resident": resident}
 
@@ -106,6 +108,18 @@ def test_a_worker_runs_a_campaign_from_draft_to_an_on_site_check_in(page, area, 
     shot(page, "checkin")
     page.goto(f"/console/campaigns/{campaign_id}")
     assert "签到次数1" in page.inner_text("dl.facts").replace("\n", "").replace(" ", "")
+
+    page.get_by_role("link", name="活动", exact=True).click()
+    page.get_by_role("link", name="现场称重").click()
+    page.get_by_label("站点").select_option(label="滨河社区 · 滨河回收站")
+    page.get_by_label("投放类别").select_option(label="塑料")
+    page.get_by_label("居民姓名").fill("王秀英")
+    page.get_by_label("手机号后四位").fill("1234")
+    page.get_by_label("重量（千克）").fill("2")
+    assert_labelled(page)
+    page.keyboard.press("Enter")
+    page.get_by_text("已记录：塑料 2 千克").wait_for()  # the campaign doubles recyclables
+    shot(page, "weigh-in")
 
 
 def test_a_worker_cannot_open_another_streets_campaign_or_community_by_url(page, area, session):

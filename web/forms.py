@@ -90,22 +90,25 @@ class CheckinForm(ConsoleForm):
     resident_id = HiddenField()
 
     def validate(self, extra_validators=None):
-        if not super().validate(extra_validators):
-            return False
-        by_name = bool((self.name.data or "").strip() or self.phone_tail.data)
-        if self.resident_id.data:
-            return True
-        if by_name and self.card_no.data:
-            self.card_no.errors.append("请只用一种方式查找：姓名加手机尾号，或卡号")
-            return False
-        if not by_name and not self.card_no.data:
-            self.name.errors.append("请填写姓名和手机号后四位，或填写居民卡号")
-            return False
-        if by_name and not ((self.name.data or "").strip() and self.phone_tail.data):
-            target = self.phone_tail if not self.phone_tail.data else self.name
-            target.errors.append("姓名和手机号后四位都要填写")
-            return False
+        return super().validate(extra_validators) and resident_named(self)
+
+
+def resident_named(form) -> bool:
+    """Exactly one way of naming the resident: a chosen match, name and phone tail together, or a card."""
+    by_name = bool((form.name.data or "").strip() or form.phone_tail.data)
+    if form.resident_id.data:
         return True
+    if by_name and form.card_no.data:
+        form.card_no.errors.append("请只用一种方式查找：姓名加手机尾号，或卡号")
+        return False
+    if not by_name and not form.card_no.data:
+        form.name.errors.append("请填写姓名和手机号后四位，或填写居民卡号")
+        return False
+    if by_name and not ((form.name.data or "").strip() and form.phone_tail.data):
+        target = form.phone_tail if not form.phone_tail.data else form.name
+        target.errors.append("姓名和手机号后四位都要填写")
+        return False
+    return True
 
 
 DECISIONS = {"approve": "通过", "reject": "驳回"}
@@ -161,3 +164,19 @@ class VoucherForm(ConsoleForm):
     code = StringField("券码", validators=[InputRequired("请输入或扫描券码"), Length(max=32, message="券码太长")],
                        render_kw={"autocomplete": "off", "autofocus": True, "autocapitalize": "characters",
                                   "placeholder": "例如 ABCD-EFGH-JKMN"})
+
+
+class WeighInForm(ConsoleForm):
+    station = StringField("站点", validators=[InputRequired("请选择站点")])
+    name = CheckinForm.name
+    phone_tail = CheckinForm.phone_tail
+    card_no = CheckinForm.card_no
+    resident_id = StringField("符合的居民", validators=[Optional()])
+    category = StringField("投放类别", validators=[InputRequired("请选择投放类别")])
+    weight_kg = DecimalField("重量（千克）", places=None,
+                             validators=[InputRequired("请填写重量"), NumberRange(0.01, 500, "须在 0.01 到 500 千克之间")],
+                             render_kw={"inputmode": "decimal", "step": "0.01"})
+    token = HiddenField()
+
+    def validate(self, extra_validators=None):
+        return super().validate(extra_validators) and resident_named(self)

@@ -42,6 +42,14 @@ ERRORS = {
     "voucher_already_used": "这张券已经核销过了，不能重复使用。",
     "redemption_cancelled": "这笔兑换已取消，券码作废。",
     "community_required": "社区工作者只能为自己负责的社区设置奖品，请至少选择一个社区。",
+    "unknown_resident": "没有找到符合条件的居民（仅限您负责的社区）。",
+    "station_not_found": "找不到该站点，或不在您负责的社区范围内。",
+    "station_inactive": "该站点已停用。",
+    "unknown_category": "请从列表中选择投放类别。",
+    "quantity_out_of_range": "重量超出该类别允许的范围。",
+    "time_in_future": "时间不能晚于现在。",
+    "duplicate_action": "这次称重已经记录过了。",
+    "idempotency_key_reused": "这张表单已提交过其他内容，请刷新页面后重新填写。",
     "wechat_not_configured": "本服务器未配置微信公众号（WECHAT_APPID / WECHAT_SECRET），暂不能向微信申请二维码。",
     "wechat_api_error": "微信拒绝了请求或无法连接：{detail}",
 }
@@ -119,3 +127,5 @@ APPLIANCE = {"refrigerator": "冰箱", "air_conditioner": "空调", "washing_mac
              "tv": "电视", "other": "其他家电"}
 REWARD_KIND = {"coupon": "优惠券", "transit_credit": "乘车优惠", "goods": "实物", "donation": "公益捐赠"}
 REDEMPTION_STATUS = {"issued": "待使用", "used": "已核销", "cancelled": "已取消"}
+WEIGH_CATEGORY = {"paper": "纸类", "plastic": "塑料", "metal": "金属", "glass": "玻璃", "textiles": "旧衣物",
+                  "kitchen_waste": "厨余垃圾"}

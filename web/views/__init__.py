@@ -115,4 +115,4 @@ def unknown(anything):
     abort(404)
 
 
-from . import auth, campaigns, dashboard, reviews, rewards  # noqa: E402,F401  (routes on the blueprint)
+from . import auth, campaigns, dashboard, reviews, rewards, weighins  # noqa: E402,F401  (routes on the blueprint)

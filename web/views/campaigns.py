@@ -21,7 +21,7 @@ from .. import texts
 from ..forms import ActionForm, CampaignForm, CampaignTextForm
 from . import NAV, console
 
-NAV.append(("console.campaigns", "活动", "console.campaign"))
+NAV.append(("console.campaigns", "活动", ("console.campaign", "console.weigh_in")))
 PAGE_SIZE = 20
 
 
