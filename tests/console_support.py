@@ -129,7 +129,7 @@ def browser_sign_in(page, username: str, password: str = STAFF_PASSWORD) -> None
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/console/")
+    page.wait_for_url(lambda url: "/console/login" not in url)
 
 
 def png(width: int = 240, height: int = 160, rgb=(31, 122, 77)) -> bytes:

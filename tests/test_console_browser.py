@@ -180,6 +180,8 @@ def test_a_worker_verifies_a_voucher_by_typing_its_code(page, area, session):
     assert page.get_by_role("row").filter(has_text="环保购物袋").count() == 1
     shot(page, "rewards")
     page.get_by_role("link", name="核销券码").click()
+    page.wait_for_url("**/console/vouchers")
+    assert page.get_by_label("券码").evaluate("box => box === document.activeElement")
     page.keyboard.type(redemption.voucher_code.lower())  # the code box has the focus, as a scanner needs
     page.keyboard.press("Enter")
     page.get_by_text("核销成功").wait_for()

@@ -84,3 +84,41 @@ def test_the_list_shows_only_campaigns_reaching_the_workers_communities(client, 
     sign_in(client, "worker")
     page = client.get("/console/campaigns").get_data(as_text=True)
     assert "滨河低碳日" in page and "孙耿低碳日" not in page
+
+
+def test_after_publishing_only_the_wording_changes(client, session):
+    mine, _ = _worker(session)
+    campaign = plain_campaign(session, [mine], status="published")
+    session.commit()
+    sign_in(client, "worker")
+    form = client.get(f"/console/campaigns/{campaign.id}/edit").get_data(as_text=True)
+    assert "只能修改文字" in form and 'name="community_ids"' not in form
+    too_long = post_form(client, f"/console/campaigns/{campaign.id}/edit", f"/console/campaigns/{campaign.id}/edit",
+                         {"title": "长" * 65})
+    assert too_long.status_code == 422 and "最多 64 个字" in too_long.get_data(as_text=True)
+    saved = post_form(client, f"/console/campaigns/{campaign.id}/edit", f"/console/campaigns/{campaign.id}/edit",
+                      {"title": "垃圾分类周（延期）", "cover_text": "分类投放"})
+    assert saved.status_code == 302
+    session.rollback()
+    assert session.get(Campaign, campaign.id).title == "垃圾分类周（延期）"
+
+
+def test_a_draft_opens_for_editing_with_its_settings(client, session):
+    mine, _ = _worker(session)
+    campaign = plain_campaign(session, [mine], status="draft", checkin_points=5,
+                              action_types=["recyclables_dropoff"], multipliers={"recyclables_dropoff": "2"})
+    session.commit()
+    sign_in(client, "worker")
+    page = client.get(f"/console/campaigns/{campaign.id}/edit").get_data(as_text=True)
+    assert 'value="垃圾分类周"' in page and 'name="multiplier" step="any" type="number" value="2"' in page
+    assert f'checked id="community_ids-0" name="community_ids" type="checkbox" value="{mine.id}"' in page
+    assert 'id="checkin_qr"' in page and 'name="action_types" type="checkbox" value="recyclables_dropoff"' in page
+
+
+def test_a_campaign_without_a_community_is_refused_in_chinese(client, session):
+    _worker(session)
+    sign_in(client, "worker")
+    response = post_form(client, "/console/campaigns/new", "/console/campaigns/new", {
+        "title": "低碳日", "active_from": "2026-06-10", "active_until": "2026-06-12"})
+    assert response.status_code == 422 and "请至少选择一个社区" in response.get_data(as_text=True)
+    assert _count(session) == 0

@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, PasswordField,
                      SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
 from wtforms.i18n import get_translations
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
+                                ValidationError)
 
 REQUIRED = "必填"
 
@@ -40,6 +41,18 @@ class ActionForm(ConsoleForm):
     """A button that changes state (publish, sign out): only the CSRF token."""
 
 
+class Chosen:
+    """At least one box ticked. Unlike InputRequired it sets no ``required`` flag, which on a group of
+    checkboxes would ask a browser to tick every one of them."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not field.data:
+            raise StopValidation(self.message)
+
+
 class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
@@ -54,7 +67,7 @@ class CampaignForm(ConsoleForm):
     title = StringField("标题", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
     cover_text = StringField("封面文字（一句话介绍）", validators=[Optional(), Length(max=256, message="最多 256 个字")])
     description = TextAreaField("简介", validators=[Optional(), Length(max=4000, message="最多 4000 个字")])
-    community_ids = CheckboxesField("社区", coerce=int, validators=[InputRequired("请至少选择一个社区")])
+    community_ids = CheckboxesField("社区", coerce=int, validators=[Chosen("请至少选择一个社区")])
     active_from = DateField("开始日期", validators=[InputRequired("请选择开始日期")],
                             render_kw={"placeholder": "2026-06-01"})
     active_until = DateField("结束日期（含当天）", validators=[InputRequired("请选择结束日期")])

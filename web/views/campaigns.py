@@ -101,6 +101,8 @@ def _fill(form, campaign) -> None:
 
 
 def _date_rules(form) -> bool:
+    if not hasattr(form, "active_from"):
+        return True
     if form.active_from.data and form.active_until.data and form.active_until.data < form.active_from.data:
         form.active_until.errors.append("结束日期不能早于开始日期")
         return False
@@ -123,11 +125,16 @@ def _domain_errors(form, error: DomainError) -> None:
         form.form_errors.append(texts.error_text(error.code))
 
 
-def _save(form, save):
+def _text_values(form) -> dict:
+    return {"title": form.title.data.strip(), "cover_text": (form.cover_text.data or "").strip(),
+            "description": (form.description.data or "").strip()}
+
+
+def _save(form, save, values=_values):
     if not (form.validate_on_submit() and _date_rules(form)):
         return None
     try:
-        campaign = save(_values(form))
+        campaign = save(values(form))
     except (InvalidInput, Conflict) as error:
         _domain_errors(form, error)
         return None
@@ -162,19 +169,11 @@ def campaign_edit(campaign_id):
     if request.method == "GET":
         _fill(form, campaign) if draft else form.process(obj=campaign)
 
-    def save(values):
-        changes = values if draft else {k: values[k] for k in ("title", "cover_text", "description")}
+    def save(changes):
         return update_campaign(db.session, campaign.id, changes, utcnow(), actor_id=g.staff.id,
                                allowed_community_ids=g.scope)
 
-    if draft:
-        saved = _save(form, save)
-    else:
-        saved = None
-        if form.validate_on_submit():
-            saved = save({"title": form.title.data.strip(), "cover_text": (form.cover_text.data or "").strip(),
-                          "description": (form.description.data or "").strip()})
-            db.session.commit()
+    saved = _save(form, save, _values if draft else _text_values)
     if saved is not None:
         flash("已保存修改。")
         return redirect(url_for("console.campaign", campaign_id=campaign.id))
