@@ -31,6 +31,7 @@ def create_app(config=None) -> Flask:
     _init_extensions(app)
     _register_routes(app)
     _register_bot(app)
+    _register_console(app)
     warn_when_serving_on_demo_keys(app)
     return app
 
@@ -81,6 +82,13 @@ def _register_routes(app: Flask) -> None:
 def _bare_ping():
     """For benchmarks and load balancers: no blueprint machinery, no database."""
     return {"status": "ok"}
+
+
+def _register_console(app: Flask) -> None:
+    """Mount the staff console (the web face)."""
+    import web
+
+    web.register(app)
 
 
 def _register_bot(app: Flask) -> None:

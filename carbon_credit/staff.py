@@ -6,7 +6,9 @@ and apply ``check_password_policy`` to the plain text first, so no path (the
 CLI, the API, the console) can store a password the policy refuses.
 
 Disabling an account, changing or resetting its password and signing out raise
-its ``token_epoch``, which refuses every token issued before (api/auth.py).
+its ``token_epoch``, which refuses every token issued before (api/auth.py), and
+end every console session of the account (``staff_sessions``), so each face
+refuses the old credentials at once.
 Each service flushes and audits; the caller commits.
 """
 from __future__ import annotations
@@ -14,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .audit import audit
 from .errors import Conflict, InvalidInput, NotFound
-from .models import AuditLog, Community, Staff
+from .models import AuditLog, Community, Staff, StaffSession
 
 STAFF_ROLES = ("admin", "worker")
 PASSWORD_MIN_LENGTH = 10
@@ -117,8 +119,15 @@ def get_staff(session: Session, staff_id: int) -> Staff:
     return staff
 
 
-def _revoke_tokens(staff: Staff) -> None:
+def revoke_credentials(session: Session, staff: Staff, now: datetime, *, reason: str) -> int:
+    """Refuse every token and end every console session the staff member holds; returns the sessions ended."""
     staff.token_epoch = (staff.token_epoch or 0) + 1
+    ended = session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == staff.id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .execution_options(synchronize_session=False))
+    return ended.rowcount or 0
 
 
 def assign_communities(session: Session, now: datetime, staff_id: int, community_ids: Iterable[int], *,
@@ -150,7 +159,7 @@ def set_staff_active(session: Session, now: datetime, staff_id: int, active: boo
                        code="staff_already_active" if active else "staff_already_disabled")
     staff.active = active
     if not active:
-        _revoke_tokens(staff)
+        revoke_credentials(session, staff, now, reason="disabled")
     session.flush()
     audit(session, now, "staff.enable" if active else "staff.disable", "staff", staff.id, actor_id=actor_id,
           reason=reason)
@@ -168,7 +177,7 @@ def change_own_password(session: Session, now: datetime, staff_id: int, old_pass
     check_password_policy(staff.username, new_password)
     if new_password == old_password:
         raise InvalidInput("The new password is the current one.", errors={"new_password": ["Must differ."]})
-    _set_password(staff, new_password, hash_password)
+    _set_password(session, now, staff, new_password, hash_password)
     session.flush()
     audit(session, now, "staff.change_password", "staff", staff.id, actor_id=staff.id)
     return staff
@@ -179,7 +188,7 @@ def reset_staff_password(session: Session, now: datetime, staff_id: int, new_pas
     """An admin sets a staff member's password (a forgotten one, a leak); their tokens are revoked."""
     staff = get_staff(session, staff_id)
     check_password_policy(staff.username, new_password)
-    _set_password(staff, new_password, hash_password)
+    _set_password(session, now, staff, new_password, hash_password)
     session.flush()
     audit(session, now, "staff.reset_password", "staff", staff.id, actor_id=actor_id)
     return staff
@@ -188,12 +197,13 @@ def reset_staff_password(session: Session, now: datetime, staff_id: int, new_pas
 def sign_out_staff(session: Session, now: datetime, staff_id: int) -> Staff:
     """Sign a staff member out everywhere: every token they hold is refused from now on."""
     staff = get_staff(session, staff_id)
-    _revoke_tokens(staff)
+    revoke_credentials(session, staff, now, reason="sign_out")
     session.flush()
     audit(session, now, "staff.sign_out", "staff", staff.id, actor_id=staff.id)
     return staff
 
 
-def _set_password(staff: Staff, password: str, hash_password: Callable[[str], str]) -> None:
+def _set_password(session: Session, now: datetime, staff: Staff, password: str,
+                  hash_password: Callable[[str], str]) -> None:
     staff.password_hash = hash_password(password)
-    _revoke_tokens(staff)
+    revoke_credentials(session, staff, now, reason="password_changed")

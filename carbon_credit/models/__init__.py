@@ -19,6 +19,7 @@ from .residents import Account, Resident
 from .rewards import REDEMPTION_STATUSES, REWARD_KINDS, Redemption, Reward, reward_communities
 from .rules import ActionType, Rule, RuleSet
 from .security import SignInCounter
+from .sessions import StaffSession
 from .stations import Station, StationVisit
 from .wechat import (MassSend, MassSendBatch, MassSendQuota, MassSendRecipient, QRCode, TemplateRefusal,
                      TemplateSend, WeChatKV)

@@ -1,0 +1,196 @@
+"""The console in a real Chromium, walked as a community worker does it."""
+from __future__ import annotations
+
+import pytest
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from carbon_credit.models import Account, Campaign, GreenAction, QRCode, Station
+from carbon_credit.timeutil import local_date, utcnow
+
+from .console_support import (assert_labelled, browser, browser_sign_in, live_server, page,  # noqa: F401
+                              pending_claim, shot)
+from .domain_helpers import install_rules
+from .factories import make_community, make_resident, make_staff
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def area(session):
+    """A worker of 大桥街道's two communities, and another street's community."""
+    community = make_community(session, "滨河社区")
+    second = make_community(session, "鹊华社区", street=community.street)
+    elsewhere = make_community(session, "孙耿社区")
+    make_staff(session, "worker", "worker", communities=[community, second])
+    install_rules(session)
+    resident = make_resident(session, community=community, display_name="王秀英")
+    resident.phone_tail = "1234"
+    now = utcnow()
+    session.add(Station(name="滨河回收站", kind="recycling", community_id=community.id, created_at=now, updated_at=now))
+    session.commit()
+    return {"community": community, "second": second, "elsewhere": elsewhere, "resident": resident}
+
+
+def _issue_qrcode(session, campaign_id: int) -> None:
+    """What WeChat hands back for the campaign's scene (the API stores it the same way)."""
+    now = utcnow()
+    session.add(QRCode(scene=f"campaign:{campaign_id}", kind="temporary", ticket=f"ticket-{campaign_id}",
+                       url=f"http://weixin.qq.com/q/campaign{campaign_id}", expire_seconds=2_592_000,
+                       expires_at=now + timedelta(days=30), created_at=now))
+    session.commit()
+
+
+def test_signing_in_from_the_keyboard_and_out_again_ends_a_copied_cookie(page, area):
+    page.goto("/console/")
+    assert_labelled(page)
+    shot(page, "sign-in")
+    browser_sign_in(page, "worker")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("概览")
+    assert_labelled(page)
+    shot(page, "dashboard")
+    cookies = page.context.cookies()
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url("**/console/login")
+    assert "您已安全退出" in page.content()
+    page.context.add_cookies(cookies)  # the copied cookie comes back
+    page.goto("/console/")
+    assert "/console/login" in page.url
+
+
+def test_a_worker_runs_a_campaign_from_draft_to_an_on_site_check_in(page, area, session):
+    browser_sign_in(page, "worker")
+    page.get_by_role("link", name="活动", exact=True).click()
+    shot(page, "campaigns-empty")
+    page.get_by_role("link", name="新建活动").click()
+    page.get_by_label("标题").fill("垃圾分类周")
+    page.get_by_label("封面文字").fill("分类投放，积分翻倍")
+    page.get_by_label("滨河社区").check()
+    today = local_date(utcnow())
+    page.get_by_label("开始日期").fill(today.isoformat())
+    page.get_by_label("结束日期").fill((today + timedelta(days=6)).isoformat())
+    page.get_by_label("可回收物投递").check()
+    page.get_by_label("积分倍数").fill("2")
+    page.get_by_label("每次签到积分").fill("5")
+    page.get_by_label("生成签到二维码").check()
+    assert_labelled(page)
+    shot(page, "campaign-new")
+    page.get_by_role("button", name="保存").click()
+    page.get_by_text("活动已保存为草稿").wait_for()
+    assert "草稿" in page.get_by_role("heading", level=1).inner_text()
+    worked = page.get_by_role("row").filter(has_text="可回收物投递 2 千克").inner_text()
+    assert "×2" in worked
+    page.get_by_role("button", name="发布").click()
+    page.get_by_text("活动已发布").wait_for()
+    assert "进行中" in page.get_by_role("heading", level=1).inner_text()
+    shot(page, "campaign")
+
+    campaign_id = session.scalar(select(Campaign.id).where(Campaign.title == "垃圾分类周"))
+    page.get_by_role("link", name="海报").click()
+    assert page.get_by_role("button", name="向微信申请二维码").is_visible()
+    _issue_qrcode(session, campaign_id)
+    page.reload()
+    assert page.locator(".qr svg").count() == 1
+    assert "每次签到得 5 积分" in page.inner_text(".poster-scan")
+    shot(page, "poster")
+
+    page.goto(f"/console/campaigns/{campaign_id}/checkin")
+    page.get_by_label("居民姓名").fill("王秀英")
+    page.get_by_label("手机号后四位").fill("9999")
+    page.keyboard.press("Enter")
+    page.get_by_text("没有找到符合条件的居民").wait_for()
+    page.get_by_label("手机号后四位").fill("1234")
+    page.keyboard.press("Enter")
+    page.get_by_text("已为 王秀英 签到，获得 5 积分").wait_for()
+    assert_labelled(page)
+    shot(page, "checkin")
+    page.goto(f"/console/campaigns/{campaign_id}")
+    assert "签到次数1" in page.inner_text("dl.facts").replace("\n", "").replace(" ", "")
+
+    page.get_by_role("link", name="活动", exact=True).click()
+    page.get_by_role("link", name="现场称重").click()
+    page.get_by_label("站点").select_option(label="滨河社区 · 滨河回收站")
+    page.get_by_label("投放类别").select_option(label="塑料")
+    page.get_by_label("居民姓名").fill("王秀英")
+    page.get_by_label("手机号后四位").fill("1234")
+    page.get_by_label("重量（千克）").fill("2")
+    assert_labelled(page)
+    page.keyboard.press("Enter")
+    page.get_by_text("已记录：塑料 2 千克").wait_for()  # the campaign doubles recyclables
+    shot(page, "weigh-in")
+
+
+def test_a_worker_cannot_open_another_streets_campaign_or_community_by_url(page, area, session):
+    from .campaign_support import plain_campaign
+
+    theirs = plain_campaign(session, [area["elsewhere"]])
+    session.commit()
+    browser_sign_in(page, "worker")
+    response = page.goto(f"/console/campaigns/{theirs.id}")
+    assert response.status == 404 and "找不到该活动" in page.inner_text("main")
+    response = page.goto(f"/console/?community={area['elsewhere'].id}")
+    assert response.status == 404 and "找不到该社区" in page.inner_text("main")
+    shot(page, "not-found")
+
+
+def test_a_worker_reviews_appliance_claims_with_their_photos_one_after_another(page, area, session):
+    first = pending_claim(session, area["resident"])
+    other = make_resident(session, community=area["second"], display_name="李明")
+    second = pending_claim(session, other, invoice_no="044001900111-87654321")
+    session.commit()
+    browser_sign_in(page, "worker")
+    page.get_by_role("link", name="审核").click()
+    photo = page.get_by_role("img", name="居民上传的凭证照片")
+    photo.wait_for()
+    assert page.evaluate("img => img.naturalWidth", photo.element_handle()) == 240
+    assert "第 1 条，共 2 条" in page.inner_text("#review-item")
+    assert_labelled(page)
+    shot(page, "review")
+
+    page.get_by_label("驳回", exact=True).check()
+    page.get_by_role("button", name="提交并看下一条").click()
+    page.get_by_text("驳回时请写明理由").wait_for()
+    page.get_by_label("理由（驳回时必填）").fill("发票照片模糊，请重新上传")
+    page.get_by_role("button", name="提交并看下一条").click()
+    page.get_by_text("已驳回，已通知居民").wait_for()
+    assert "李明" in page.inner_text("#review-item") and "/console/reviews" in page.url
+
+    page.get_by_role("button", name="提交并看下一条").click()  # 通过 is the default
+    page.get_by_text("已通过，居民获得").wait_for()
+    assert "没有待审核的记录" in page.inner_text("#review-item")
+    session.expire_all()
+    assert session.get(GreenAction, first.action_id).status == "rejected"
+    assert session.get(GreenAction, second.action_id).status == "credited"
+    assert session.scalar(select(Account.balance).where(Account.resident_id == other.id)) > 0
+
+
+def test_a_worker_verifies_a_voucher_by_typing_its_code(page, area, session):
+    from carbon_credit.redemptions import redeem_reward
+
+    from .reward_support import give_points, make_reward
+
+    give_points(session, area["resident"], 500, at=utcnow())
+    reward = make_reward(session, communities=[area["community"]], title="环保购物袋", now=utcnow())
+    redemption, _ = redeem_reward(session, area["resident"].id, reward.id, utcnow())
+    session.commit()
+    browser_sign_in(page, "worker")
+    page.get_by_role("link", name="奖品").click()
+    assert page.get_by_role("row").filter(has_text="环保购物袋").count() == 1
+    shot(page, "rewards")
+    page.get_by_role("link", name="核销券码").click()
+    page.wait_for_url("**/console/vouchers")
+    assert page.get_by_label("券码").evaluate("box => box === document.activeElement")
+    page.keyboard.type(redemption.voucher_code.lower())  # the code box has the focus, as a scanner needs
+    page.keyboard.press("Enter")
+    page.get_by_text("核销成功").wait_for()
+    assert_labelled(page)
+    shot(page, "voucher")
+    page.get_by_label("券码").fill(redemption.voucher_code)
+    page.keyboard.press("Enter")
+    page.get_by_text("这张券已经核销过了").wait_for()
+    page.get_by_role("link", name="兑换记录").click()
+    assert "已核销" in page.get_by_role("row").filter(has_text="环保购物袋").inner_text()
+    assert_labelled(page)
+    shot(page, "redemptions")

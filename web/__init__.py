@@ -1,0 +1,43 @@
+"""The browser face: the staff console at /console/.
+
+Server-rendered pages in Chinese over the same domain services as the API.
+``register(app)`` is the one hook the app factory calls: it sets the cookie and
+CSRF rules, mounts the console blueprint and its vendor files (htmx, ECharts
+from ``node_modules``, installed by ``npm ci``), and checks those files exist.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+
+def _truthy(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _configure(app: Flask) -> None:
+    # Only the console's forms are checked (its before_request calls csrf.protect());
+    # the JSON API and the WeChat callback authenticate otherwise.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own lifetime bounds the token
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if _truthy(os.environ.get("SESSION_COOKIE_SECURE", "")):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if app.config.get("SESSION_COOKIE_NAME") == "session":
+        app.config["SESSION_COOKIE_NAME"] = "console_session"
+
+
+def register(app: Flask) -> None:
+    from .vendor import check_vendor_files
+    from .views import console
+
+    _configure(app)
+    csrf.init_app(app)
+    app.register_blueprint(console)
+    check_vendor_files(app)

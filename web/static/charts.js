@@ -1,0 +1,31 @@
+/* Draws every [data-chart] element from the JSON the server put inside it (ECharts, served locally). */
+(function () {
+  var GREEN = "#1f7a4d", AMBER = "#d68f00";
+  var builders = {
+    trend: function (data) {
+      return {
+        tooltip: { trigger: "axis" },
+        legend: { data: ["减排量 (kg CO₂e)", "积分"], top: 0 },
+        grid: { left: 48, right: 48, top: 36, bottom: 28 },
+        xAxis: { type: "category", data: data.days },
+        yAxis: [{ type: "value", name: "kg" }, { type: "value", name: "积分" }],
+        series: [
+          { name: "减排量 (kg CO₂e)", type: "bar", data: data.kg, itemStyle: { color: GREEN } },
+          { name: "积分", type: "line", yAxisIndex: 1, data: data.points, smooth: true, itemStyle: { color: AMBER } }
+        ]
+      };
+    }
+  };
+  function draw() {
+    if (!window.echarts) { return; }
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var source = el.querySelector("script[type='application/json']");
+      var build = builders[el.getAttribute("data-chart")];
+      if (!source || !build) { return; }
+      var chart = echarts.init(el, null, { locale: "ZH" });
+      chart.setOption(build(JSON.parse(source.textContent)));
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", draw);
+})();

@@ -1,0 +1,132 @@
+"""Every word the console shows that is not in a template: error messages and labels, in Chinese.
+
+Domain errors carry a stable ``code``; the console says what it means here.
+Field messages from the domain are English sentences for the API: the ones a
+form can meet are translated by pattern, and anything unforeseen still reads
+as Chinese (a general sentence naming the field).
+"""
+from __future__ import annotations
+
+import re
+
+ERRORS = {
+    "not_found": "找不到该内容，或不在您负责的社区范围内。",
+    "community_not_found": "找不到该社区，或不在您负责的范围内。",
+    "street_not_found": "找不到该街道，或不在您负责的范围内。",
+    "campaign_not_found": "找不到该活动，或不在您负责的社区范围内。",
+    "resident_not_found": "没有找到符合条件的居民（仅限您负责的社区）。",
+    "action_not_found": "找不到该待审核记录，或不在您负责的社区范围内。",
+    "photo_not_found": "该记录没有照片。",
+    "invalid_input": "填写的内容有误，请按提示修改。",
+    "campaign_invalid": "活动设置有误，请按提示修改。",
+    "campaign_not_draft": "活动已发布：只能修改标题、简介和封面文字。",
+    "campaign_closed": "活动已结束或已取消，不能再修改。",
+    "campaign_window_over": "活动时间已过，不能发布。",
+    "invalid_transition": "活动当前的状态不允许此操作。",
+    "already_reviewed": "该记录已被审核过。",
+    "resident_identifier_required": "请填写姓名和手机尾号，或填写居民卡号。",
+    "checkin_not_open": "该活动现在不在签到时间内（或未设置签到积分）。",
+    "checkin_outside_community": "该居民所在社区不在本活动范围内。",
+    "checkin_already_checked_in": "该居民今天的签到次数已满。",
+    "checkin_limit_reached": "该居民在本活动的签到次数已满。",
+    "card_key_missing": "服务器未配置居民卡密钥，暂不能按卡号查找。",
+    "phone_key_missing": "服务器未配置手机号密钥，暂不能按手机号查找。",
+    "invalid_card_number": "卡号格式不正确。",
+    "invalid_credentials": "用户名或密码不正确，或账号已停用。",
+    "too_many_sign_in_attempts": "登录尝试次数过多，为保护账号已暂停登录，请约 {minutes} 分钟后再试。",
+    "csrf": "页面已过期或缺少安全校验，请刷新页面后重试。",
+    "signed_out": "您已退出登录，或登录已失效，请重新登录。",
+    "forbidden": "您的角色不能进行此操作。",
+    "reward_not_found": "找不到该奖品，或不在您负责的社区范围内。",
+    "redemption_not_found": "找不到该兑换记录，或不在您负责的社区范围内。",
+    "voucher_not_found": "没有这个券码，或它不属于您负责的社区。",
+    "voucher_already_used": "这张券已经核销过了，不能重复使用。",
+    "redemption_cancelled": "这笔兑换已取消，券码作废。",
+    "community_required": "社区工作者只能为自己负责的社区设置奖品，请至少选择一个社区。",
+    "unknown_resident": "没有找到符合条件的居民（仅限您负责的社区）。",
+    "station_not_found": "找不到该站点，或不在您负责的社区范围内。",
+    "station_inactive": "该站点已停用。",
+    "unknown_category": "请从列表中选择投放类别。",
+    "quantity_out_of_range": "重量超出该类别允许的范围。",
+    "time_in_future": "时间不能晚于现在。",
+    "duplicate_action": "这次称重已经记录过了。",
+    "idempotency_key_reused": "这张表单已提交过其他内容，请刷新页面后重新填写。",
+    "wechat_not_configured": "本服务器未配置微信公众号（WECHAT_APPID / WECHAT_SECRET），暂不能向微信申请二维码。",
+    "wechat_api_error": "微信拒绝了请求或无法连接：{detail}",
+}
+GENERIC_ERROR = "操作未能完成，请稍后重试。（{code}）"
+
+FIELDS = {
+    "title": "标题", "description": "简介", "cover_text": "封面文字", "community_ids": "社区",
+    "visible_from": "展示开始", "visible_until": "展示结束", "active_from": "开始日期", "active_until": "结束日期",
+    "action_types": "计入的行为", "multipliers": "积分倍数", "first_action_bonus": "首次参与奖励",
+    "checkin_points": "签到积分", "checkin_daily_limit": "每日签到次数", "checkin_total_limit": "签到总次数",
+    "checkin_qr": "签到二维码", "kind": "类型", "points_cost": "所需积分", "stock": "库存",
+    "per_resident_limit": "每人限兑", "active": "上架", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
+}
+
+# (pattern of the domain's English message, Chinese with the groups in {0}, {1} …)
+MESSAGES = [
+    (r"required", "必填"),
+    (r"must be after (\w+)", "必须晚于开始时间"),
+    (r"the visible window must contain the active window.*", "展示时间必须覆盖活动时间"),
+    (r"the reminder must fall inside the active window", "提醒时间必须在活动期间内"),
+    (r"must be a whole number from (\d+) to (\d+)", "须为 {0} 到 {1} 之间的整数"),
+    (r"must be greater than 1 and at most (\S+)", "须大于 1 且不超过 {0}"),
+    (r"must be at least the daily limit", "不能少于每日签到次数"),
+    (r"a check-in QR needs check-in points", "设置签到二维码需要先设置签到积分"),
+    (r"name the action types that qualify.*", "请选择计入的行为"),
+    (r"at most (\d+) characters", "最多 {0} 个字"),
+    (r"name at least one community", "请至少选择一个社区"),
+    (r"no such community", "社区不存在或不在您的范围内"),
+    (r"unknown action type", "未知的行为类型"),
+    (r"Must be at least (\d+) characters\.", "至少 {0} 个字符"),
+    (r"must be a whole number above 0", "须为大于 0 的整数"),
+    (r"must be a whole number, 0 or more", "须为 0 或以上的整数"),
+    (r"must be at least 1, or empty for no limit", "至少为 1，不限请留空"),
+    (r"unknown ids .*", "社区不存在或不在您的范围内"),
+    (r"must be one of .*", "请从列表中选择"),
+    (r"Must not be the username\.", "不能与用户名相同"),
+]
+
+
+def error_text(code: str, **context) -> str:
+    text = ERRORS.get(code)
+    if text is None:
+        return GENERIC_ERROR.format(code=code)
+    return text.format(**context) if context else text.replace("{detail}", "")
+
+
+def field_message(message: str) -> str:
+    for pattern, chinese in MESSAGES:
+        match = re.fullmatch(pattern, message.strip())
+        if match:
+            return chinese.format(*match.groups())
+    return "填写不符合要求"
+
+
+def field_errors(errors: dict | None) -> dict[str, list[str]]:
+    """The domain's {field: [messages]} as {top-level field: [Chinese messages]}."""
+    result: dict[str, list[str]] = {}
+    for name, messages in (errors or {}).items():
+        field = name.split(".", 1)[0]
+        result.setdefault(field, []).extend(field_message(m) for m in messages)
+    return result
+
+
+def field_label(name: str) -> str:
+    return FIELDS.get(name, name)
+
+
+STATUS = {"draft": "草稿", "published": "已发布", "running": "进行中", "ended": "已结束", "cancelled": "已取消"}
+ROLE = {"admin": "管理员", "worker": "社区工作者"}
+CATEGORY = {"transit": "绿色出行", "walking": "步行", "waste": "垃圾分类与回收", "appliance": "节能家电",
+            "energy": "节约用电", "community": "社区活动"}
+UNIT = {"km": "公里", "trip": "次", "step": "步", "kg": "千克", "drop": "次", "item": "件", "kWh": "千瓦时",
+        "checkin": "次"}
+APPLIANCE = {"refrigerator": "冰箱", "air_conditioner": "空调", "washing_machine": "洗衣机", "water_heater": "热水器",
+             "tv": "电视", "other": "其他家电"}
+REWARD_KIND = {"coupon": "优惠券", "transit_credit": "乘车优惠", "goods": "实物", "donation": "公益捐赠"}
+REDEMPTION_STATUS = {"issued": "待使用", "used": "已核销", "cancelled": "已取消"}
+WEIGH_CATEGORY = {"paper": "纸类", "plastic": "塑料", "metal": "金属", "glass": "玻璃", "textiles": "旧衣物",
+                  "kitchen_waste": "厨余垃圾"}
