@@ -18,10 +18,6 @@ EVIDENCE_WORDS = {"partner": "合作方数据", "worker": "社区工作者核实
 EFFECT_WORDS = {"ok": "未超出", "clipped": "已达上限，超出部分不计", "capped": "已超出上限，本次不计"}
 METHOD_WORDS = {"per_unit": "按单位减排因子计算", "points_only": "只计积分、不计碳减排",
                 "appliance_kwh": "按家电年节电量 × 电网排放因子计算"}
-# Trace keys rendered by a dedicated step; anything else (added by an outcome hook) is shown as is.
-KNOWN_KEYS = {"rule_set", "method", "quantity", "unit", "factor", "points_only", "appliance",
-              "grams_before_weight", "evidence", "evidence_weight", "points_per_gram", "caps",
-              "adjustments", "rounding", "grams", "points"}
 
 
 def _num(value) -> Decimal:
@@ -135,17 +131,52 @@ def _points_step(trace: dict) -> dict:
 
 
 def _adjustment_step(adj: dict) -> dict:
-    how = f"× {fmt(adj.get('value'))}" if adj.get("kind") == "multiplier" else f"+ {fmt(adj.get('value'))}"
-    text = f"活动「{adj.get('label')}」{how}：{fmt(adj.get('points_before'))} → {fmt(adj.get('points_after'))} 积分"
+    """The label already names the campaign and its bonus; the text adds only the arithmetic."""
+    sign = "×" if adj.get("kind") == "multiplier" else "+"
+    label = adj.get("label") or "活动加成"
+    text = (f"{label}：{fmt(adj.get('points_before'))} {sign} {fmt(adj.get('value'))} = "
+            f"{fmt(adj.get('points_after'))} 积分")
     return {"step": "adjustment", "text": text, "kind": adj.get("kind"), "value": adj.get("value"),
             "label": adj.get("label"), "points_before": adj.get("points_before"),
             "points_after": adj.get("points_after"), "ref": adj.get("ref") or {}}
 
 
-def _extra_steps(trace: dict) -> list[dict]:
-    """Whatever a plug-in (a campaign budget, say) added to the trace after the engine."""
-    return [{"step": key, "text": f"{key}: {value}", "detail": value}
-            for key, value in trace.items() if key not in KNOWN_KEYS]
+BUDGET_EFFECTS = {
+    "within": "未超出，积分照发",
+    "clipped": "预算只剩 {headroom} 分，超出部分不计",
+    "stopped": "预算已用完，本次不计积分",
+    "scaled": "超出预算的部分按 × {scale} 计",
+}
+
+
+def _budget_line(entry: dict, action_type_name: str) -> str:
+    month = entry.get("month") or ""
+    year, _, number = month.partition("-")
+    when = f"{year}年{int(number)}月" if number.isdigit() else "本月"
+    scope = action_type_name if entry.get("action_type") else "所有行为"
+    headroom = max(0, int(_num(entry.get("limit")) - _num(entry.get("issued_before"))))
+    effect = BUDGET_EFFECTS.get(entry.get("effect"), "按预算调整").format(
+        headroom=headroom, scale=fmt(entry.get("scale_factor")))
+    return (f"{when}{scope}积分预算 {fmt(entry.get('limit'))} 分，此前已发放 {fmt(entry.get('issued_before'))} 分："
+            f"{effect}（{fmt(entry.get('points_before'))} → {fmt(entry.get('points_after'))} 积分）")
+
+
+def _budget_step(budget: dict, action_type_name: str) -> dict:
+    lines = [_budget_line(entry, action_type_name) for entry in budget.get("applied") or []]
+    text = "；".join(lines) or "积分预算"
+    text += "。预算只影响积分，减排克数照常记录"
+    return {"step": "budget", "text": text, "points_before": budget.get("points_before"),
+            "points_after": budget.get("points_after"), "applied": budget.get("applied") or []}
+
+
+# Steps a plug-in adds to the trace after the engine, by trace key. A key without a step here is
+# kept in the stored trace for audits but not shown: residents never read raw data.
+EXTRA_STEPS = {"budget": _budget_step}
+
+
+def _extra_steps(trace: dict, action_type_name: str) -> list[dict]:
+    return [EXTRA_STEPS[key](value, action_type_name) for key, value in trace.items()
+            if key in EXTRA_STEPS and isinstance(value, dict)]
 
 
 def _summary(name: str, trace: dict, status: str) -> str:
@@ -169,7 +200,7 @@ def explain_credit(credit, action_type_name: str) -> dict:
     steps += [_cap_step(cap, trace.get("unit")) for cap in trace.get("caps") or []]
     steps.append(_points_step(trace))
     steps += [_adjustment_step(adj) for adj in trace.get("adjustments") or []]
-    steps += _extra_steps(trace)
+    steps += _extra_steps(trace, action_type_name)
     steps.append({"step": "rounding", "text": "克数与积分均向下取整为整数（不多计）",
                   "rule": trace.get("rounding")})
     result = f"结果：{credit.grams} g CO2e，{credit.points} 积分"
