@@ -106,8 +106,11 @@ SCAN_RESULTS = {
     "outside_community": "“{title}”仅限活动所在社区的居民参加。",
     "station_visit_open": "欢迎来到{title}！投递后请工作人员称重，积分会自动到账。",
     "unknown_scene": "这个二维码无法识别，可能已过期。请扫描现场最新的二维码。",
+    "unknown_station": "这个站点二维码无效，对应的回收站点不存在。请扫描站点现场张贴的二维码，或联系社区工作人员。",
+    "station_inactive": "“{title}”已停用，这个二维码不再有效。请到附近其他回收站点投递。",
     "inactive": "“{title}”的二维码已停用。",
     "resident_inactive": "您的账户暂时无法签到，请联系社区工作人员。",
 }
-SCAN_RESULT_OTHER = "这次扫码没有成功，请稍后再试或联系现场工作人员。"
+# A result without its own text: nothing says it is temporary, so the reply does not suggest trying again.
+SCAN_RESULT_OTHER = "这次扫码没有成功，请联系现场工作人员。"
 SCAN_TITLE_FALLBACK = "本次活动"
