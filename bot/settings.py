@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from wechatpy.crypto import WeChatCrypto
+
+from carbon_credit.cards import CLAIM_WINDOW
 
 from .dedupe import store_for
 from .handlers import Keys
@@ -42,6 +45,11 @@ def make_crypto(token: str, aes_key: str, appid: str) -> WeChatCrypto | None:
         return None
 
 
+def _claim_window(config) -> timedelta:
+    days = config.get("CARD_CLAIM_WINDOW_DAYS")
+    return CLAIM_WINDOW if days is None else timedelta(days=int(days))
+
+
 def load_settings(config) -> BotSettings:
     token = config.get("WECHAT_TOKEN") or ""
     appid = config.get("WECHAT_APPID") or ""
@@ -51,7 +59,8 @@ def load_settings(config) -> BotSettings:
         appid=appid,
         crypto=make_crypto(token, config.get("WECHAT_AES_KEY") or "", appid),
         redis_url=config.get("REDIS_URL") or None,
-        keys=Keys(openid_hash=hash_key, card_hash=config.get("CARD_HASH_KEY") or ""),
+        keys=Keys(openid_hash=hash_key, card_hash=config.get("CARD_HASH_KEY") or "",
+                  card_claim_window=_claim_window(config)),
     )
 
 

@@ -79,7 +79,10 @@ BIND_CARD_HOW = (
     "2. 或打开菜单“绿色活动 → 我的碳账户”页面填写\n"
     "卡号只用于匹配乘车记录，不会公开。"
 )
-BIND_CARD_DONE = "已绑定尾号 {tail} 的交通卡，之后的乘车记录会自动记积分。"
+BIND_CARD_DONE = "已绑定尾号 {tail} 的交通卡。{claimed}之后的乘车记录会自动记积分。"
+BIND_CARD_CLAIMED = "已补记这张卡最近 {days} 天的 {trips} 次乘车，共 {points} 分。"
+BIND_CARD_NOTHING_CLAIMED = "这张卡最近 {days} 天没有待补记的乘车记录。"
+BIND_CARD_ALREADY = "尾号 {tail} 的交通卡已绑定在您的账户上，乘车记录会自动记积分。"
 BIND_CARD_FAILED = "绑卡没有成功：{reason}"
 BIND_CARD_REASONS = {
     "invalid_card_number": "卡号格式不对，请核对卡面上的号码。",
@@ -87,7 +90,7 @@ BIND_CARD_REASONS = {
     "too_many_cards": "最多可绑定 5 张卡，请先在绑卡页面解绑不用的卡。",
     "resident_inactive": "您的账户暂时无法绑卡，请联系社区工作人员。",
 }
-BIND_CARD_REASON_OTHER = "请稍后再试，或在绑卡页面操作。"
+BIND_CARD_REASON_OTHER = "请在绑卡页面操作，或联系社区工作人员。"
 
 # Messages that are not text.
 IMAGE = "图片收到了。机器人目前只认文字指令，" + COMMAND_LIST

@@ -135,12 +135,35 @@ def test_rank_shows_the_place_in_the_community_this_month(client, session, resid
 
 def test_bind_card_by_text_binds_the_card(client, session, resident):
     assert say(client, click("BIND_CARD")) == texts.BIND_CARD_HOW
-    assert say(client, text(OPENID, "绑卡 ３１００ １２３４ ５６７８")) == texts.BIND_CARD_DONE.format(tail="5678")
+    assert say(client, text(OPENID, "绑卡 ３１００ １２３４ ５６７８")) == (
+        "已绑定尾号 5678 的交通卡。这张卡最近 7 天没有待补记的乘车记录。之后的乘车记录会自动记积分。")
+    assert say(client, text(OPENID, "绑卡 3100 1234 5678")) == "尾号 5678 的交通卡已绑定在您的账户上，乘车记录会自动记积分。"
     assert say(client, text("o-other", "绑卡 3100-1234-5678")) == texts.BIND_CARD_FAILED.format(
         reason=texts.BIND_CARD_REASONS["card_already_bound"])
     assert say(client, text(OPENID, "绑卡 12ab")) == texts.BIND_CARD_HOW
     session.rollback()
     assert [card.last4 for card in cards.active_cards(session, resident.id)] == ["5678"]
+
+
+def test_binding_by_text_says_how_many_trips_and_points_it_claimed(app, client, session, resident, tmp_path):
+    from carbon_credit.ingest import IngestOptions, ingest_transit_file
+
+    app.config["CARD_CLAIM_WINDOW_DAYS"] = 3
+    app.extensions.pop("wechat_bot", None)
+    trips = tmp_path / "trips.csv"
+    trips.write_text("trip_id,card_no,mode,board_time,alight_time,distance_km\n"
+                     "t1,3100555566667777,metro,2026-06-04 08:00:00,2026-06-04 08:20:00,10\n"
+                     "t2,3100555566667777,bus,2026-06-04 18:00:00,2026-06-04 18:30:00,\n"
+                     "t-old,3100555566667777,bus,2026-05-30 18:00:00,2026-05-30 18:30:00,\n", encoding="utf-8")
+    ingest_transit_file(session, str(trips), FIXED_NOW, key=app.config["CARD_HASH_KEY"], options=IngestOptions())
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        reply = say(client, text(OPENID, "绑卡 3100555566667777"), "safe")
+    # 10 km × 46.8 g = 468 points and one bus trip of 80; the trip of 5月30日 is older than the 3-day window.
+    assert reply == ("已绑定尾号 7777 的交通卡。已补记这张卡最近 3 天的 2 次乘车，共 548 分。"
+                     "之后的乘车记录会自动记积分。")
+    session.rollback()
+    assert resident.account.balance == 548
 
 
 @pytest.mark.parametrize("words", ["帮助", "help", "ＨＥＬＰ", "？", "?", "菜单"])

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Optional
 
+from carbon_credit.cards import CLAIM_WINDOW
 from carbon_credit.models import Resident
 from carbon_credit.residents import find_resident_by_openid, follow_resident
 
@@ -24,10 +25,12 @@ STATELESS_EVENTS: set[str] = set()
 
 @dataclass(frozen=True)
 class Keys:
-    """Secrets handlers need: the openid hash key (unfollow) and the transit-card hash key."""
+    """What handlers need from the configuration: the openid hash key (unfollow), the transit-card
+    hash key and how far back a newly bound card's trips are claimed (the API's window too)."""
 
     openid_hash: str
     card_hash: str = ""
+    card_claim_window: timedelta = CLAIM_WINDOW
 
 
 @dataclass
