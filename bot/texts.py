@@ -8,7 +8,7 @@ from __future__ import annotations
 COMMAND_LIST = (
     "可以发送以下指令（或点底部菜单）：\n"
     "余额 — 查积分和减碳量\n"
-    "明细 — 最近 5 笔积分\n"
+    "明细 — 最近 5 笔积分变动\n"
     "活动 — 本社区正在进行的活动\n"
     "排行 — 本月社区排名\n"
     "绑卡 — 绑定公交/地铁卡\n"
@@ -46,10 +46,20 @@ KILOGRAMS = "{value} 千克二氧化碳当量"
 TONNES = "{value} 吨二氧化碳当量"
 
 # 明细
-HISTORY_HEAD = "最近 {count} 笔积分："
+HISTORY_HEAD = "最近 {count} 笔积分变动："
 HISTORY_LINE = "{day} {name} +{points} 分"
 HISTORY_LINE_CAPPED = "{day} {name} 0 分（{reason}）"
 HISTORY_LINE_CLIPPED = "{day} {name} +{points} 分（{reason}）"
+# Changes other than credits, by ledger entry kind. Fields: day, name, points (unsigned), signed.
+HISTORY_ENTRY_LINES = {
+    "spend": "{day} 兑换「{name}」 -{points} 分",
+    "refund": "{day} 取消兑换「{name}」退回 +{points} 分",
+    "expire": "{day} 积分到期 -{points} 分",
+    "adjust": "{day} 积分调整（{name}） {signed} 分",
+    "reverse": "{day} 积分冲正（{name}） {signed} 分",
+}
+HISTORY_ENTRY_OTHER = "{day} 积分变动 {signed} 分"
+HISTORY_NO_REASON = "未注明"
 HISTORY_EMPTY = "还没有积分记录。乘公交地铁、参加社区活动扫码签到都能获得积分。"
 DAY_FORMAT = "{month}月{day}日"
 CAP_REASONS = {

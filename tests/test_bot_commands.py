@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -90,11 +90,44 @@ def test_history_lists_the_last_five_credits_with_caps_explained(client, session
     with freeze_time(FIXED_NOW):
         reply = say(client, text(OPENID, "明细"), "safe")
     lines = reply.split("\n")
-    assert lines[0] == "最近 5 笔积分："
+    assert lines[0] == "最近 5 笔积分变动："
     assert len(lines) == 6
     assert lines[1].startswith("6月5日 可回收物投递 +")
     assert lines[2] == "6月5日 公交出行 0 分（已达每日上限）"
     assert all(line.startswith("6月5日 公交出行 +") for line in lines[3:])
+
+
+def test_history_lists_spends_refunds_adjustments_and_expiries_newest_first(client, session, resident):
+    from carbon_credit.ledger import expire_due_accounts
+    from carbon_credit.redemptions import cancel_redemption, redeem_reward
+    from carbon_credit.timeutil import TZ
+
+    from .reward_support import give_points, make_reward
+
+    weigh_in(session, resident, "2.5", FIXED_NOW - timedelta(hours=1))  # a credit of 25 points
+    give_points(session, resident, 200)
+    reward = make_reward(session, title="公交乘车券", points_cost=100)
+    redemption, _ = redeem_reward(session, resident.id, reward.id, FIXED_NOW + timedelta(days=1))
+    cancel_redemption(session, redemption.id, FIXED_NOW + timedelta(days=2), resident_id=resident.id)
+    adjust_balance(session, resident.id, -5, "重复投递", FIXED_NOW + timedelta(days=3), actor_id=None,
+                   reference="adjust:dup")
+    session.commit()
+    with freeze_time(FIXED_NOW + timedelta(days=4)):
+        before = say(client, text(OPENID, "明细"), "safe")
+    assert before == "\n".join(["最近 4 笔积分变动：", "6月8日 积分调整（重复投递） -5 分",
+                                 "6月7日 取消兑换「公交乘车券」退回 +100 分", "6月6日 兑换「公交乘车券」 -100 分",
+                                 "6月5日 可回收物投递 +25 分"])
+    # Points of 2026 expire when 2027 ends: two lots are left (120 of the oldest, after the spend
+    # and the adjustment took theirs, and the 100 refunded).
+    expire_due_accounts(session, datetime(2028, 1, 1, 1, 0, tzinfo=TZ))
+    session.commit()
+    with freeze_time(datetime(2028, 1, 2, 1, 0, tzinfo=TZ)):
+        after = say(client, click("HISTORY"), "safe")
+    lines = after.split("\n")
+    assert lines[0] == "最近 5 笔积分变动："
+    assert sorted(lines[1:3]) == ["1月1日 积分到期 -100 分", "1月1日 积分到期 -120 分"]
+    assert lines[3:] == ["6月8日 积分调整（重复投递） -5 分", "6月7日 取消兑换「公交乘车券」退回 +100 分",
+                         "6月6日 兑换「公交乘车券」 -100 分"]
 
 
 def test_history_of_a_newcomer(client, resident):
