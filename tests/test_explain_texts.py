@@ -14,7 +14,7 @@ from .campaign_support import install_rules, running_campaign
 from .factories import FIXED_NOW, make_community, make_resident, make_staff
 
 # Signs of data that was not turned into words: dict or list reprs, English trace keys.
-RAW = re.compile(r"[{}\[\]]|points_before|points_after|issued_before|'[a-z_]+':")
+RAW = re.compile(r"[{}\[\]]|[a-z]+_[a-z_]+|'[a-z_]+':")
 
 
 def _ride(session, resident, ext, *, action_type="bus_ride", quantity="1", unit="trip"):
@@ -63,4 +63,28 @@ def test_a_campaign_bonus_names_the_campaign_once(session):
     adjustment = next(step for step in steps if step["step"] == "adjustment")
     assert adjustment["text"] == "活动「全国低碳日」地铁出行积分×1.5：468 × 1.5 = 702 积分"
     assert sum(text.count("活动「") for text in texts) == 1
+    assert not [text for text in texts if RAW.search(text)], texts
+
+
+def test_caps_are_named_by_what_they_limit_not_by_their_identifier(session):
+    install_rules(session)
+    resident = make_resident(session)
+    rides = [_ride(session, resident, f"c-{n}") for n in range(5)]  # the daily limit is 4 rides
+    texts, steps = _texts(rides[-1], "公交出行")
+    assert rides[-1].status == "capped" and not [text for text in texts if RAW.search(text)], texts
+    assert texts[0] == "公交出行 1 次：已达每日上限 4 次，记录为封顶，0 g CO2e、0 积分（规则 v1）"
+    assert "每日上限 4 次：此前已用 4 次，已超出上限，本次不计" in [s["text"] for s in steps if s["step"] == "cap"]
+
+
+def test_units_and_appliance_categories_are_words(session):
+    from types import SimpleNamespace
+
+    trace = {"rule_set": {"version": 1}, "method": "appliance_kwh", "quantity": "1", "unit": "item",
+             "appliance": {"category": "washing_machine", "fallback_points": 500}, "evidence": "worker",
+             "evidence_weight": "1", "grams_before_weight": "0", "points_per_gram": "1", "caps": [],
+             "adjustments": [], "grams": 0, "points": 500}
+    credit = SimpleNamespace(trace=trace, status="credited", grams=0, points=500, rule_version=1)
+    texts, _steps = _texts(credit, "一级能效家电购买")
+    assert texts[0] == "一级能效家电购买 1 件：减排 0 g CO2e，获得 500 积分（规则 v1）"
+    assert any(text.startswith("「洗衣机」家电尚未设置基准耗电量") for text in texts)
     assert not [text for text in texts if RAW.search(text)], texts
