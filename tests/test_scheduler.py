@@ -76,7 +76,8 @@ def test_a_job_that_reports_an_error_is_failed_in_the_record_and_the_cli(app, en
     finally:
         REGISTRY.pop("test_reports", None)
     assert (outcome.status, outcome.error, outcome.result["sent"]) == ("failed", "partner file missing", 0)
-    assert cli.exit_code == 1 and "test_reports failed: partner file missing" in cli.output and ": ok" not in cli.output
+    assert cli.exit_code == 1 and "test_reports failed: partner file missing {'sent': 0}" in cli.output
+    assert ": ok" not in cli.output
     with engine.connect() as conn:
         assert conn.execute(select(JobRun.status, JobRun.error).where(JobRun.id == outcome.run_id)).one() == (
             "failed", "partner file missing")
