@@ -1,6 +1,10 @@
 """`flask demo`: migrate, seed the demo data, start the scheduler and serve, in one command."""
 from __future__ import annotations
 
+import os
+import signal
+from contextlib import contextmanager
+
 import click
 from flask import current_app
 from flask_migrate import upgrade
@@ -22,8 +26,41 @@ def prepare_demo(app) -> dict:
     return created
 
 
+# The simulator (`flask wechat say …`, bot/cli.py) reads this file of the instance folder, so it finds
+# the demo on whatever port it serves without --url.
+DEMO_URL_FILE = "demo-url"
+ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}
+
+
+def local_url(host: str, port: int) -> str:
+    """The address a client on this machine reaches the server at (not 0.0.0.0)."""
+    host = ANY_ADDRESS.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+@contextmanager
+def announced_url(instance_path: str, url: str):
+    """Write the served address to the instance folder while serving; remove it when the demo stops."""
+    os.makedirs(instance_path, exist_ok=True)
+    path = os.path.join(instance_path, DEMO_URL_FILE)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(url + "\n")
+    try:
+        yield path
+    finally:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                ours = handle.read().strip() == url
+            if ours:  # a second demo started since owns the file now
+                os.remove(path)
+        except OSError:
+            pass
+
+
 def _banner(host: str, port: int, created: dict) -> str:
-    base = f"http://{host}:{port}"
+    base = local_url(host, port)
     seeded = (f"Seeded {created['residents']} residents in {created['communities']} communities with "
               f"{created['actions']} recorded actions." if created else "Demo data already present.")
     return "\n".join([
@@ -34,7 +71,12 @@ def _banner(host: str, port: int, created: dict) -> str:
         f"Admin login:     {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}",
         f"Worker login:    {DEMO_WORKER[0]} / {DEMO_WORKER[1]}",
         f"A resident:      flask --app wsgi residents token {demo_openid(1)}",
+        f"Try the bot:     flask --app wsgi wechat say {demo_openid(1)} 余额",
     ])
+
+
+def _stop(_signum, _frame):
+    raise SystemExit(0)
 
 
 @click.command("demo")
@@ -53,4 +95,6 @@ def demo_command(host, port, no_scheduler, seed_only):
         from .scheduler import start_background_scheduler
 
         start_background_scheduler(app)
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    signal.signal(signal.SIGTERM, _stop)  # `kill` ends the demo like Ctrl-C, so its address file is removed
+    with announced_url(app.instance_path, local_url(host, port)):
+        run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -42,7 +42,9 @@ def run_one(name, now_text):
         click.echo(f"{name}: skipped, another process is running it")
         return
     if outcome.status == "failed":
-        raise click.ClickException(f"{name} failed: {outcome.error}")
+        counts = {k: v for k, v in outcome.result.items() if k != "error"}
+        detail = f" {counts}" if counts else ""
+        raise click.ClickException(f"{name} failed: {outcome.error}{detail}")
     click.echo(f"{name}: ok {outcome.result}")
 
 

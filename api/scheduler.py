@@ -61,6 +61,7 @@ class RunOutcome:
     result: dict = field(default_factory=dict)
     error: str = ""
     run_id: Optional[int] = None
+    reported: bool = False  # failed by an error the job returned, not by raising
 
 
 REGISTRY: dict[str, JobSpec] = {}
@@ -138,9 +139,20 @@ def _run_locked(app, db, spec: JobSpec, holder: str, now: Optional[datetime]) ->
     finally:
         db.session.remove()
     result = {k: _jsonable(v) for k, v in dict(result).items()}
+    error = reported_error(result)
+    if error:  # the job ran to its end but could not do its work (e.g. WeChat is not configured)
+        _record_end(engine, run_id, "failed", result, error)
+        log.warning("job %s reported an error: %s", spec.name, error)
+        return RunOutcome(spec.name, "failed", result=result, error=error, run_id=run_id, reported=True)
     _record_end(engine, run_id, "ok", result, "")
     log.info("job %s done: %s", spec.name, result)
     return RunOutcome(spec.name, "ok", result=result, run_id=run_id)
+
+
+def reported_error(result: dict) -> str:
+    """The error a job put in its result (a non-empty text under "error"), or ''."""
+    error = result.get("error")
+    return error[:500] if isinstance(error, str) and error.strip() else ""
 
 
 def _jsonable(value):
@@ -179,7 +191,7 @@ def scheduled_run(name: str) -> None:
     if _APP is None:
         raise RuntimeError("the scheduler's application is not set; start it with build_scheduler(app)")
     outcome = run_job(_APP, name)
-    if outcome.status == "failed":
+    if outcome.status == "failed" and not outcome.reported:  # a reported error is logged once, as a warning
         raise RuntimeError(f"job {name} failed: {outcome.error}")
 
 

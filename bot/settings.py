@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from wechatpy.crypto import WeChatCrypto
 
+
 from .dedupe import store_for
 from .handlers import Keys
 

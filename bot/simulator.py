@@ -23,6 +23,10 @@ class SimulatorError(Exception):
     """The server could not be reached or refused the push."""
 
 
+class SimulatorUnreachable(SimulatorError):
+    """Nothing answers at the address (no server there, or another port)."""
+
+
 def _cdata(value: str) -> str:
     return "<![CDATA[" + str(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
@@ -120,7 +124,7 @@ class Simulator:
             response = requests.post(self.url, params=signed.params, data=signed.body, timeout=self.timeout,
                                      headers={"Content-Type": "text/xml"})
         except requests.ConnectionError:
-            raise SimulatorError(f"cannot reach {self.url}: is the server running (flask run)?") from None
+            raise SimulatorUnreachable(f"cannot reach {self.url}: is the server running there?") from None
         except requests.Timeout:
             raise SimulatorError(f"{self.url} did not answer within {self.timeout:g} s") from None
         if response.status_code == 403:

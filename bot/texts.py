@@ -8,7 +8,7 @@ from __future__ import annotations
 COMMAND_LIST = (
     "可以发送以下指令（或点底部菜单）：\n"
     "余额 — 查积分和减碳量\n"
-    "明细 — 最近 5 笔积分\n"
+    "明细 — 最近 5 笔积分变动\n"
     "活动 — 本社区正在进行的活动\n"
     "排行 — 本月社区排名\n"
     "绑卡 — 绑定公交/地铁卡\n"
@@ -47,10 +47,20 @@ KILOGRAMS = "{value} 千克二氧化碳当量"
 TONNES = "{value} 吨二氧化碳当量"
 
 # 明细
-HISTORY_HEAD = "最近 {count} 笔积分："
+HISTORY_HEAD = "最近 {count} 笔积分变动："
 HISTORY_LINE = "{day} {name} +{points} 分"
 HISTORY_LINE_CAPPED = "{day} {name} 0 分（{reason}）"
 HISTORY_LINE_CLIPPED = "{day} {name} +{points} 分（{reason}）"
+# Changes other than credits, by ledger entry kind. Fields: day, name, points (unsigned), signed.
+HISTORY_ENTRY_LINES = {
+    "spend": "{day} 兑换「{name}」 -{points} 分",
+    "refund": "{day} 取消兑换「{name}」退回 +{points} 分",
+    "expire": "{day} 积分到期 -{points} 分",
+    "adjust": "{day} 积分调整（{name}） {signed} 分",
+    "reverse": "{day} 积分冲正（{name}） {signed} 分",
+}
+HISTORY_ENTRY_OTHER = "{day} 积分变动 {signed} 分"
+HISTORY_NO_REASON = "未注明"
 HISTORY_EMPTY = "还没有积分记录。乘公交地铁、参加社区活动扫码签到都能获得积分。"
 DAY_FORMAT = "{month}月{day}日"
 CAP_REASONS = {
@@ -80,7 +90,10 @@ BIND_CARD_HOW = (
     "2. 或打开菜单“绿色活动 → 我的碳账户”页面填写\n"
     "卡号只用于匹配乘车记录，不会公开。"
 )
-BIND_CARD_DONE = "已绑定尾号 {tail} 的交通卡，之后的乘车记录会自动记积分。"
+BIND_CARD_DONE = "已绑定尾号 {tail} 的交通卡。{claimed}之后的乘车记录会自动记积分。"
+BIND_CARD_CLAIMED = "已补记这张卡最近 {days} 天的 {trips} 次乘车，共 {points} 分。"
+BIND_CARD_NOTHING_CLAIMED = "这张卡最近 {days} 天没有待补记的乘车记录。"
+BIND_CARD_ALREADY = "尾号 {tail} 的交通卡已绑定在您的账户上，乘车记录会自动记积分。"
 BIND_CARD_FAILED = "绑卡没有成功：{reason}"
 BIND_CARD_REASONS = {
     "invalid_card_number": "卡号格式不对，请核对卡面上的号码。",
@@ -88,7 +101,7 @@ BIND_CARD_REASONS = {
     "too_many_cards": "最多可绑定 5 张卡，请先在绑卡页面解绑不用的卡。",
     "resident_inactive": "您的账户暂时无法绑卡，请联系社区工作人员。",
 }
-BIND_CARD_REASON_OTHER = "请稍后再试，或在绑卡页面操作。"
+BIND_CARD_REASON_OTHER = "请在绑卡页面操作，或联系社区工作人员。"
 
 # Messages that are not text.
 IMAGE = "图片收到了。机器人目前只认文字指令，" + COMMAND_LIST
@@ -107,8 +120,11 @@ SCAN_RESULTS = {
     "outside_community": "“{title}”仅限活动所在社区的居民参加。",
     "station_visit_open": "欢迎来到{title}！投递后请工作人员称重，积分会自动到账。",
     "unknown_scene": "这个二维码无法识别，可能已过期。请扫描现场最新的二维码。",
+    "unknown_station": "这个站点二维码无效，对应的回收站点不存在。请扫描站点现场张贴的二维码，或联系社区工作人员。",
+    "station_inactive": "“{title}”已停用，这个二维码不再有效。请到附近其他回收站点投递。",
     "inactive": "“{title}”的二维码已停用。",
     "resident_inactive": "您的账户暂时无法签到，请联系社区工作人员。",
 }
-SCAN_RESULT_OTHER = "这次扫码没有成功，请稍后再试或联系现场工作人员。"
+# A result without its own text: nothing says it is temporary, so the reply does not suggest trying again.
+SCAN_RESULT_OTHER = "这次扫码没有成功，请联系现场工作人员。"
 SCAN_TITLE_FALLBACK = "本次活动"

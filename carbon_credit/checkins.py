@@ -38,6 +38,17 @@ def parse_scene(scene: str) -> tuple[str, str] | None:
     return kind, ident
 
 
+SCENE_ID_MAX = 2**31 - 1  # ids are 32-bit integer columns; anything larger names nothing
+
+
+def scene_id(ident: str) -> int | None:
+    """The numeric id in a scene, or None when it cannot name a row (not digits, or out of range)."""
+    if not ident.isascii() or not ident.isdigit() or len(ident) > 10:
+        return None
+    value = int(ident)
+    return value if 0 < value <= SCENE_ID_MAX else None
+
+
 def scan_scene(session, resident, scene: str, now: datetime) -> ScanResult:
     """Dispatch a scan to its handler: fn(session, resident, ident, now) -> ScanResult."""
     parsed = parse_scene(scene)

@@ -76,11 +76,11 @@ def _residents(session, communities, rng: random.Random, joined: datetime, count
     return residents
 
 
-def _day_plan(rng: random.Random, profile: str):
-    """(action_type, quantity, unit, source, evidence, hour) for one resident-day."""
+def _day_plan(rng: random.Random, profile: str, commute: str | None = None):
+    """(action_type, quantity, unit, source, evidence, hour) for one resident-day; ``commute`` fixes the mode."""
     plan = []
     if profile in ("commuter", "mixed") and rng.random() < 0.8:
-        mode = rng.choice(["metro_ride", "bus_ride", "bus_ride"])
+        mode = commute or rng.choice(["metro_ride", "bus_ride", "bus_ride"])
         for hour in (8, 18) if rng.random() < 0.9 else (8, 12, 18, 20, 21):
             km = Decimal(str(round(rng.uniform(3, 18), 1)))
             plan.append((mode, km, "km", "partner_feed", "partner", hour))
@@ -98,14 +98,18 @@ def _day_plan(rng: random.Random, profile: str):
     return plan
 
 
+PROFILES = ("commuter", "walker", "mixed")
+# The README's tour explains a metro credit of demo-resident-001: that resident commutes by metro.
+TOUR_COMMUTE = {1: "metro_ride"}
+
+
 def _history(session, residents, rng: random.Random, today, days: int) -> int:
     recorded = 0
-    profiles = ["commuter", "walker", "mixed"]
     for day_offset in range(days, 0, -1):
         day = today - timedelta(days=day_offset)
-        for resident in residents:
-            profile = profiles[resident.id % 3]
-            for seq, (code, qty, unit, source, evidence, hour) in enumerate(_day_plan(rng, profile)):
+        for index, resident in enumerate(residents, start=1):
+            profile, commute = PROFILES[(index - 1) % len(PROFILES)], TOUR_COMMUTE.get(index)
+            for seq, (code, qty, unit, source, evidence, hour) in enumerate(_day_plan(rng, profile, commute)):
                 at = datetime.combine(day, time(hour, rng.randrange(60)), tzinfo=TZ)
                 inp = ActionInput(resident_id=resident.id, action_type=code, quantity=qty, unit=unit, occurred_at=at,
                                   source=source, evidence=evidence, idem_scope="demo",

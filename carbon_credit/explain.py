@@ -15,13 +15,13 @@ from .timeutil import TZ
 PERIOD_WORDS = {"day": "每日", "week": "每周", "month": "每月", "year": "每年"}
 METRIC_WORDS = {"count": "次", "grams": "g CO2e", "points": "积分"}
 EVIDENCE_WORDS = {"partner": "合作方数据", "worker": "社区工作者核实", "qr": "扫码签到", "self": "自行申报"}
+# Units as a resident reads them; codes without a word here (km, kg, kWh) are read as they are.
+UNIT_WORDS = {"trip": "次", "step": "步", "drop": "次", "item": "件", "checkin": "次", "meal": "餐"}
+APPLIANCE_WORDS = {"refrigerator": "冰箱", "air_conditioner": "空调", "washing_machine": "洗衣机",
+                   "water_heater": "热水器", "tv": "电视", "other": "其他"}
 EFFECT_WORDS = {"ok": "未超出", "clipped": "已达上限，超出部分不计", "capped": "已超出上限，本次不计"}
 METHOD_WORDS = {"per_unit": "按单位减排因子计算", "points_only": "只计积分、不计碳减排",
                 "appliance_kwh": "按家电年节电量 × 电网排放因子计算"}
-# Trace keys rendered by a dedicated step; anything else (added by an outcome hook) is shown as is.
-KNOWN_KEYS = {"rule_set", "method", "quantity", "unit", "factor", "points_only", "appliance",
-              "grams_before_weight", "evidence", "evidence_weight", "points_per_gram", "caps",
-              "adjustments", "rounding", "grams", "points"}
 
 
 def _num(value) -> Decimal:
@@ -37,6 +37,10 @@ def fmt(value) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
+
+
+def _unit(code: str | None) -> str:
+    return UNIT_WORDS.get(code, code or "")
 
 
 def _local_day(iso: str | None) -> str | None:
@@ -58,9 +62,9 @@ def _per_unit_steps(trace: dict) -> list[dict]:
     unit, per = factor.get("unit") or trace.get("unit"), factor.get("grams_per_unit")
     quantity, base = trace.get("quantity"), trace.get("grams_before_weight")
     return [
-        {"step": "factor", "text": f"减排因子 {fmt(per)} g CO2e/{unit}，来源：{factor.get('source') or '未注明'}",
+        {"step": "factor", "text": f"减排因子 {fmt(per)} g CO2e/{_unit(unit)}，来源：{factor.get('source') or '未注明'}",
          "method": "per_unit", "unit": unit, "grams_per_unit": per, "source": factor.get("source")},
-        {"step": "base", "text": f"{fmt(quantity)} {unit} × {fmt(per)} g/{unit} = {fmt(base)} g CO2e",
+        {"step": "base", "text": f"{fmt(quantity)} {_unit(unit)} × {fmt(per)} g/{_unit(unit)} = {fmt(base)} g CO2e",
          "quantity": quantity, "unit": unit, "grams": base},
     ]
 
@@ -72,7 +76,7 @@ def _points_only_steps(trace: dict) -> list[dict]:
     return [
         {"step": "factor", "text": f"该行为只计积分、不计碳减排（0 g），依据：{detail.get('source') or '未注明'}",
          "method": "points_only", "points_per_unit": per, "source": detail.get("source"), "grams_claimed": "0"},
-        {"step": "base", "text": f"{fmt(quantity)} {unit} × {fmt(per)} 积分/{unit} = {fmt(fixed)} 积分",
+        {"step": "base", "text": f"{fmt(quantity)} {_unit(unit)} × {fmt(per)} 积分/{_unit(unit)} = {fmt(fixed)} 积分",
          "quantity": quantity, "unit": unit, "points": str(fixed)},
     ]
 
@@ -95,7 +99,7 @@ def _appliance_steps(trace: dict) -> list[dict]:
         ]
     fallback = detail.get("fallback_points")
     return [
-        {"step": "factor", "text": f"「{detail.get('category') or '该类'}」家电尚未设置基准耗电量：每件 {fmt(fallback)} 积分，"
+        {"step": "factor", "text": f"「{APPLIANCE_WORDS.get(detail.get('category'), detail.get('category')) or '该类'}」家电尚未设置基准耗电量：每件 {fmt(fallback)} 积分，"
                                    "不计碳减排（0 g）", "method": "appliance_kwh", "category": detail.get("category"),
          "fallback_points": fallback, "grams_claimed": "0"},
         {"step": "base", "text": f"{fmt(quantity)} 件 × {fmt(fallback)} 积分 = {fmt(_num(quantity) * _num(fallback))} 积分",
@@ -117,11 +121,20 @@ def _weight_step(trace: dict) -> dict:
     return {"step": "evidence_weight", "text": text, "evidence": evidence, "weight": weight, "grams": str(weighted)}
 
 
+def _cap_measure(cap: dict, unit: str | None) -> str:
+    return METRIC_WORDS.get(cap.get("metric"), cap.get("metric")) if cap.get("metric") != "units" else _unit(unit)
+
+
+def _cap_words(cap: dict, unit: str | None) -> str:
+    """A cap as a resident reads it, by what it limits (its name is an admin's identifier, not a word)."""
+    period = PERIOD_WORDS.get(cap.get("period"), cap.get("period"))
+    return f"{period}上限 {fmt(cap.get('limit'))} {_cap_measure(cap, unit)}"
+
+
 def _cap_step(cap: dict, unit: str | None) -> dict:
-    period, effect = PERIOD_WORDS.get(cap.get("period"), cap.get("period")), cap.get("effect")
-    measure = METRIC_WORDS.get(cap.get("metric"), cap.get("metric")) if cap.get("metric") != "units" else unit
-    text = (f"上限「{cap.get('name')}」（{period}不超过 {fmt(cap.get('limit'))} {measure}）："
-            f"此前已用 {fmt(cap.get('used_before'))} {measure}，{EFFECT_WORDS.get(effect, effect)}")
+    effect, measure = cap.get("effect"), _cap_measure(cap, unit)
+    text = (f"{_cap_words(cap, unit)}：此前已用 {fmt(cap.get('used_before'))} {measure}，"
+            f"{EFFECT_WORDS.get(effect, effect)}")
     return {"step": "cap", "text": text, "name": cap.get("name"), "period": cap.get("period"),
             "metric": cap.get("metric"), "used": cap.get("used_before"), "limit": cap.get("limit"), "effect": effect}
 
@@ -135,25 +148,60 @@ def _points_step(trace: dict) -> dict:
 
 
 def _adjustment_step(adj: dict) -> dict:
-    how = f"× {fmt(adj.get('value'))}" if adj.get("kind") == "multiplier" else f"+ {fmt(adj.get('value'))}"
-    text = f"活动「{adj.get('label')}」{how}：{fmt(adj.get('points_before'))} → {fmt(adj.get('points_after'))} 积分"
+    """The label already names the campaign and its bonus; the text adds only the arithmetic."""
+    sign = "×" if adj.get("kind") == "multiplier" else "+"
+    label = adj.get("label") or "活动加成"
+    text = (f"{label}：{fmt(adj.get('points_before'))} {sign} {fmt(adj.get('value'))} = "
+            f"{fmt(adj.get('points_after'))} 积分")
     return {"step": "adjustment", "text": text, "kind": adj.get("kind"), "value": adj.get("value"),
             "label": adj.get("label"), "points_before": adj.get("points_before"),
             "points_after": adj.get("points_after"), "ref": adj.get("ref") or {}}
 
 
-def _extra_steps(trace: dict) -> list[dict]:
-    """Whatever a plug-in (a campaign budget, say) added to the trace after the engine."""
-    return [{"step": key, "text": f"{key}: {value}", "detail": value}
-            for key, value in trace.items() if key not in KNOWN_KEYS]
+BUDGET_EFFECTS = {
+    "within": "未超出，积分照发",
+    "clipped": "预算只剩 {headroom} 分，超出部分不计",
+    "stopped": "预算已用完，本次不计积分",
+    "scaled": "超出预算的部分按 × {scale} 计",
+}
+
+
+def _budget_line(entry: dict, action_type_name: str) -> str:
+    month = entry.get("month") or ""
+    year, _, number = month.partition("-")
+    when = f"{year}年{int(number)}月" if number.isdigit() else "本月"
+    scope = action_type_name if entry.get("action_type") else "所有行为"
+    headroom = max(0, int(_num(entry.get("limit")) - _num(entry.get("issued_before"))))
+    effect = BUDGET_EFFECTS.get(entry.get("effect"), "按预算调整").format(
+        headroom=headroom, scale=fmt(entry.get("scale_factor")))
+    return (f"{when}{scope}积分预算 {fmt(entry.get('limit'))} 分，此前已发放 {fmt(entry.get('issued_before'))} 分："
+            f"{effect}（{fmt(entry.get('points_before'))} → {fmt(entry.get('points_after'))} 积分）")
+
+
+def _budget_step(budget: dict, action_type_name: str) -> dict:
+    lines = [_budget_line(entry, action_type_name) for entry in budget.get("applied") or []]
+    text = "；".join(lines) or "积分预算"
+    text += "。预算只影响积分，减排克数照常记录"
+    return {"step": "budget", "text": text, "points_before": budget.get("points_before"),
+            "points_after": budget.get("points_after"), "applied": budget.get("applied") or []}
+
+
+# Steps a plug-in adds to the trace after the engine, by trace key. A key without a step here is
+# kept in the stored trace for audits but not shown: residents never read raw data.
+EXTRA_STEPS = {"budget": _budget_step}
+
+
+def _extra_steps(trace: dict, action_type_name: str) -> list[dict]:
+    return [EXTRA_STEPS[key](value, action_type_name) for key, value in trace.items()
+            if key in EXTRA_STEPS and isinstance(value, dict)]
 
 
 def _summary(name: str, trace: dict, status: str) -> str:
-    quantity, unit = fmt(trace.get("quantity")), trace.get("unit")
+    quantity, unit = fmt(trace.get("quantity")), _unit(trace.get("unit"))
     version = (trace.get("rule_set") or {}).get("version")
     if status == "capped":
-        caps = [c.get("name") for c in trace.get("caps") or [] if c.get("effect") != "ok"]
-        return (f"{name} {quantity} {unit}：已超出上限「{'、'.join(caps) or '未注明'}」，记录为封顶，"
+        caps = [_cap_words(c, unit) for c in trace.get("caps") or [] if c.get("effect") != "ok"]
+        return (f"{name} {quantity} {unit}：已达{'、'.join(caps) or '上限'}，记录为封顶，"
                 f"0 g CO2e、0 积分（规则 v{version}）")
     return f"{name} {quantity} {unit}：减排 {trace.get('grams', 0)} g CO2e，获得 {trace.get('points', 0)} 积分（规则 v{version}）"
 
@@ -169,7 +217,7 @@ def explain_credit(credit, action_type_name: str) -> dict:
     steps += [_cap_step(cap, trace.get("unit")) for cap in trace.get("caps") or []]
     steps.append(_points_step(trace))
     steps += [_adjustment_step(adj) for adj in trace.get("adjustments") or []]
-    steps += _extra_steps(trace)
+    steps += _extra_steps(trace, action_type_name)
     steps.append({"step": "rounding", "text": "克数与积分均向下取整为整数（不多计）",
                   "rule": trace.get("rounding")})
     result = f"结果：{credit.grams} g CO2e，{credit.points} 积分"

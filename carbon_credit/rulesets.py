@@ -100,6 +100,12 @@ def update_rule(session, rule_set: RuleSet, action_type: str, changes: dict, now
         raise InvalidInput(errors={name: ["not a rule field"] for name in sorted(unknown)})
     rule = rule_set.rule_for(action_type)
     before = {} if rule is None else {k: _jsonable(getattr(rule, k)) for k in changes}
+    if rule is not None and "factors" in changes:
+        stale = list(_stale_citations(rule.factors or [], changes["factors"] or []))
+        if stale:
+            raise RuleSetInvalid(errors={f"rules.{action_type}.{k}": [v] for k, v in stale})
+        if "source" not in changes and rule.source == factor_sources(rule.factors or []):
+            changes = {**changes, "source": factor_sources(changes["factors"] or [])}
     if rule is None:
         rule = Rule(action_type=action_type, method=changes.get("method", "per_unit"), factors=[],
                     points_per_gram=Decimal(1), points_per_unit=Decimal(0), evidence_weights={}, params={},
@@ -115,6 +121,30 @@ def update_rule(session, rule_set: RuleSet, action_type: str, changes: dict, now
           version=rule_set.version, action_type=action_type, before=before,
           after={k: _jsonable(v) for k, v in changes.items()})
     return rule
+
+
+def factor_sources(factors: list) -> str:
+    """A per-unit rule's own source: its factors' citations, each once (as the shipped rules have it)."""
+    return "; ".join(dict.fromkeys(str(f.get("source") or "").strip() for f in factors if isinstance(f, dict)))
+
+
+def _stale_citations(old_factors: list, new_factors: list):
+    """A factor whose value changes keeps a citation of the old value unless its source changes too."""
+    old_by_unit = {f.get("unit"): f for f in old_factors if isinstance(f, dict)}
+    for i, factor in enumerate(new_factors):
+        old = old_by_unit.get(factor.get("unit")) if isinstance(factor, dict) else None
+        if old is None:
+            continue
+        before, after = _decimal(old.get("grams_per_unit")), _decimal(factor.get("grams_per_unit"))
+        same_source = str(old.get("source") or "").strip() == str(factor.get("source") or "").strip()
+        if before is not None and after is not None and before != after and same_source:
+            yield (f"factors.{i}.source", f"the factor changes from {_plain(before)} to {_plain(after)}: "
+                                          "cite the source of the new value (this one cites the old)")
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def update_caps(session, rule_set: RuleSet, caps: list, now: datetime, *, actor_id=None) -> RuleSet:
@@ -246,8 +276,30 @@ def _grouped(problems: list[dict]) -> dict:
     return grouped
 
 
+# Fields holding numbers, wherever they sit in a rule or a cap: the diff shows each as one kind of
+# value (an exact decimal string, as the rule-set views do), whether it was stored as 100 or "100".
+NUMBER_FIELDS = {"grams_per_unit", "max_quantity", "min_quantity", "points_per_gram", "points_per_unit", "limit"}
+
+
+def _typed(value, name: str = ""):
+    if isinstance(value, dict):
+        if name == "evidence_weights":
+            return {k: _number_text(v) for k, v in value.items()}
+        return {k: _typed(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v, name) for v in value]
+    if name in NUMBER_FIELDS:
+        return _number_text(value)
+    return value
+
+
+def _number_text(value):
+    number = _decimal(value) if value is not None and not isinstance(value, bool) else None
+    return _plain(number) if number is not None and number.is_finite() else value
+
+
 def _rule_view(rule: Rule) -> dict:
-    return {name: _jsonable(getattr(rule, name)) for name in RULE_FIELDS}
+    return {name: _typed(_jsonable(getattr(rule, name)), name) for name in RULE_FIELDS}
 
 
 def diff_rule_sets(old: RuleSet, new: RuleSet) -> list[dict]:
@@ -263,8 +315,8 @@ def diff_rule_sets(old: RuleSet, new: RuleSet) -> list[dict]:
         for name in RULE_FIELDS:
             if _normal(before[name]) != _normal(after[name]):
                 changes.append({"path": f"rules.{code}.{name}", "from": before[name], "to": after[name]})
-    old_caps = {c["name"]: c for c in old.caps or []}
-    new_caps = {c["name"]: c for c in new.caps or []}
+    old_caps = {c["name"]: _typed(c) for c in old.caps or []}
+    new_caps = {c["name"]: _typed(c) for c in new.caps or []}
     for name in sorted(set(old_caps) | set(new_caps)):
         if _normal(old_caps.get(name)) != _normal(new_caps.get(name)):
             changes.append({"path": f"caps.{name}", "from": old_caps.get(name), "to": new_caps.get(name)})

@@ -15,7 +15,7 @@ from typing import Optional
 from sqlalchemy import select, update
 
 from .audit import audit
-from .checkins import ScanResult, register_scene
+from .checkins import ScanResult, register_scene, scene_id
 from .errors import InvalidInput, NotFound
 from .ledger import lock_account
 from .models import Community
@@ -121,7 +121,8 @@ def claim_visit(session, station_id: int, occurred_at: datetime, now: datetime) 
 @register_scene("station")
 def scan_station(session, resident, ident: str, now: datetime) -> ScanResult:
     """A resident scanned a station's QR: open (or extend) a short visit there."""
-    station = session.get(Station, int(ident)) if ident.isdigit() else None
+    station_id = scene_id(ident)
+    station = session.get(Station, station_id) if station_id is not None else None
     if station is None:
         return ScanResult(ok=False, code="unknown_station")
     if not station.active:

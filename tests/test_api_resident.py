@@ -260,7 +260,7 @@ def test_fifth_ride_of_the_day_is_recorded_as_capped_with_the_cap_named(client, 
                          key=f"ride-{i}") for i in range(5)]
     last = responses[-1].get_json()
     assert (last["action"]["status"], last["credit"]["points"], last["credit"]["grams"]) == ("capped", 0, 0)
-    assert "transit_rides_daily" in last["explanation"]["summary"]
+    assert "已达每日上限 4 次" in last["explanation"]["summary"]  # the cap transit_rides_daily, in words
     caps = [s for s in last["explanation"]["steps"] if s["step"] == "cap"]
     assert {"name": "transit_rides_daily", "effect": "capped", "used": "4", "limit": "4"}.items() <= next(
         c for c in caps if c["name"] == "transit_rides_daily").items()
@@ -310,7 +310,7 @@ def test_points_only_and_appliance_fallback_credits_are_explained(client, sessio
     text = client.get(f"/api/v1/me/credits/{fridge.credit.id}/explanation", headers=me.headers).get_json()
     assert text["credit"]["points"] == 500
     factor = next(s for s in text["steps"] if s["step"] == "factor")
-    assert factor["fallback_points"] == "500" and "refrigerator" in factor["text"]
+    assert factor["fallback_points"] == "500" and factor["category"] == "refrigerator" and "冰箱" in factor["text"]
 
 
 def test_appliance_kwh_with_a_baseline_and_campaign_bonus_are_explained(session):

@@ -185,6 +185,42 @@ def test_an_activated_version_is_frozen(client, session, admin, draft):
     assert snapshot(session) == before
 
 
+def test_a_changed_factor_needs_a_citation_of_its_new_value(client, session, admin, draft):
+    url = f"{RULE_SETS}/{draft['id']}/rules/metro_ride"
+    factors = next(r for r in draft["rules"] if r["action_type"] == "metro_ride")["factors"]
+    assert "46.8" in factors[0]["source"]
+    before = snapshot(session)
+    same_citation = [{**factors[0], "grams_per_unit": "60"}, factors[1]]
+    response = client.patch(url, json={"factors": same_citation}, headers=admin)
+    assert_error(response, 422, "rule_set_invalid", ["rules.metro_ride.factors.0.source"])
+    assert "from 46.8 to 60" in response.get_json()["errors"]["rules.metro_ride.factors.0.source"][0]
+    assert snapshot(session) == before
+    # Another limit or a new citation is fine; an admin-written rule source is left as written.
+    assert client.patch(url, json={"factors": [{**factors[0], "max_quantity": 90}, factors[1]]},
+                        headers=admin).status_code == 200
+    assert client.patch(url, json={"source": "地铁: 深圳方法学与北京减排手册"}, headers=admin).status_code == 200
+    cited = [{**factors[0], "grams_per_unit": "60", "source": "某市 2026 地铁因子"}, factors[1]]
+    rule = client.patch(url, json={"factors": cited}, headers=admin).get_json()
+    assert (rule["factors"][0]["grams_per_unit"], rule["source"]) == ("60", "地铁: 深圳方法学与北京减排手册")
+
+
+def test_the_diff_shows_numbers_one_way_whether_stored_as_numbers_or_text(client, session, admin, draft):
+    factors = next(r for r in draft["rules"] if r["action_type"] == "metro_ride")["factors"]
+    as_numbers = [{**f, "grams_per_unit": float(f["grams_per_unit"]), "max_quantity": int(f["max_quantity"])}
+                  for f in factors]
+    client.patch(f"{RULE_SETS}/{draft['id']}/rules/metro_ride", json={"factors": as_numbers}, headers=admin)
+    caps = draft["caps"]
+    caps_as_text = [{**cap, "limit": str(cap["limit"])} for cap in caps]
+    caps_as_text[0]["limit"] = "5"
+    assert client.put(f"{RULE_SETS}/{draft['id']}/caps", json={"caps": caps_as_text}, headers=admin).status_code == 200
+    changes = client.get(f"{RULE_SETS}/diff?from={draft['based_on_id']}&to={draft['id']}", headers=admin).get_json()
+    assert [c["path"] for c in changes["changes"]] == [f"caps.{caps[0]['name']}"]
+    change = changes["changes"][0]
+    assert (change["from"]["limit"], change["to"]["limit"]) == (str(caps[0]["limit"]), "5")
+    assert {k: v for k, v in change["from"].items() if k != "limit"} == \
+        {k: v for k, v in change["to"].items() if k != "limit"}
+
+
 def test_caps_are_replaced_in_a_draft_and_checked(client, session, admin, draft):
     caps = [{"name": "transit_rides_daily", "action_types": ["metro_ride", "bus_ride"], "period": "day",
              "metric": "count", "limit": 6},
@@ -276,7 +312,9 @@ def test_admin_changes_a_factor_previews_activates_and_old_credits_keep_their_tr
                           headers=admin)
     assert edited.status_code == 200, edited.get_json()
     changes = client.get(f"{RULE_SETS}/diff?from={draft['based_on_id']}&to={draft['id']}", headers=admin).get_json()
-    assert [c["path"] for c in changes["changes"]] == ["rules.metro_ride.factors"]
+    # The rule's own source is its factors' citations: it follows them instead of quoting 46.8.
+    assert [c["path"] for c in changes["changes"]] == ["rules.metro_ride.factors", "rules.metro_ride.source"]
+    assert changes["changes"][1]["to"] == WUHAN_2025 + "; 北京绿色生活季 减排手册"
 
     preview = client.post(f"{RULE_SETS}/{draft['id']}/preview", json={"days": 7}, headers=admin).get_json()
     metro = next(t for t in preview["by_action_type"] if t["action_type"] == "metro_ride")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -94,11 +94,44 @@ def test_history_lists_the_last_five_credits_with_caps_explained(client, session
     with freeze_time(FIXED_NOW):
         reply = say(client, text(OPENID, "明细"), "safe")
     lines = reply.split("\n")
-    assert lines[0] == "最近 5 笔积分："
+    assert lines[0] == "最近 5 笔积分变动："
     assert len(lines) == 6
     assert lines[1].startswith("6月5日 可回收物投递 +")
     assert lines[2] == "6月5日 公交出行 0 分（已达每日上限）"
     assert all(line.startswith("6月5日 公交出行 +") for line in lines[3:])
+
+
+def test_history_lists_spends_refunds_adjustments_and_expiries_newest_first(client, session, resident):
+    from carbon_credit.ledger import expire_due_accounts
+    from carbon_credit.redemptions import cancel_redemption, redeem_reward
+    from carbon_credit.timeutil import TZ
+
+    from .reward_support import give_points, make_reward
+
+    weigh_in(session, resident, "2.5", FIXED_NOW - timedelta(hours=1))  # a credit of 25 points
+    give_points(session, resident, 200)
+    reward = make_reward(session, title="公交乘车券", points_cost=100)
+    redemption, _ = redeem_reward(session, resident.id, reward.id, FIXED_NOW + timedelta(days=1))
+    cancel_redemption(session, redemption.id, FIXED_NOW + timedelta(days=2), resident_id=resident.id)
+    adjust_balance(session, resident.id, -5, "重复投递", FIXED_NOW + timedelta(days=3), actor_id=None,
+                   reference="adjust:dup")
+    session.commit()
+    with freeze_time(FIXED_NOW + timedelta(days=4)):
+        before = say(client, text(OPENID, "明细"), "safe")
+    assert before == "\n".join(["最近 4 笔积分变动：", "6月8日 积分调整（重复投递） -5 分",
+                                 "6月7日 取消兑换「公交乘车券」退回 +100 分", "6月6日 兑换「公交乘车券」 -100 分",
+                                 "6月5日 可回收物投递 +25 分"])
+    # Points of 2026 expire when 2027 ends: two lots are left (120 of the oldest, after the spend
+    # and the adjustment took theirs, and the 100 refunded).
+    expire_due_accounts(session, datetime(2028, 1, 1, 1, 0, tzinfo=TZ))
+    session.commit()
+    with freeze_time(datetime(2028, 1, 2, 1, 0, tzinfo=TZ)):
+        after = say(client, click("HISTORY"), "safe")
+    lines = after.split("\n")
+    assert lines[0] == "最近 5 笔积分变动："
+    assert sorted(lines[1:3]) == ["1月1日 积分到期 -100 分", "1月1日 积分到期 -120 分"]
+    assert lines[3:] == ["6月8日 积分调整（重复投递） -5 分", "6月7日 取消兑换「公交乘车券」退回 +100 分",
+                         "6月6日 兑换「公交乘车券」 -100 分"]
 
 
 def test_history_of_a_newcomer(client, resident):
@@ -139,7 +172,9 @@ def test_rank_shows_the_place_in_the_community_this_month(client, session, resid
 
 def test_bind_card_by_text_binds_the_card(client, session, resident):
     assert say(client, click("BIND_CARD")) == texts.BIND_CARD_HOW
-    assert say(client, text(OPENID, "绑卡 ３１００ １２３４ ５６７８")) == texts.BIND_CARD_DONE.format(tail="5678")
+    assert say(client, text(OPENID, "绑卡 ３１００ １２３４ ５６７８")) == (
+        "已绑定尾号 5678 的交通卡。这张卡最近 7 天没有待补记的乘车记录。之后的乘车记录会自动记积分。")
+    assert say(client, text(OPENID, "绑卡 3100 1234 5678")) == "尾号 5678 的交通卡已绑定在您的账户上，乘车记录会自动记积分。"
     assert say(client, text("o-other", "绑卡 3100-1234-5678")) == texts.BIND_CARD_FAILED.format(
         reason=texts.BIND_CARD_REASONS["card_already_bound"])
     assert say(client, text(OPENID, "绑卡 12ab")) == texts.BIND_CARD_HOW
@@ -154,9 +189,30 @@ def test_binding_by_text_claims_the_trips_of_the_configured_claim_window(app, cl
     three_days_ago = trip("u1", "310012345678", "metro", 9, day=DAY - timedelta(days=3))
     ingest_transit_file(session, write_file(tmp_path, [three_days_ago]), FIXED_NOW, key=app.config["CARD_HASH_KEY"])
     with freeze_time(FIXED_NOW):
-        assert say(client, text(OPENID, "绑卡 3100 1234 5678")) == texts.BIND_CARD_DONE.format(tail="5678")
+        assert say(client, text(OPENID, "绑卡 3100 1234 5678")).startswith("已绑定尾号 5678 的交通卡。")
     session.rollback()
     assert session.execute(select(UnmatchedTrip.claimed_by)).scalars().all() == [resident.id if claimed else None]
+
+
+def test_binding_by_text_says_how_many_trips_and_points_it_claimed(app, client, session, resident, tmp_path):
+    from carbon_credit.ingest import IngestOptions, ingest_transit_file
+
+    app.config["CARD_CLAIM_WINDOW_DAYS"] = 3
+    app.extensions.pop("wechat_bot", None)
+    trips = tmp_path / "trips.csv"
+    trips.write_text("trip_id,card_no,mode,board_time,alight_time,distance_km\n"
+                     "t1,3100555566667777,metro,2026-06-04 08:00:00,2026-06-04 08:20:00,10\n"
+                     "t2,3100555566667777,bus,2026-06-04 18:00:00,2026-06-04 18:30:00,\n"
+                     "t-old,3100555566667777,bus,2026-05-30 18:00:00,2026-05-30 18:30:00,\n", encoding="utf-8")
+    ingest_transit_file(session, str(trips), FIXED_NOW, key=app.config["CARD_HASH_KEY"], options=IngestOptions())
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        reply = say(client, text(OPENID, "绑卡 3100555566667777"), "safe")
+    # 10 km × 46.8 g = 468 points and one bus trip of 80; the trip of 5月30日 is older than the 3-day window.
+    assert reply == ("已绑定尾号 7777 的交通卡。已补记这张卡最近 3 天的 2 次乘车，共 548 分。"
+                     "之后的乘车记录会自动记积分。")
+    session.rollback()
+    assert resident.account.balance == 548
 
 
 @pytest.mark.parametrize("words", ["帮助", "help", "ＨＥＬＰ", "？", "?", "菜单"])

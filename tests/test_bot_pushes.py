@@ -106,6 +106,42 @@ def test_scan_refusals_are_explained(client, session, scene, mode):
     assert session.scalar(select(func.count()).select_from(CampaignCheckin)) == 1
 
 
+@pytest.mark.parametrize("key", ["station:99999", "station:abc", "station:99999999999999999999", "campaign:4294967296"])
+def test_a_station_or_campaign_code_that_names_nothing_is_called_invalid_not_temporary(client, session, scene, key):
+    with freeze_time(FIXED_NOW):
+        reply = say(client, _push("event_scan", EventKey=key), "safe")
+    assert reply in (texts.SCAN_RESULTS["unknown_station"], texts.SCAN_RESULTS["unknown_scene"])
+    assert "无效" in reply or "无法识别" in reply
+    assert "稍后" not in reply
+
+
+def test_a_closed_station_says_its_code_is_no_longer_valid(client, session, scene):
+    from carbon_credit.stations import create_station
+
+    station = create_station(session, {"name": "桥南回收点", "kind": "recycling_station", "active": False,
+                                       "community_id": make_community(session).id}, FIXED_NOW)
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        reply = say(client, _push("event_scan", EventKey=f"station:{station.id}"), "safe")
+    assert reply == "“桥南回收点”已停用，这个二维码不再有效。请到附近其他回收站点投递。"
+
+
+def test_every_scan_result_a_scene_can_give_has_its_own_text():
+    import ast
+    import pathlib
+
+    import carbon_credit
+
+    codes = set()
+    for path in pathlib.Path(carbon_credit.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ScanResult":
+                codes |= {kw.value.value for kw in node.keywords
+                          if kw.arg == "code" and isinstance(kw.value, ast.Constant)}
+    assert codes and codes <= set(texts.SCAN_RESULTS), codes - set(texts.SCAN_RESULTS)
+    assert "稍后" not in texts.SCAN_RESULT_OTHER
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_follow_creates_the_resident_and_welcomes_them(client, session, mode):
     reply = say(client, _push("event_subscribe", FromUserName="o-newcomer"), mode)

@@ -1,6 +1,7 @@
 """flask wechat say|scan|click|follow|unfollow against a server running on 127.0.0.1."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from datetime import timedelta
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot import texts
+from bot.cli import callback_url
 from bot.settings import bot_settings
 from carbon_credit.models import Resident
 
@@ -82,6 +84,32 @@ def test_an_unreachable_server_is_explained(runner):
     result = _wechat(runner, "say", "o-x", "余额", "--url", f"http://127.0.0.1:{port}/wechat")
     assert result.exit_code == 1
     assert "cannot reach" in result.output and "is the server running" in result.output
+    assert "flask run" not in result.output
+    assert "the address came from --url" in result.output and "flask --app wsgi demo" in result.output
+    assert "--port" in result.output and "CARBON_URL" in result.output
+
+
+def test_without_url_the_simulator_reads_carbon_url(runner, session, server):
+    base = server.removesuffix("/wechat")
+    result = runner.invoke(args=["wechat", "say", "o-env", "帮助"], env={"CARBON_URL": base + "/"})
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == texts.HELP
+
+
+def test_without_url_the_simulator_finds_the_running_demo_on_its_port(app, runner, session, server, tmp_path,
+                                                                      monkeypatch):
+    from api.cli_demo import announced_url, local_url
+
+    monkeypatch.delenv("CARBON_URL", raising=False)
+    app.instance_path = str(tmp_path / "instance")
+    port = int(server.rsplit(":", 1)[1].split("/")[0])
+    with announced_url(app.instance_path, local_url("0.0.0.0", port)) as written:
+        result = runner.invoke(args=["wechat", "say", "o-demo", "帮助"])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == texts.HELP
+    assert not os.path.exists(written)  # the demo stopped: the simulator falls back to the default
+    with app.app_context():
+        assert callback_url(None) == ("http://127.0.0.1:5000/wechat", "the default")
 
 
 def test_a_token_mismatch_is_explained(app, runner, server):

@@ -95,7 +95,8 @@ def test_a_rule_change_never_alters_past_credits(engine, session, resident_id):
     session.commit()
     snapshot = (before.id, before.points, before.grams, dict(before.trace))
     draft = create_draft(session, FIXED_NOW)
-    factors = [dict(f, grams_per_unit="99") if f["unit"] == "km" else f for f in draft.rule_for("metro_ride").factors]
+    factors = [dict(f, grams_per_unit="99", source="某市 2026 地铁因子 99 g/km") if f["unit"] == "km" else f
+               for f in draft.rule_for("metro_ride").factors]
     update_rule(session, draft, "metro_ride", {"factors": factors}, FIXED_NOW)
     activate_rule_set(session, draft, FIXED_NOW, FIXED_NOW)
     session.commit()

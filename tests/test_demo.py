@@ -31,6 +31,14 @@ def test_demo_seed_builds_streets_staff_rules_and_history_once(session):
     assert session.scalar(select(func.count(Resident.id))) == 6
 
 
+def test_the_readme_tour_resident_has_metro_credits_to_explain(session):
+    seed_demo(session, FIXED_NOW, _hash, residents=3, days=5)
+    session.commit()
+    tour = session.scalar(select(Resident.id).where(Resident.openid == demo_openid(1)))
+    metro = session.scalars(select(Credit).where(Credit.resident_id == tour, Credit.action_type == "metro_ride")).all()
+    assert metro and all(credit.trace["factor"]["grams_per_unit"] == "46.8" for credit in metro)
+
+
 def test_demo_admin_can_sign_in_and_a_demo_resident_gets_a_token(app, client, session, runner):
     seed_demo(session, FIXED_NOW, _hash, residents=2, days=1)
     session.commit()

@@ -122,7 +122,7 @@ def test_a_new_version_never_alters_past_credits(session, resident):
     old = act(session, resident, "metro_ride", "10", "km").credit
     draft = create_draft(session, FIXED_NOW)
     factors = [dict(f) for f in draft.rule_for("metro_ride").factors]
-    factors[0]["grams_per_unit"] = "60"
+    factors[0].update(grams_per_unit="60", source="某市 2026 地铁因子 60 g/km")
     update_rule(session, draft, "metro_ride", {"factors": factors}, FIXED_NOW)
     activate_rule_set(session, draft, FIXED_NOW, FIXED_NOW)
     later = FIXED_NOW + timedelta(hours=3)

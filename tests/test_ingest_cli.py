@@ -73,6 +73,54 @@ def test_command_refuses_an_unknown_format(runner, tmp_path):
     assert result.exit_code != 0 and "--format" in result.output
 
 
+def _no_trace_of_a_run(session, path) -> bool:
+    session.rollback()
+    written = [session.execute(select(func.count()).select_from(model)).scalar_one()
+               for model in (IngestRun, GreenAction, Credit, UnmatchedTrip)]
+    return written == [0, 0, 0, 0] and not Path(f"{path}.rejects.csv").exists()
+
+
+def test_a_file_without_its_header_row_is_refused_with_line_1_and_the_columns(runner, session, tmp_path):
+    setup_rules(session)
+    rows = [",".join(trip("t1", "310000000001", "bus", 8, distance="3")),
+            ",".join(trip("t2", "310000000002", "metro", 9))]
+    for lines in (rows, rows[:1]):  # a single trip used to read as a header and "0 rows"
+        path = tmp_path / f"trips-{len(lines)}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = runner.invoke(args=["ingest", "transit", str(path)])
+        assert result.exit_code == 1, result.output
+        assert f"Line 1 of {path.name}: the header row is missing or wrong" in result.output
+        assert "Expected the columns: trip_id, card_no, mode, board_time, alight_time (and optionally distance_km)" \
+            in result.output
+        assert "found: t1, …0001, bus," in result.output and "310000000001" not in result.output
+        assert "rows read" not in result.output and _no_trace_of_a_run(session, path)
+
+
+def test_a_wrong_or_empty_header_names_the_missing_columns(runner, session, tmp_path):
+    setup_rules(session)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,card,mode,board_time,alight_time,distance_km\n"
+                     + ",".join(trip("t1", "310000000001", "bus", 8)) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["ingest", "transit", str(wrong)])
+    assert result.exit_code == 1 and "no column trip_id, card_no." in result.output
+    assert "found: id, card, mode, board_time, alight_time, distance_km." in result.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    result = runner.invoke(args=["ingest", "transit", str(empty)])
+    assert result.exit_code == 1 and "the header row is missing (the file starts empty)" in result.output
+    assert _no_trace_of_a_run(session, wrong) and _no_trace_of_a_run(session, empty)
+
+
+def test_a_header_in_another_order_case_or_with_extra_columns_is_read(app, runner, session, tmp_path):
+    setup_rules(session)
+    path = tmp_path / "trips.csv"
+    path.write_text("\ufeffLine, Card_No ,trip_id,MODE,board_time,alight_time\n"
+                    f"7,310000000001,t1,bus,{at(8)},{at(9)}\n", encoding="utf-8")
+    result = runner.invoke(args=["ingest", "transit", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "rows read: 1" in result.output and "unknown cards: 1" in result.output
+
+
 def _wait_for_progress(session, at_least: int, timeout: float = 240.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -68,6 +68,28 @@ def test_a_failing_job_is_recorded_and_releases_its_lock(app, engine):
         assert conn.execute(select(JobRun.status).where(JobRun.id == first.run_id)).scalar_one() == "failed"
 
 
+def test_a_job_that_reports_an_error_is_failed_in_the_record_and_the_cli(app, engine, runner):
+    register_job("test_reports", lambda app, now: {"sent": 0, "error": "partner file missing"}, "interval", minutes=1)
+    try:
+        outcome = run_job(app, "test_reports")
+        cli = runner.invoke(args=["scheduler", "run-job", "test_reports"])
+    finally:
+        REGISTRY.pop("test_reports", None)
+    assert (outcome.status, outcome.error, outcome.result["sent"]) == ("failed", "partner file missing", 0)
+    assert cli.exit_code == 1 and "test_reports failed: partner file missing {'sent': 0}" in cli.output
+    assert ": ok" not in cli.output
+    with engine.connect() as conn:
+        assert conn.execute(select(JobRun.status, JobRun.error).where(JobRun.id == outcome.run_id)).one() == (
+            "failed", "partner file missing")
+
+
+def test_the_outbox_job_without_wechat_credentials_fails_with_the_reason(app, runner):
+    app.config["WECHAT_SECRET"] = ""
+    result = runner.invoke(args=["scheduler", "run-job", "deliver_outbox"])
+    assert result.exit_code == 1
+    assert "deliver_outbox failed: WECHAT_APPID and WECHAT_SECRET must be set" in result.output
+
+
 def test_sqlite_lease_is_exclusive_until_it_expires(engine):
     if engine.dialect.name != "sqlite":
         pytest.skip("the lease row is the lock of databases without advisory locks")

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from sqlalchemy import select
-
 from carbon_credit.ledger import balance_summary
-from carbon_credit.models import ActionType, Credit
+from carbon_credit.models import Credit
+from carbon_credit.statement import StatementLine, recent_changes
 
 from .. import texts
 from .commands import command
@@ -41,20 +40,22 @@ def balance(push, _argument: str) -> str:
 
 @command("history", click="HISTORY")
 def history(push, _argument: str) -> str:
-    rows = push.session.execute(
-        select(Credit, ActionType.name).outerjoin(ActionType, ActionType.code == Credit.action_type)
-        .where(Credit.resident_id == push.resident().id)
-        .order_by(Credit.created_at.desc(), Credit.id.desc()).limit(HISTORY_SIZE)
-    ).all()
-    if not rows:
+    lines = recent_changes(push.session, push.resident().id, HISTORY_SIZE)
+    if not lines:
         return texts.HISTORY_EMPTY
-    lines = [texts.HISTORY_HEAD.format(count=len(rows))]
-    lines += [_history_line(credit, name or credit.action_type) for credit, name in rows]
-    return "\n".join(lines)
+    return "\n".join([texts.HISTORY_HEAD.format(count=len(lines))] + [_history_line(line) for line in lines])
 
 
-def _history_line(credit: Credit, name: str) -> str:
-    day = texts.DAY_FORMAT.format(month=credit.local_day.month, day=credit.local_day.day)
+def _history_line(line: StatementLine) -> str:
+    day = texts.DAY_FORMAT.format(month=line.day.month, day=line.day.day)
+    if line.kind == "credit":
+        return _credit_line(line.credit, line.name, day)
+    template = texts.HISTORY_ENTRY_LINES.get(line.kind, texts.HISTORY_ENTRY_OTHER)
+    name = line.name or texts.HISTORY_NO_REASON
+    return template.format(day=day, name=name, points=abs(line.points), signed=f"{line.points:+d}")
+
+
+def _credit_line(credit: Credit, name: str, day: str) -> str:
     reason = cap_reason(credit.trace or {})
     if credit.status == "capped" or (reason and not credit.points):
         return texts.HISTORY_LINE_CAPPED.format(day=day, name=name, reason=reason or texts.CAP_REASON_OTHER)

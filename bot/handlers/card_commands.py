@@ -24,4 +24,15 @@ def bind_card(push, argument: str) -> str:
     except DomainError as error:
         reason = texts.BIND_CARD_REASONS.get(error.code, texts.BIND_CARD_REASON_OTHER)
         return texts.BIND_CARD_FAILED.format(reason=reason)
-    return texts.BIND_CARD_DONE.format(tail=result.card.last4)
+    return bound_text(result, push.keys.card_claim_window.days)
+
+
+def bound_text(result: cards.BindResult, days: int) -> str:
+    """The binding and what it claimed: the trips of the claim window credited now, or none."""
+    if not result.created:
+        return texts.BIND_CARD_ALREADY.format(tail=result.card.last4)
+    if result.claimed_trips:
+        claimed = texts.BIND_CARD_CLAIMED.format(days=days, trips=result.claimed_trips, points=result.claimed_points)
+    else:
+        claimed = texts.BIND_CARD_NOTHING_CLAIMED.format(days=days)
+    return texts.BIND_CARD_DONE.format(tail=result.card.last4, claimed=claimed)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..actions import ActionInput, record_action
-from ..checkins import ScanResult, register_scene
+from ..checkins import ScanResult, register_scene, scene_id
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..ledger import lock_account
 from ..models import Campaign, CampaignCheckin, Resident
@@ -101,7 +101,8 @@ def check_in(session, campaign: Campaign, resident, now: datetime, *, via: str =
 @register_scene("campaign")
 def scan_campaign(session, resident, ident: str, now: datetime) -> ScanResult:
     """The bot's QR scan of ``campaign:<id>``."""
-    campaign = session.get(Campaign, int(ident)) if ident.isdigit() else None
+    campaign_id = scene_id(ident)
+    campaign = session.get(Campaign, campaign_id) if campaign_id is not None else None
     if campaign is None or campaign.status in ("draft",):
         return ScanResult(ok=False, code="unknown_scene")
     return check_in(session, campaign, resident, now, via="qr")

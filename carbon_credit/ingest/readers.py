@@ -10,8 +10,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Callable, Iterator
+
+from ..errors import InvalidInput
 
 READERS: dict[str, Callable] = {}
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -86,6 +89,48 @@ def read_jsonl(lines: Iterator[str]) -> Iterator[tuple]:
             yield line_no, ParseProblem("unparseable: not a JSON object")
             continue
         yield line_no, {str(k).lower(): ("" if v is None else str(v)) for k, v in record.items()}
+
+
+HEADER_CHECKS: dict[str, Callable] = {}  # format -> fn(path, required, optional) -> problem text or None
+
+
+def check_columns(path: str, fmt: str, required: tuple, optional: tuple = ()) -> None:
+    """Refuse a file whose header row is missing or wrong, before anything of it is read or written.
+
+    Without this, a file without its header reads its first trip as the header:
+    the run reports "0 rows", or rejects every row for fields it cannot find.
+    """
+    check = HEADER_CHECKS.get(fmt)
+    problem = check(path, required, optional) if check else None
+    if problem:
+        raise InvalidInput(f"Line 1 of {os.path.basename(path)}: {problem} Nothing was read or written.",
+                           code="bad_header", errors={"line 1": [problem]})
+
+
+def _shown(cell: str) -> str:
+    """A header cell as the message shows it; a long number (perhaps a card number) only by its end."""
+    cell = cell.strip()
+    if cell.isdigit() and len(cell) > 6:
+        return f"…{cell[-4:]}"
+    return cell if len(cell) <= 24 else cell[:23] + "…"
+
+
+def _csv_header_problem(path: str, required: tuple, optional: tuple) -> str | None:
+    expected = ", ".join(required) + (f" (and optionally {', '.join(optional)})" if optional else "")
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = next(csv.reader(handle), None)
+    if first is None or not any(cell.strip() for cell in first):
+        return f"the header row is missing (the file starts empty). Expected the columns: {expected}."
+    found = [cell.strip().lower() for cell in first]
+    missing = [name for name in required if name not in found]
+    if not missing:
+        return None
+    shown = ", ".join(_shown(cell) for cell in first) or "nothing"
+    return (f"the header row is missing or wrong: no column {', '.join(missing)}. Expected the columns: "
+            f"{expected}; found: {shown}.")
+
+
+HEADER_CHECKS["csv"] = _csv_header_problem
 
 
 def file_identity(path: str, chunk: int = 1 << 20) -> tuple[str, int]:

@@ -27,9 +27,9 @@ from ..models import ActionType, RuleSet
 from ..models.cards import IngestRun
 from ..rules import compile_rule_set
 from .batch import BitSet, QueuedDigests, process_batch
-from .partition import partition_count, read_partitions, split
-from .readers import READERS, ByteCounter, ParseProblem, file_identity, format_for
-from .trips import MODES, Rejected, RuleSets, check_against_rules, parse_trip
+from .partition import FIELDS, partition_count, read_partitions, split
+from .readers import READERS, ByteCounter, ParseProblem, check_columns, file_identity, format_for
+from .trips import MODES, REQUIRED, Rejected, RuleSets, check_against_rules, parse_trip
 from .writers import run_lock, trip_attributes, trip_renderer, writer_for
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,9 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
     """Ingest a transit file batch by batch; ``progress(bytes_read, summary)`` after each batch."""
     if options.batch_size < 1:
         raise InvalidInput("The batch size must be at least 1.", errors={"batch_size": ["must be ≥ 1"]})
-    reader = READERS[format_for(path, options.fmt)]
+    fmt = format_for(path, options.fmt)
+    reader = READERS[fmt]
+    check_columns(path, fmt, REQUIRED, tuple(name for name in FIELDS if name not in REQUIRED))
     run = open_run(session, path, options.source, now, options.batch_size)
     with run_lock(session.get_bind(), run.id) as held:
         if not held:
