@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from carbon_credit.ingest.runner import DEFAULT_STATEMENT_TIMEOUT
+
 from .description import API_DESCRIPTION
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
@@ -103,6 +105,8 @@ class Config:
         self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
         self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None
         self.OPENID_HASH_KEY = env.get("OPENID_HASH_KEY") or None
+        # Seconds one statement of an ingest batch may run before the batch fails (0: no limit).
+        self.INGEST_STATEMENT_TIMEOUT = float(env.get("INGEST_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT))
 
 
 class TestingConfig(Config):
