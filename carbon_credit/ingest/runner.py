@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -206,15 +207,28 @@ def quick_thread_switches():
     sends one short statement after another to the database. Each time a
     statement returns, the main thread must get the GIL back, and with the
     default interval it can wait up to 5 ms for the parser to hand it over,
-    while the database has nothing to do. The interval is process-wide, which
-    suits the command: one run per process.
+    while the database has nothing to do. The interval is process-wide: runs
+    that overlap in one process share it, the first sets it and the last puts
+    the one from before back.
     """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
+    global _previous_interval, _runs_shortening
+    with _interval_lock:
+        if _runs_shortening == 0:
+            _previous_interval = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL)
+        _runs_shortening += 1
     try:
         yield
     finally:
-        sys.setswitchinterval(previous)
+        with _interval_lock:
+            _runs_shortening -= 1
+            if _runs_shortening == 0:
+                sys.setswitchinterval(_previous_interval)
+
+
+_interval_lock = threading.Lock()
+_runs_shortening = 0
+_previous_interval = 0.005
 
 
 @contextmanager
@@ -313,15 +327,20 @@ def _prepare(trips: list, key, render, source: str) -> list:
 def _batches(records, size: int, now, rule_sets, active_types, key, render, source):
     """(rows taken, checked trips in time order, [(line, trip_id, reason)]) per batch.
 
-    ``records`` are (line_no, fields, partition): a batch ends after ``size``
-    rows or where a partition ends, so a card's trips stay together.
+    ``records`` are (line_no, fields, partition, card), grouped by card within a
+    partition: a batch ends where a partition ends, or at the end of a card's
+    rows once it has ``size`` rows. A batch never splits a card, so a card's
+    trips are credited together in time order, with any batch size (one card's
+    rows may make a batch longer than ``size``), and a resumed run starts at a
+    card's first row.
     """
     pending = next(records, None)
     while pending is not None:
-        trips, rejected, taken = [], [], 0
+        trips, rejected, taken, card = [], [], 0, None
         partition = pending[2]
-        while pending is not None and pending[2] == partition and taken < size:
-            line_no, record, _ = pending
+        while pending is not None and pending[2] == partition and (
+                taken < size or (card is not None and pending[3] == card)):
+            line_no, record, _, card = pending
             taken += 1
             trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
             try:
