@@ -243,3 +243,25 @@ def test_a_batch_that_waits_past_the_statement_timeout_fails_clearly_and_stores_
         blocker.dispose()
     # Once the lock is gone the same file goes through.
     assert ingest(session, path).credited > 0
+
+
+@pytest.mark.pg_only
+def test_the_command_reports_a_batch_past_its_statement_timeout_and_exits_non_zero(app, runner, session, db_url,
+                                                                                     tmp_path):
+    setup_rules(session)
+    resident = make_resident(session)
+    bind_card(session, resident.id, CARDS["ann"], NOW - timedelta(days=1), key=app.config["CARD_HASH_KEY"])
+    session.commit()
+    path = write_file(tmp_path, [[f"t{n}", CARDS["ann"], "bus", at(7 + n), at(7 + n, 20), "3"] for n in range(3)])
+    blocker = create_engine(db_url)
+    try:
+        with blocker.connect() as conn:
+            conn.execute(select(Account.id).where(Account.resident_id == resident.id).with_for_update())
+            result = runner.invoke(args=["ingest", "transit", path, "--statement-timeout", "0.5"])
+            conn.rollback()
+    finally:
+        blocker.dispose()
+    assert result.exit_code != 0
+    assert "statement timeout (0.5 s)" in result.output and "nothing of it was stored" in result.output
+    session.rollback()
+    assert session.execute(select(func.count(GreenAction.id))).scalar_one() == 0
