@@ -26,7 +26,7 @@ from carbon_credit.actions import ActionInput, record_action
 from carbon_credit.budget_admin import create_budget
 from carbon_credit.cards import bind_card, card_hash
 from carbon_credit.db import Base
-from carbon_credit.ingest import BatchTimedOut, IngestOptions
+from carbon_credit.ingest import BatchTimedOut
 from carbon_credit.ingest.trips import MODES
 from carbon_credit.ingest.writers import StatementDuringCopy
 from carbon_credit.models import Account, BudgetCounter, CampaignEnrolment, Credit, GreenAction, Resident

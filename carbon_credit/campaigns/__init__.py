@@ -4,7 +4,7 @@ One module per concern; import from here. The bonuses enter credits through
 the credit pipeline (carbon_credit.pipeline), not by importing this package.
 Importing it registers the ``campaign`` QR scene handler (carbon_credit.checkins).
 """
-from .bonuses import BONUS_STATUSES, BatchCampaigns, campaign_adjustments, release_unused_bonus
+from .bonuses import BONUS_STATUSES, BatchCampaigns
 from .checkins import check_in, check_in_on_site, find_resident_on_site, scan_campaign
 from .enrolment import claim_first_bonus, enrol_resident, ensure_enrolment
 from .publicity import run_campaign_publicity
@@ -15,7 +15,8 @@ from .service import (advance_campaigns, cancel_campaign, check_access, check_re
 from .validation import CHECKIN_TYPE
 
 __all__ = [
-    "BONUS_STATUSES", "BatchCampaigns", "CHECKIN_TYPE", "VISIBLE_STATUSES", "advance_campaigns", "cancel_campaign", "check_access",
+    "BONUS_STATUSES", "BatchCampaigns", "CHECKIN_TYPE", "VISIBLE_STATUSES", "advance_campaigns", "cancel_campaign",
+    "check_access",
     "check_readable",
     "check_in", "check_in_on_site", "claim_first_bonus", "create_campaign", "enrol_resident", "ensure_enrolment",
     "find_resident_on_site", "get_campaign", "list_campaigns", "open_campaigns_for",

@@ -12,6 +12,7 @@ from .runner import (DEFAULT_BATCH, DEFAULT_STATEMENT_TIMEOUT, BatchTimedOut, In
 from .trips import MODES
 
 __all__ = [
-    "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestOptions", "IngestSummary", "MODES", "READERS", "StopAfterBatches",
+    "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestOptions", "IngestSummary", "MODES", "READERS",
+    "StopAfterBatches",
     "ingest_transit_file", "register_reader",
 ]

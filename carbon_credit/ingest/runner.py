@@ -280,8 +280,11 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                 taken, trips, rejected = parsed
                 for line_no, trip_id, reason in rejected:
                     rejects.add(line_no, trip_id, reason)
-                counts = process_batch(session, writer_for(session, options.statement_timeout), trips, source=options.source, key=key,
-                                       now=now, memo=memo, queued=queued, pipeline=options.pipeline) if trips else None
+                counts = None
+                if trips:
+                    counts = process_batch(session, writer_for(session, options.statement_timeout), trips,
+                                           source=options.source, key=key, now=now, memo=memo, queued=queued,
+                                           pipeline=options.pipeline)
                 done += taken
                 _add(summary, taken, len(rejected), counts)
                 rejects.flush()
