@@ -111,13 +111,19 @@ def run_transit_ingest(path: str, options: IngestOptions):
               help="The partner's idempotency scope: trip ids are unique within it.")
 @click.option("--work-dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="Where the file is split by card first (about its size; default: the system's temp).")
-def ingest_transit(file, fmt, batch_size, reject_file, source, work_dir):
+@click.option("--statement-timeout", type=click.FloatRange(min=0), default=None,
+              help="Seconds one database statement of a batch may take before the batch fails and is rolled "
+                   "back (PostgreSQL; 0: no limit; default: INGEST_STATEMENT_TIMEOUT, 300).")
+def ingest_transit(file, fmt, batch_size, reject_file, source, work_dir, statement_timeout):
     """Credit the trips of FILE (trip_id, card_no, mode, board_time, alight_time, distance_km).
 
     Running it again on the same file credits nothing; a run that was killed
     resumes after its last committed batch.
     """
-    options = IngestOptions(source=source, fmt=fmt, batch_size=batch_size, reject_file=reject_file, work_dir=work_dir)
+    if statement_timeout is None:
+        statement_timeout = current_app.config["INGEST_STATEMENT_TIMEOUT"]
+    options = IngestOptions(source=source, fmt=fmt, batch_size=batch_size, reject_file=reject_file, work_dir=work_dir,
+                            statement_timeout=statement_timeout or None)
     try:
         summary = run_transit_ingest(file, options)
     except (DomainError, ValueError) as exc:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from carbon_credit.ingest.runner import DEFAULT_STATEMENT_TIMEOUT
+
 from .description import API_DESCRIPTION
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
@@ -154,6 +156,7 @@ SETTINGS = (
     Setting("SIGN_IN_MAX_PER_ADDRESS", integer(minimum=1), 50),
     Setting("SIGN_IN_WINDOW_SECONDS", integer(minimum=1), 900),
     Setting("SIGN_IN_REDIS_PREFIX", text, "signin:"),
+    Setting("INGEST_STATEMENT_TIMEOUT", number(minimum=0), DEFAULT_STATEMENT_TIMEOUT),
     Setting("LOG_LEVEL", log_level, "INFO"),
 )
 

@@ -23,6 +23,7 @@ from .errors import (Conflict, FutureTime, IdempotencyKeyReused, InvalidInput, N
                      ResidentInactive, UnknownActionType)
 from .ledger import add_lot, lock_account
 from .models import ActionType, Credit, GreenAction, Resident
+from .pipeline import CreditPipeline, credit_pipeline
 from .rules import ActionFacts, Usage, evaluate
 from .rulesets import compiled_in_force
 from .timeutil import local_date, period_end, period_start
@@ -30,14 +31,6 @@ from .timeutil import local_date, period_end, period_start
 CLOCK_SKEW = timedelta(minutes=5)
 SOURCES = ("partner_feed", "station_device", "worker", "self_report", "qr_checkin")
 
-# Campaign bonuses and budgets plug in here: fn(session, action, outcome_facts, now) -> [Adjustment].
-ADJUSTMENT_PROVIDERS: list[Callable] = []
-# Called after the credit is computed and before it is written: fn(session, action, outcome, now).
-OUTCOME_HOOKS: list[Callable] = []
-# Bulk paths (nightly files, device batches) prepare once per batch instead of querying per row:
-# fn(session, now) -> (fn(facts) -> [Adjustment]) and fn(session, now) -> (fn(facts, outcome) -> None).
-BATCH_ADJUSTMENT_PREPARERS: list[Callable] = []
-BATCH_OUTCOME_PREPARERS: list[Callable] = []
 
 
 @dataclass
@@ -142,20 +135,23 @@ def db_usage(session, resident_id: int) -> Callable:
     return used
 
 
-def credit_action(session, action: GreenAction, compiled, now: datetime, account=None) -> Credit:
-    """Apply the rules to a recorded action and write credit, ledger lot and balance.
+def credit_action(session, action: GreenAction, compiled, now: datetime, account=None,
+                  pipeline: Optional[CreditPipeline] = None) -> Credit:
+    """Apply the credit pipeline to a recorded action and write credit, ledger lot and balance.
 
-    ``account`` is the resident's account when the caller already holds its lock.
+    ``account`` is the resident's account when the caller already holds its lock;
+    ``pipeline`` defaults to the platform's (``pipeline.credit_pipeline()``).
     """
+    pipeline = credit_pipeline() if pipeline is None else pipeline
     account = account or lock_account(session, action.resident_id)
     facts = ActionFacts(resident_id=action.resident_id, action_type=action.action_type,
                         quantity=Decimal(action.quantity), unit=action.unit,
                         local_day=local_date(action.occurred_at), evidence=action.evidence,
                         attributes=action.attributes or {})
-    adjustments = [adj for provider in ADJUSTMENT_PROVIDERS for adj in provider(session, action, facts, now)]
+    adjustments = [adj for provider in pipeline.adjustments for adj in provider(session, action, facts, now)]
     outcome = evaluate(compiled, facts, db_usage(session, action.resident_id), adjustments)
-    for hook in OUTCOME_HOOKS:
-        hook(session, action, outcome, now)
+    for step in pipeline.outcome_steps:
+        step(session, action, outcome, now)
     credit = Credit(action_id=action.id, resident_id=action.resident_id, action_type=action.action_type,
                     local_day=facts.local_day, rule_set_id=compiled.id, rule_version=compiled.version,
                     status=outcome.status, quantity=action.quantity, cap_tag=outcome.cap_tag,

@@ -26,9 +26,8 @@ import random
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
-from .actions import BATCH_OUTCOME_PREPARERS, OUTCOME_HOOKS
 from .models import Budget, BudgetCounter
 from .models.budgets import ALL_TYPES
 from .timeutil import local_date, period_end, start_of_local_day
@@ -109,7 +108,7 @@ def _apply(outcome, budgets, issued: dict) -> list[tuple[Budget, int]]:
 
 
 def apply_budget(session, action, outcome, now: datetime) -> None:
-    """OUTCOME_HOOKS entry: budgets of the month lower the points of one credit, in its transaction."""
+    """Pipeline outcome step (pipeline.py): budgets of the month lower the points of one credit, in its transaction."""
     if outcome.status != "credited" or outcome.points <= 0:
         return
     budgets = budgets_for(session, month_of(now), action.action_type)
@@ -121,11 +120,11 @@ def apply_budget(session, action, outcome, now: datetime) -> None:
 
 
 class BatchBudget:
-    """BATCH_OUTCOME_PREPARERS product: budgets read once per bulk batch, counted in memory.
+    """The pipeline's budget step for a bulk batch: budgets read once per batch, counted in memory.
 
-    Call it per row as ``fn(facts, outcome)``; the points counted are written to
-    the shards by ``flush()``, which the bulk path calls before committing (it is
-    also run by the session's ``before_commit`` as a safety net, and is idempotent).
+    Call it per row as ``fn(facts, outcome)``; it sends nothing to the database.
+    The points counted are written to the shards by ``flush()``, which the bulk
+    path calls once the batch's rows are stored, before it commits (idempotent).
     """
 
     def __init__(self, session, now: datetime):
@@ -137,8 +136,6 @@ class BatchBudget:
             self.by_type.setdefault(budget.action_type, []).append(budget)
         self.issued = issued_against(session, [b.id for b in rows])
         self.pending: dict[int, int] = {}
-        if rows:
-            event.listen(session, "before_commit", self._before_commit, once=True)
 
     def applies_to(self, action_type: str) -> bool:
         """False when no budget of the month can touch this type: the bulk path may then skip the call."""
@@ -159,9 +156,6 @@ class BatchBudget:
         for budget_id, points in pending.items():
             add_issued(self.session, budget_id, points)
 
-    def _before_commit(self, session) -> None:
-        self.flush()
-
 
 def prepare_batch_budget(session, now: datetime) -> BatchBudget:
     return BatchBudget(session, now)
@@ -175,16 +169,6 @@ def parse_month(text: str) -> date:
         return date(year, month, 1)
     except (ValueError, TypeError, InvalidOperation):
         raise InvalidInput("A month is written YYYY-MM.", errors={"month": ["expected YYYY-MM"]}) from None
-
-
-def _register(seam: list, fn) -> None:
-    if fn not in seam:
-        seam.append(fn)
-
-
-# Importing this module puts budgets into every credit (the API imports it with its resources).
-_register(OUTCOME_HOOKS, apply_budget)
-_register(BATCH_OUTCOME_PREPARERS, prepare_batch_budget)
 
 __all__ = ["SHARDS", "BatchBudget", "add_issued", "apply_budget", "prepare_batch_budget", "budgets_for", "issued_against", "limit_points",
            "month_bounds", "month_of", "parse_month"]

@@ -158,6 +158,19 @@ def _adjustment_step(adj: dict) -> dict:
             "points_after": adj.get("points_after"), "ref": adj.get("ref") or {}}
 
 
+def _cap_grams_step(trace: dict) -> list[dict]:
+    """When a points cap refused part of the carbon's own points, the grams were cut in the same share."""
+    share = trace.get("points_cap_grams")
+    if not share:
+        return []
+    text = (f"积分上限只放行碳减排积分 {fmt(share.get('carbon_points'))} 中的 {fmt(share.get('points_let_through'))}"
+            f"（活动奖励积分先被扣除）：减排量按同一比例计，{fmt(share.get('grams_before'))} → "
+            f"{fmt(share.get('grams_after'))} g CO2e（向下取整）")
+    return [{"step": "cap_grams", "text": text, "carbon_points": share.get("carbon_points"),
+             "points_let_through": share.get("points_let_through"), "grams_before": share.get("grams_before"),
+             "grams_after": share.get("grams_after")}]
+
+
 BUDGET_EFFECTS = {
     "within": "未超出，积分照发",
     "clipped": "预算只剩 {headroom} 分，超出部分不计",
@@ -217,6 +230,7 @@ def explain_credit(credit, action_type_name: str) -> dict:
     steps += [_cap_step(cap, trace.get("unit")) for cap in trace.get("caps") or []]
     steps.append(_points_step(trace))
     steps += [_adjustment_step(adj) for adj in trace.get("adjustments") or []]
+    steps += _cap_grams_step(trace)
     steps += _extra_steps(trace, action_type_name)
     steps.append({"step": "rounding", "text": "克数与积分均向下取整为整数（不多计）",
                   "rule": trace.get("rounding")})

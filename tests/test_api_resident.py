@@ -329,15 +329,17 @@ def test_appliance_kwh_with_a_baseline_and_campaign_bonus_are_explained(session)
     explained = explain_credit(credit, "一级能效家电购买")
     steps = {s["step"]: s for s in explained["steps"]}
     # (500 − 300) kWh × 636.1 g/kWh × 1 year = 127,220 g; points × 1.5 for the campaign, then the
-    # 2,000-points daily cap clips them.
+    # 2,000-points daily cap clips them, past the bonus into the carbon's own points: the grams keep
+    # the share of the 127,220 carbon points that the cap let through (2,000 g).
     assert steps["base"]["grams"] == "127220.0" and steps["base"]["saved_kwh"] == "200"
     assert "华北" in steps["factor"]["source"]
     assert steps["adjustment"]["label"] == "节能宣传周" and "× 1.5" in steps["adjustment"]["text"]
     assert "190830" in steps["adjustment"]["text"]
     clipped = next(s for s in explained["steps"] if s["step"] == "cap" and s["name"] == "points_daily")
     assert clipped["effect"] == "clipped" and "超出部分不计" in clipped["text"]
-    assert (outcome.grams, outcome.points) == (127220, 2000)
-    assert "127220 g CO2e" in explained["summary"] and "2000 积分" in explained["summary"]
+    assert (outcome.grams, outcome.points) == (2000, 2000)
+    assert "127220" in steps["cap_grams"]["text"] and "2000 g CO2e" in steps["cap_grams"]["text"]
+    assert "2000 g CO2e" in explained["summary"] and "2000 积分" in explained["summary"]
 
 
 @pytest.mark.pg_only

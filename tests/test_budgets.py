@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-import carbon_credit.budgets  # noqa: F401  (registers the budget hooks)
-from carbon_credit.actions import BATCH_OUTCOME_PREPARERS, ActionInput, record_action
+from carbon_credit.actions import ActionInput, record_action
 from carbon_credit.budget_admin import FORECAST_METHOD, create_budget, month_report, update_budget
 from carbon_credit.budgets import prepare_batch_budget
 from carbon_credit.errors import Conflict, InvalidInput
@@ -88,15 +87,17 @@ def test_a_budget_set_mid_month_counts_what_was_already_issued(session, admin):
 
 def test_bulk_batches_apply_budgets_in_memory_and_count_once(session, admin):
     budget = create_budget(session, FIXED_NOW, actor_id=admin.id, month=JUNE, points_limit=100, mode="stop")
-    prepare = BATCH_OUTCOME_PREPARERS[BATCH_OUTCOME_PREPARERS.index(prepare_batch_budget)]
-    batch = prepare(session, FIXED_NOW)
+    batch = prepare_batch_budget(session, FIXED_NOW)
     facts = type("Facts", (), {"action_type": "bus_ride"})()
     outcomes = [Outcome(status="credited", grams=80, points=80, cap_tag=None, trace={}) for _ in range(3)]
     for outcome in outcomes:
         batch(facts, outcome)
     assert [o.points for o in outcomes] == [80, 20, 0]
-    session.commit()  # the session's before_commit writes the batch's count
+    assert session.execute(select(func.sum(BudgetCounter.points))
+                           .where(BudgetCounter.budget_id == budget.id)).scalar_one() == 0  # nothing sent yet
+    batch.flush()
     batch.flush()  # idempotent: nothing left to write
+    session.commit()
     total = session.execute(select(func.sum(BudgetCounter.points)).where(BudgetCounter.budget_id == budget.id)).scalar_one()
     assert total == 100
 

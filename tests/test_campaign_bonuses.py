@@ -1,9 +1,9 @@
 from datetime import timedelta
 from decimal import Decimal
 
-import carbon_credit.campaigns  # noqa: F401  (registers the bonus providers)
-from carbon_credit.actions import BATCH_ADJUSTMENT_PREPARERS
-from carbon_credit.campaigns import cancel_campaign
+from sqlalchemy import func, select
+
+from carbon_credit.campaigns import BatchCampaigns, cancel_campaign
 from carbon_credit.models import CampaignEnrolment
 from carbon_credit.rules import ActionFacts
 from carbon_credit.timeutil import local_date
@@ -90,27 +90,29 @@ def test_capped_action_gives_the_first_bonus_back(session):
     assert next_day.trace["adjustments"][0]["ref"] == {"campaign_id": campaign.id, "rule": "first_action_bonus"}
 
 
-def test_batch_preparer_applies_the_same_bonuses_once(session):
+def test_the_batch_step_applies_the_same_bonuses_once_and_claims_only_what_was_paid(session):
     campaign, home, other = _setup(session, first_action_bonus=50)
     resident, stranger = make_resident(session, community=home), make_resident(session, community=other)
-    prepare = BATCH_ADJUSTMENT_PREPARERS[BATCH_ADJUSTMENT_PREPARERS.index(carbon_credit.campaigns.prepare_batch_adjustments)]
-    adjust = prepare(session, FIXED_NOW)
+    batch = BatchCampaigns(session, FIXED_NOW, campaign.active_from)
 
-    def facts(who, at):
+    def facts(who):
         return ActionFacts(resident_id=who.id, action_type="recyclables_dropoff", quantity=Decimal(1), unit="kg",
-                           local_day=local_date(at), evidence="partner", attributes={"occurred_at": at.isoformat()})
+                           local_day=local_date(FIXED_NOW), evidence="partner")
 
-    first = adjust(facts(resident, FIXED_NOW))
-    again = adjust(facts(resident, FIXED_NOW + timedelta(hours=1)))
-    assert [a.kind for a in first] == ["multiplier", "bonus"] and [a.kind for a in again] == ["multiplier"]
-    assert adjust(facts(stranger, FIXED_NOW)) == []
-    assert adjust(facts(resident, campaign.active_until)) == []
-    # Only the day: a day wholly inside the window counts, the partial first day does not.
-    no_time = ActionFacts(resident_id=resident.id, action_type="recyclables_dropoff", quantity=Decimal(1),
-                          unit="kg", local_day=local_date(campaign.active_from), evidence="partner")
-    assert adjust(no_time) == []
-    inside = ActionFacts(resident_id=resident.id, action_type="recyclables_dropoff", quantity=Decimal(1),
-                         unit="kg", local_day=local_date(campaign.active_from) + timedelta(days=1), evidence="partner")
-    assert [a.kind for a in adjust(inside)] == ["multiplier"]
+    first = batch.adjust(facts(resident), FIXED_NOW)
+    assert [a.kind for a in first] == ["multiplier", "bonus"]
+    batch.settle(resident.id, first, False, 0)  # the engine did not pay it (capped): the claim stays open
+    assert [a.kind for a in batch.adjust(facts(resident), FIXED_NOW)] == ["multiplier", "bonus"]
+    batch.settle(resident.id, first, True, None)
+    assert [a.kind for a in batch.adjust(facts(resident), FIXED_NOW + timedelta(hours=1))] == ["multiplier"]
+    assert batch.adjust(facts(stranger), FIXED_NOW) == []
+    # The window is the one-at-a-time path's: active_from <= occurred_at < active_until, to the microsecond.
+    assert batch.adjust(facts(resident), campaign.active_until) == []
+    assert batch.adjust(facts(resident), campaign.active_from - timedelta(microseconds=1)) == []
+    assert [a.kind for a in batch.adjust(facts(resident), campaign.active_from)] == ["multiplier"]
+    assert session.execute(select(func.count(CampaignEnrolment.id))).scalar_one() == 0  # nothing sent yet
+    batch.flush()
+    enrolment = session.execute(select(CampaignEnrolment)).scalar_one()
+    assert enrolment.resident_id == resident.id and enrolment.first_bonus_claimed_at is not None
     # The per-action path sees the bulk path's claim: no second bonus.
     assert weigh_in(session, resident, 1, FIXED_NOW).credit.points == 20

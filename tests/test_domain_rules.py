@@ -172,9 +172,12 @@ def test_appliance_with_a_baseline_uses_the_kwh_method(session, resident):
     credit = act(session, resident, "appliance_purchase", "1", "item", evidence="worker", source="worker",
                  at=FIXED_NOW + timedelta(minutes=1), now=FIXED_NOW + timedelta(minutes=2),
                  attributes={"category": "refrigerator", "label_kwh": 250}).credit
-    # (400 − 250) kWh × 636.1 g/kWh = 95,415 g, then the 2,000 points daily cap applies to points only
-    assert credit.grams == 95415, credit.trace
+    # (400 − 250) kWh × 636.1 g/kWh = 95,415 g and as many points; the 2,000 points daily cap lets
+    # 2,000 of them through, so the credit reports the same share of its grams (METHODOLOGY, caps).
     assert credit.points == 2000
+    assert credit.grams == 2000, credit.trace
+    assert credit.trace["points_cap_grams"] == {"carbon_points": "95415", "points_let_through": "2000",
+                                                "grams_before": 95415, "grams_after": 2000}
     assert credit.trace["appliance"]["baseline_kwh"] == "400"
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import carbon_credit.budgets  # noqa: F401  (registers the budget hooks)
 from carbon_credit.budget_admin import create_budget
 from carbon_credit.explain import explain_credit
 from carbon_credit.ledger import ledger_is_consistent

@@ -277,13 +277,16 @@ def test_partitions_keep_every_row_its_line_and_its_text(tmp_path):
     assert total == 5 and len(paths) == 3
     rows = list(read_partitions(paths))
     assert sorted(row[0] for row in rows) == [2, 3, 5, 6, 7]
-    by_line = {line: (fields, part) for line, fields, part in rows}
+    by_line = {line: (fields, part) for line, fields, part, _card in rows}
     assert by_line[2][0]["trip_id"] == 't,1 "x"' and by_line[5][0]["trip_id"] == "t2\nnext"
     assert by_line[2][1] == by_line[5][1] == partition_of("310000000001", 3)  # one card, however written
     assert by_line[3][0] == ParseProblem("unparseable: 3 columns, the header has 6")
     assert by_line[6][0]["distance_km"] == "" and by_line[6][1] == partition_of("310000000777", 3)
     assert by_line[7][0]["trip_id"] == "t4\ud800\x00"  # reaches the checks, which reject it
-    assert [row[0] for row in rows if row[2] == by_line[2][1]][:2] == [2, 5]  # file order within a partition
+    # Within a partition a card's rows come together, in line order, keyed by the card however written.
+    same_card = [index for index, row in enumerate(rows) if row[3] == "310000000001"]
+    assert [rows[i][0] for i in same_card] == [2, 5] and same_card[1] == same_card[0] + 1
+    assert {row[3] for row in rows if row[0] == 3} == {None}  # a row that could not be read has no card
 
 
 def test_a_run_leaves_the_interpreters_process_wide_settings_alone(session, rules, tmp_path, monkeypatch):
@@ -304,12 +307,15 @@ def test_a_run_leaves_the_interpreters_process_wide_settings_alone(session, rule
     before = (sys.getswitchinterval(), gc.isenabled())
     resident_with_card(session, CARD_A)
     session.commit()
-    path = write_file(tmp_path, [trip(f"T{i}", CARD_A, "metro", hour=7 + i) for i in range(6)])
+    cards = [CARD_A, "310000009902", "310000009903"]
+    for card in cards[1:]:
+        resident_with_card(session, card)
+    path = write_file(tmp_path, [trip(f"T{i}", cards[i % 3], "metro", hour=7 + i) for i in range(6)])
     with pytest.raises(StopAfterBatches):
         ingest(session, path, batch_size=2, fail_after_batches=1)
     session.rollback()
     resumed = ingest(session, path, batch_size=2)
-    assert (resumed.resumed_from, resumed.rows_read) == (2, 6)
+    assert (resumed.resumed_from, resumed.rows_read) == (2, 6)  # a batch per card: two trips each
     assert seen == [before] * 3 and (sys.getswitchinterval(), gc.isenabled()) == before
 
 

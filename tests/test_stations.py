@@ -128,10 +128,11 @@ def test_a_worker_records_a_weigh_in_once_per_idempotency_key(app, client, sessi
     headers = {**auth_header(token), "Idempotency-Key": "weigh-0001-abcd"}
     body = {"phone": "139 1111 2222", "category": "textiles", "weight_kg": "2.5"}
     first = client.post(f"/api/v1/stations/{station_id}/weigh-ins", json=body, headers=headers)
-    # 2.5 kg × 1280 g = 3200 g measured; the daily points cap (2000) clips the points, not the carbon.
+    # 2.5 kg × 1280 g = 3200 g measured; the daily points cap (2000) lets 2000 of its 3200 points
+    # through, and the credit reports the same share of its grams (METHODOLOGY, caps).
     assert first.status_code == 201, first.get_json()
     assert {k: first.get_json()[k] for k in ("action_type", "status", "points", "grams", "replayed")} == {
-        "action_type": "textiles_dropoff", "status": "credited", "points": 2000, "grams": 3200, "replayed": False}
+        "action_type": "textiles_dropoff", "status": "credited", "points": 2000, "grams": 2000, "replayed": False}
     again = client.post(f"/api/v1/stations/{station_id}/weigh-ins", json=body, headers=headers)
     assert again.get_json()["replayed"] is True and again.get_json()["action_id"] == first.get_json()["action_id"]
     other = client.post(f"/api/v1/stations/{station_id}/weigh-ins", json={**body, "weight_kg": "3"}, headers=headers)

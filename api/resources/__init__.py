@@ -12,7 +12,7 @@ def register_blueprints(smorest_api) -> None:
         smorest_api.register_blueprint(blueprint)
     from . import rewards  # rewards, redemptions and vouchers
     smorest_api.register_blueprint(rewards.blp)
-    from . import budgets  # monthly points budgets (importing it registers the budget hooks on credits)
+    from . import budgets  # monthly points budgets
     smorest_api.register_blueprint(budgets.blp)
     from . import campaigns, figures  # campaigns, check-ins, figures, leaderboards and exports
     for blueprint in (campaigns.blp, figures.blp):

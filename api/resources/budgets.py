@@ -5,7 +5,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from carbon_credit.budget_admin import create_budget, delete_budget, month_report, update_budget
-import carbon_credit.budgets  # noqa: F401  (puts budgets into every credit)
 from carbon_credit.budgets import month_of, parse_month
 from carbon_credit.timeutil import utcnow
 

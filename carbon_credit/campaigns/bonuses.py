@@ -16,21 +16,19 @@ if the action ends up capped and earns nothing, the claim is given back.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import ActionType, Campaign, CampaignCheckin, CampaignEnrolment, Resident, campaign_communities
 from ..rules import Adjustment
-from ..timeutil import start_of_local_day
 from . import texts
 from .enrolment import claim_first_bonus, ensure_enrolment, release_first_bonus
 from .validation import CHECKIN_TYPE
 
 BONUS_STATUSES = ("published", "running", "ended")
-# How far back the bulk path looks for campaigns (late files older than this earn no bonus).
-BATCH_LOOKBACK = timedelta(days=62)
 _CLAIMS_KEY = "campaign_first_bonus_claims"
 
 
@@ -76,7 +74,7 @@ def _checkin_points(session, action) -> list:
 
 
 def campaign_adjustments(session, action, facts, now: datetime) -> list:
-    """ADJUSTMENT_PROVIDERS entry: the campaign multipliers and first-action bonuses for one action."""
+    """Pipeline step (pipeline.py): the campaign multipliers and first-action bonuses for one action."""
     if action.action_type == CHECKIN_TYPE:
         return _checkin_points(session, action)
     campaigns = _campaigns_for_action(session, action.resident_id, action.occurred_at)
@@ -96,7 +94,7 @@ def campaign_adjustments(session, action, facts, now: datetime) -> list:
 
 
 def release_unused_bonus(session, action, outcome, now: datetime) -> None:
-    """OUTCOME_HOOKS entry: a capped action keeps no claim on the first-action bonus."""
+    """Pipeline outcome step (pipeline.py): a capped action keeps no claim on the first-action bonus."""
     claims = session.info.get(_CLAIMS_KEY)
     if not claims or action.id not in claims:
         return
@@ -114,63 +112,96 @@ class _Snapshot:
     def __init__(self, campaign):
         for name in self.__slots__:
             setattr(self, name, getattr(campaign, name))
+        self.action_types = self.action_types or []
 
-    def holds(self, facts) -> bool:
-        """Exact when the facts carry ``occurred_at``; otherwise only days wholly inside the window count."""
-        at = (facts.attributes or {}).get("occurred_at")
-        if isinstance(at, str):
-            at = datetime.fromisoformat(at)
-        if isinstance(at, datetime) and at.tzinfo is not None:
-            return self.active_from <= at < self.active_until
-        day_start = start_of_local_day(facts.local_day)
-        return self.active_from <= day_start and start_of_local_day(facts.local_day + timedelta(days=1)) <= self.active_until
+    def holds(self, occurred_at: datetime) -> bool:
+        """The same window test as the one-at-a-time path: ``active_from <= occurred_at < active_until``."""
+        return self.active_from <= occurred_at < self.active_until
 
 
-def _batch_state(session, now: datetime):
-    campaigns = session.execute(
-        select(Campaign).where(Campaign.status.in_(BONUS_STATUSES), Campaign.active_until > now - BATCH_LOOKBACK)
-    ).scalars().all()
-    by_community: dict = {}
-    for campaign in campaigns:
-        if not campaign.multipliers and not campaign.action_types:
-            continue
-        for community_id in campaign.community_ids:
-            by_community.setdefault(community_id, []).append(_Snapshot(campaign))
-    return by_community, {c.id for c in campaigns}
+class BatchCampaigns:
+    """The campaign bonuses of one bulk batch: decided in memory, written by ``flush()``.
 
-
-def prepare_batch_adjustments(session, now: datetime):
-    """BATCH_ADJUSTMENT_PREPARERS entry: the same bonuses for a bulk batch.
-
-    One query for the campaigns, one for their residents' communities and one
-    for existing enrolments; then only a resident's first qualifying action in
-    a campaign writes (enrolment and bonus claim), once.
+    Made after the batch's accounts are locked (a resident's one-at-a-time
+    credits take the same lock first), so the claims read here stay true for
+    the batch. While the batch's rows are streamed nothing is sent to the
+    database: ``adjust`` gives each trip the adjustments the one-at-a-time path
+    would give it (every multiplier of a campaign whose window holds the trip,
+    in campaign order; the first-action bonus while the resident's claim is
+    open), and ``settle`` keeps the claim only when the engine paid the bonus
+    (as ``release_unused_bonus`` gives it back otherwise). ``flush()`` then
+    writes the enrolments and claims, set-based, in the batch's transaction.
     """
-    by_community, campaign_ids = _batch_state(session, now)
-    if not by_community:
-        return lambda facts: []
-    names = _type_names(session)
-    community_of = dict(session.execute(
-        select(Resident.id, Resident.community_id).where(Resident.community_id.in_(list(by_community)))).all())
-    done = {(c, r) for c, r, claimed in session.execute(
-        select(CampaignEnrolment.campaign_id, CampaignEnrolment.resident_id, CampaignEnrolment.first_bonus_claimed_at)
-        .where(CampaignEnrolment.campaign_id.in_(campaign_ids))).all() if claimed is not None}
-    enrolled = set(done)
 
-    def adjust(facts) -> list:
+    def __init__(self, session, now: datetime, since: datetime):
+        self.session, self.now = session, now
+        campaigns = session.execute(
+            select(Campaign).where(Campaign.status.in_(BONUS_STATUSES), Campaign.active_until > since)
+            .order_by(Campaign.id)).scalars().all()
+        self.by_community: dict = {}
+        for campaign in campaigns:
+            if not campaign.multipliers and not campaign.action_types:
+                continue
+            snapshot = _Snapshot(campaign)
+            for community_id in campaign.community_ids:
+                self.by_community.setdefault(community_id, []).append(snapshot)
+        self.community_of: dict = {}
+        self.names: dict = {}
+        self.claimed: set = set()  # (campaign, resident) whose first-action bonus is taken
+        self.enrol: set = set()  # (campaign, resident) a qualifying trip of this batch enrols
+        self.claims: dict = {}  # (campaign, resident) -> the action that claimed the bonus in this batch
+        if not self.by_community:
+            return
+        self.names = _type_names(session)
+        self.community_of = dict(session.execute(
+            select(Resident.id, Resident.community_id).where(Resident.community_id.in_(list(self.by_community)))).all())
+        self.claimed = {(c, r) for c, r in session.execute(
+            select(CampaignEnrolment.campaign_id, CampaignEnrolment.resident_id)
+            .where(CampaignEnrolment.campaign_id.in_({c.id for c in campaigns}),
+                   CampaignEnrolment.first_bonus_claimed_at.is_not(None))).all()}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_community)
+
+    def adjust(self, facts, occurred_at: datetime) -> list:
+        """The adjustments of one trip of ``facts.resident_id`` made at ``occurred_at``."""
         out = []
-        for campaign in by_community.get(community_of.get(facts.resident_id), ()):
-            if not campaign.holds(facts):
+        for campaign in self.by_community.get(self.community_of.get(facts.resident_id), ()):
+            if not campaign.holds(occurred_at):
                 continue
-            out.extend(_multiplier(campaign, facts.action_type, names))
+            out.extend(_multiplier(campaign, facts.action_type, self.names))
+            if facts.action_type not in campaign.action_types:
+                continue
             key = (campaign.id, facts.resident_id)
-            if facts.action_type not in campaign.action_types or key in enrolled:
-                continue
-            enrolled.add(key)
-            if campaign.first_action_bonus and claim_first_bonus(session, campaign.id, facts.resident_id, now):
+            self.enrol.add(key)
+            if campaign.first_action_bonus and key not in self.claimed:
                 out.append(_first_bonus(campaign))
-            elif not campaign.first_action_bonus:
-                ensure_enrolment(session, campaign.id, facts.resident_id, "action", now)
         return out
 
-    return adjust
+    def settle(self, resident_id: int, adjustments, paid: bool, action_id: int) -> None:
+        """After the engine: a first-action bonus it paid is claimed by this action."""
+        if not paid:
+            return
+        for adj in adjustments:
+            if adj.ref.get("rule") == "first_action_bonus":
+                key = (adj.ref["campaign_id"], resident_id)
+                self.claimed.add(key)
+                self.claims[key] = action_id
+
+    def flush(self) -> None:
+        """Write the batch's enrolments (existing ones stay as they are) and bonus claims."""
+        enrol, self.enrol = sorted(self.enrol), set()
+        claims, self.claims = self.claims, {}
+        if enrol:
+            table = CampaignEnrolment.__table__
+            dialect = self.session.get_bind().dialect.name
+            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+            self.session.execute(insert.on_conflict_do_nothing(index_elements=["campaign_id", "resident_id"]), [
+                {"campaign_id": c, "resident_id": r, "via": "action", "enrolled_at": self.now} for c, r in enrol])
+        for (campaign_id, resident_id), action_id in sorted(claims.items()):
+            self.session.execute(
+                update(CampaignEnrolment)
+                .where(CampaignEnrolment.campaign_id == campaign_id, CampaignEnrolment.resident_id == resident_id,
+                       CampaignEnrolment.first_bonus_claimed_at.is_(None))
+                .values(first_bonus_claimed_at=self.now, first_bonus_action_id=action_id)
+                .execution_options(synchronize_session=False))

@@ -7,10 +7,12 @@ set-based (COPY on PostgreSQL, executemany on SQLite) and committed together
 with its checkpoint, so a run can be killed and resumed at any point.
 """
 from .readers import READERS, register_reader
-from .runner import DEFAULT_BATCH, IngestOptions, IngestSummary, StopAfterBatches, ingest_transit_file
+from .runner import (DEFAULT_BATCH, DEFAULT_STATEMENT_TIMEOUT, BatchTimedOut, IngestOptions, IngestSummary,
+                     StopAfterBatches, ingest_transit_file)
 from .trips import MODES
 
 __all__ = [
-    "DEFAULT_BATCH", "IngestOptions", "IngestSummary", "MODES", "READERS", "StopAfterBatches",
+    "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestOptions", "IngestSummary", "MODES", "READERS",
+    "StopAfterBatches",
     "ingest_transit_file", "register_reader",
 ]

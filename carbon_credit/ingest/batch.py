@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 
-from ..actions import BATCH_ADJUSTMENT_PREPARERS, BATCH_OUTCOME_PREPARERS
 from ..cards import card_hash
+from ..pipeline import CreditPipeline, credit_pipeline
 from ..timeutil import expiry_for
 from .crediting import BatchCreditor, Credited, usage_window
 
@@ -61,7 +61,7 @@ class Batch:
 
     def credit(self, m: Matched) -> Credited:
         """Credit one trip and add it to the batch's totals (so no second pass over the batch is needed)."""
-        credited = m.credited = self.creditor.credit(m.trip, m.resident_id)
+        credited = m.credited = self.creditor.credit(m.trip, m.resident_id, m.action_id)
         self.statuses[credited.status] += 1
         if credited.status == "credited" and (credited.points or credited.grams):
             total = self.sums.get(m.account_id)
@@ -141,10 +141,13 @@ def _fresh(writer, source: str, trips: list, counts: BatchCounts) -> list:
     return fresh
 
 
-def _creditor(session, writer, matched_trips: list, memo: dict, now: datetime) -> BatchCreditor:
-    """Campaign seams prepared once for the batch; caps seeded from committed credits."""
-    adjusters = [prepare(session, now) for prepare in BATCH_ADJUSTMENT_PREPARERS]
-    hooks = [prepare(session, now) for prepare in BATCH_OUTCOME_PREPARERS]
+def _creditor(session, writer, matched_trips: list, memo: dict, now: datetime,
+              pipeline: CreditPipeline) -> BatchCreditor:
+    """The pipeline's batch steps prepared once for the batch (after its accounts are locked); caps seeded."""
+    since = min((t.board for t, _ in matched_trips), default=now)
+    adjusters = [adjuster for adjuster in (make(session, now, since) for make in pipeline.batch_adjustments)
+                 if adjuster]
+    hooks = [make(session, now) for make in pipeline.batch_outcome_steps]
     creditor = BatchCreditor(adjusters, hooks, memo)
     versions = {(t.rule_set.id, t.rule_set.version, t.action_type): t for t, _ in matched_trips}
     caps = {cap.name: cap for t in versions.values() for cap in creditor.caps_for(t.rule_set, t.action_type)}
@@ -156,8 +159,12 @@ def _creditor(session, writer, matched_trips: list, memo: dict, now: datetime) -
 
 
 def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict,
-                  queued: Optional[QueuedDigests] = None) -> BatchCounts:
-    """Write one batch; returns what happened to its rows (rejects are counted by the caller)."""
+                  queued: Optional[QueuedDigests] = None, pipeline: Optional[CreditPipeline] = None) -> BatchCounts:
+    """Write one batch; returns what happened to its rows (rejects are counted by the caller).
+
+    ``pipeline`` defaults to the platform's credit pipeline (``pipeline.credit_pipeline()``).
+    """
+    pipeline = credit_pipeline() if pipeline is None else pipeline
     counts = BatchCounts()
     writer.lock_source(source)
     trips = _fresh(writer, source, trips, counts)
@@ -180,12 +187,13 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
             matched_trips.append((trip, owner[:2]))
             if owner[2]:
                 batch.reachable.add(owner[0])
-    batch.creditor = _creditor(session, writer, matched_trips, memo, now)
+    batch.creditor = _creditor(session, writer, matched_trips, memo, now, pipeline)
     batch.matched = [Matched(trip, trip.day, resident_id, account_id)
                      for trip, (resident_id, account_id) in matched_trips]
     counts.unknown_cards = len(batch.unknown)
     _assign_ids(writer, batch)
     writer.write_batch(batch)
+    batch.creditor.flush()
     _move_balances(writer, batch, counts, queued or QueuedDigests())
     return counts
 

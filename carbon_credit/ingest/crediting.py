@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Optional
 
 from ..models.actions import fill_trace_form
 from ..rules import ActionFacts, Usage, evaluate
@@ -42,6 +43,7 @@ class Credited:
     trace_json: str  # what the credit's trace column holds: the whole trace, or a form's figures
     form: object = None  # the Template whose shared trace form the figures fill in
     copy_text: object = None  # the trace escaped for COPY, filled by the PostgreSQL writer
+    adjusted: bool = False  # the engine applied the campaign adjustments (a first-action bonus was paid)
 
     def full_trace_json(self) -> str:
         """The whole trace, as the rules engine writes it."""
@@ -62,11 +64,13 @@ class Template:
     form, which the writer stores once (``trace_forms``, keyed by digest).
     """
 
-    __slots__ = ("status", "grams", "points", "cap_tag", "body_json", "digest", "form_id", "checks", "order", "full")
+    __slots__ = ("status", "grams", "points", "cap_tag", "body_json", "digest", "form_id", "checks", "order", "full",
+                 "adjusted")
 
     def __init__(self, outcome, caps, quantity: Decimal, full=None):
         self.status, self.grams, self.points, self.cap_tag = (outcome.status, outcome.grams, outcome.points,
                                                                outcome.cap_tag)
+        self.adjusted = bool(outcome.trace.get("adjustments"))
         trace = dict(outcome.trace)
         trace["caps"] = [dict(step, used_before=None) for step in trace["caps"]]
         self.body_json = dump_trace(trace)
@@ -109,7 +113,8 @@ class Template:
     def credited(self, used, caps) -> "Credited":
         figures = '","'.join([str(used[i].metric(caps[i].metric)) for i in self.order])
         return Credited(self.status, self.grams, self.points, self.cap_tag,
-                        '{"used_before":["' + figures + '"]}' if figures else '{"used_before":[]}', self)
+                        '{"used_before":["' + figures + '"]}' if figures else '{"used_before":[]}', self,
+                        adjusted=self.adjusted)
 
 
 def usage_window(days, caps) -> tuple[date, date]:
@@ -126,7 +131,13 @@ def _usage_key(resident_id, cap, day, tag):
 
 
 class BatchCreditor:
-    """Evaluates trips one by one against the in-memory caps of one batch."""
+    """Evaluates trips one by one against the in-memory caps of one batch.
+
+    ``adjusters`` and ``outcome_hooks`` are the credit pipeline's batch steps
+    (pipeline.py); none of them sends a statement while the batch is credited
+    (the PostgreSQL writer credits inside a COPY); ``flush()`` writes what they
+    decided once the batch's rows are stored.
+    """
 
     def __init__(self, adjusters=(), outcome_hooks=(), memo=None):
         self.usage: dict = {}
@@ -167,7 +178,12 @@ class BatchCreditor:
                     usage.grams += Decimal(grams)
                     usage.points += Decimal(points)
 
-    def credit(self, trip, resident_id: int) -> Credited:
+    def flush(self) -> None:
+        """The batch steps' own writes (enrolments, bonus claims, budget counters), in the batch's transaction."""
+        for step in (*self.adjusters, *self.hooks):
+            step.flush()
+
+    def credit(self, trip, resident_id: int, action_id: Optional[int] = None) -> Credited:
         compiled, day = trip.rule_set, trip.day
         caps = self.caps_for(compiled, trip.action_type)
         attributes = {"mode": trip.mode}
@@ -178,7 +194,7 @@ class BatchCreditor:
         hooks = self.hooks_for(trip.action_type) if self.hooks else ()
         if self.adjusters or hooks:
             facts = self._facts(trip, resident_id, attributes)
-            adjustments = [adj for adjust in self.adjusters for adj in adjust(facts)]
+            adjustments = [adj for adjuster in self.adjusters for adj in adjuster.adjust(facts, trip.board)]
         kind = (compiled.id, compiled.version, trip.action_type, str(trip.quantity), trip.unit,
                 repr(adjustments) if adjustments else None)
         result = None
@@ -204,6 +220,10 @@ class BatchCreditor:
                     self.memo[memo_key] = result
         else:
             result = self._evaluate(trip, resident_id, attributes, caps, used, facts, adjustments or (), hooks)
+        if adjustments:
+            paid = result.status == "credited" and result.adjusted
+            for adjuster in self.adjusters:
+                adjuster.settle(resident_id, adjustments, paid, action_id)
         if result.status == "credited":
             for key in keys:
                 usage = self.usage.get(key)
@@ -250,4 +270,5 @@ class BatchCreditor:
         outcome = evaluate(trip.rule_set, facts, lambda cap, _day, _tag: by_cap[cap.name], adjustments)
         for hook in hooks:
             hook(facts, outcome)
-        return Credited(outcome.status, outcome.grams, outcome.points, outcome.cap_tag, dump_trace(outcome.trace))
+        return Credited(outcome.status, outcome.grams, outcome.points, outcome.cap_tag, dump_trace(outcome.trace),
+                        adjusted=bool(outcome.trace.get("adjustments")))

@@ -9,10 +9,13 @@ comes first in the file rather than first in the day.
 
 So the file is first split, streaming, into partitions by a hash of the card
 number (in a temporary directory), sized so that one partition is about one
-batch. The batches are then cut from the partitions in order: a card's trips
-of the file are all in one partition, so nearly always in one batch, where
-they are credited in time order. The split depends only on the file and the
-partition count, which the run keeps, so a resumed run sees the same stream.
+batch. Each partition is then read back grouped by card (a card's rows
+together, in line order), and the batches are cut from the partitions in
+order, never inside a card's group: a card's trips of the file are all in one
+batch, whatever the batch size, where they are credited in time order. The
+stream depends only on the file and the partition count, which the run keeps,
+so a resumed run sees the same stream, and since every committed batch ended
+at a card's last row, it resumes at a card's first row with any batch size.
 """
 from __future__ import annotations
 
@@ -34,10 +37,14 @@ def partition_count(lines: int, batch_size: int) -> int:
     return max(1, min(MAX_PARTITIONS, wanted))
 
 
+def card_key(card_no: str) -> str:
+    """A card number as the file writes it, spaces and hyphens ignored (as when it is checked)."""
+    return card_no.replace(" ", "").replace("-", "").strip()
+
+
 def partition_of(card_no: str, count: int) -> int:
-    """The partition of a card number as the file writes it (spaces and hyphens ignored, as when checked)."""
-    card = card_no.replace(" ", "").replace("-", "").strip()
-    return zlib.crc32(card.encode("utf-8", "replace")) % count
+    """The partition of a card number as the file writes it."""
+    return zlib.crc32(card_key(card_no).encode("utf-8", "replace")) % count
 
 
 def split(records: Iterator[tuple], count: int, directory: str, progress=None) -> tuple[list[str], int]:
@@ -68,11 +75,22 @@ def split(records: Iterator[tuple], count: int, directory: str, progress=None) -
 
 
 def read_partitions(paths: list[str]) -> Iterator[tuple]:
-    """The partitions' rows in order, as the readers yield them: (line_no, fields or ParseProblem, partition)."""
+    """The partitions' rows, each partition grouped by card: (line_no, fields or ParseProblem, partition, card).
+
+    ``card`` is the row's card key, None for a row that could not be read (it
+    belongs to no card's group). Within a partition the rows that could not be
+    read come first, then each card's rows in line order, cards in key order.
+    """
     for index, path in enumerate(paths):
+        rows = []
         with open(path, newline="", encoding="utf-8", errors="surrogatepass") as handle:
             for row in csv.reader(handle):
                 if row[1]:
-                    yield int(row[0]), ParseProblem(row[1]), index
+                    rows.append(("", int(row[0]), ParseProblem(row[1]), None))
                 else:
-                    yield int(row[0]), dict(zip(FIELDS, row[2:])), index
+                    fields = dict(zip(FIELDS, row[2:]))
+                    card = card_key(fields["card_no"])
+                    rows.append((card, int(row[0]), fields, card))
+        rows.sort(key=lambda r: (r[3] is not None, r[0], r[1]))
+        for _key, line_no, record, card in rows:
+            yield line_no, record, index, card

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..cards import card_hash
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, DomainError, InvalidInput
 from ..models import ActionType, RuleSet
 from ..models.cards import IngestRun
+from ..pipeline import CreditPipeline
 from ..rules import compile_rule_set
 from .batch import BitSet, QueuedDigests, process_batch
 from .partition import FIELDS, partition_count, read_partitions, split
@@ -35,6 +36,7 @@ from .writers import run_lock, trip_attributes, trip_renderer, writer_for
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
+DEFAULT_STATEMENT_TIMEOUT = 300.0  # seconds one statement of a batch may take (a lock wait, a stuck COPY)
 COUNTERS = ("rows_read", "credited", "capped", "duplicates", "unknown_cards", "rejected", "points", "grams")
 
 
@@ -64,10 +66,23 @@ class IngestOptions:
     reject_file: Optional[str] = None
     work_dir: Optional[str] = None  # where the file's partitions are written (default: the system's temp)
     fail_after_batches: Optional[int] = None  # for tests of resuming: raise after N committed batches
+    statement_timeout: Optional[float] = DEFAULT_STATEMENT_TIMEOUT  # seconds, PostgreSQL; None: no limit
+    pipeline: Optional[CreditPipeline] = None  # the credit pipeline (default: pipeline.credit_pipeline())
 
 
 class StopAfterBatches(RuntimeError):
     """Raised by ``fail_after_batches``: a run that stops part-way, as a crash would."""
+
+
+class BatchTimedOut(DomainError):
+    code = "ingest_batch_timeout"
+    status = 503
+    message = "A batch of the ingest took longer than its statement timeout."
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """PostgreSQL cancelled a statement for its statement_timeout (SQLSTATE 57014), raw or wrapped."""
+    return "57014" in (getattr(exc, "sqlstate", None), getattr(getattr(exc, "orig", None), "sqlstate", None))
 
 
 def _insert_ignore(session, values: dict):
@@ -139,13 +154,19 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
     reader = READERS[fmt]
     check_columns(path, fmt, REQUIRED, tuple(name for name in FIELDS if name not in REQUIRED))
     run = open_run(session, path, options.source, now, options.batch_size)
+    run_id = run.id
     with run_lock(session.get_bind(), run.id) as held:
         if not held:
             raise Conflict("Another run of this file is in progress.", code="ingest_in_progress")
         try:
             return _run(session, run, reader, path, now, key, options, progress)
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if _timed_out(exc):
+                raise BatchTimedOut(
+                    f"A batch waited longer than the statement timeout ({options.statement_timeout:g} s) and was "
+                    f"rolled back; nothing of it was stored. Committed batches stay; run the same file again "
+                    f"to resume after row {_rows_done(session, run_id)}.") from exc
             raise
 
 
@@ -198,8 +219,11 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
                 taken, trips, rejected = parsed
                 for line_no, trip_id, reason in rejected:
                     rejects.add(line_no, trip_id, reason)
-                counts = process_batch(session, writer_for(session), trips, source=options.source, key=key,
-                                       now=now, memo=memo, queued=queued) if trips else None
+                counts = None
+                if trips:
+                    counts = process_batch(session, writer_for(session, options.statement_timeout), trips,
+                                           source=options.source, key=key, now=now, memo=memo, queued=queued,
+                                           pipeline=options.pipeline)
                 done += taken
                 _add(summary, taken, len(rejected), counts)
                 rejects.flush()
@@ -262,15 +286,20 @@ def _prepare(trips: list, key, render, source: str) -> list:
 def _batches(records, size: int, now, rule_sets, active_types, key, render, source):
     """(rows taken, checked trips in time order, [(line, trip_id, reason)]) per batch.
 
-    ``records`` are (line_no, fields, partition): a batch ends after ``size``
-    rows or where a partition ends, so a card's trips stay together.
+    ``records`` are (line_no, fields, partition, card), grouped by card within a
+    partition: a batch ends where a partition ends, or at the end of a card's
+    rows once it has ``size`` rows. A batch never splits a card, so a card's
+    trips are credited together in time order, with any batch size (one card's
+    rows may make a batch longer than ``size``), and a resumed run starts at a
+    card's first row.
     """
     pending = next(records, None)
     while pending is not None:
-        trips, rejected, taken = [], [], 0
+        trips, rejected, taken, card = [], [], 0, None
         partition = pending[2]
-        while pending is not None and pending[2] == partition and taken < size:
-            line_no, record, _ = pending
+        while pending is not None and pending[2] == partition and (
+                taken < size or (card is not None and pending[3] == card)):
+            line_no, record, _, card = pending
             taken += 1
             trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
             try:
@@ -281,6 +310,11 @@ def _batches(records, size: int, now, rule_sets, active_types, key, render, sour
                 rejected.append((line_no, trip_id, exc.reason))
             pending = next(records, None)
         yield taken, _prepare(trips, key, render, source), rejected
+
+
+def _rows_done(session, run_id: int) -> int:
+    session.rollback()
+    return session.execute(select(IngestRun.rows_done).where(IngestRun.id == run_id)).scalar_one()
 
 
 def _checkpoint(session, run: IngestRun, done: int, summary: IngestSummary, now: datetime, finished=False):

@@ -12,8 +12,19 @@ from __future__ import annotations
 import zlib
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import event
 
 WRITERS: dict = {}
+
+
+class StatementDuringCopy(RuntimeError):
+    """A statement was sent on a batch's connection while a COPY was streaming on it.
+
+    The connection is busy until the COPY ends, so such a statement would wait
+    for ever (the batch would never commit); it is refused at once instead.
+    """
 
 
 def register_writer(dialect: str):
@@ -24,9 +35,13 @@ def register_writer(dialect: str):
     return wrap
 
 
-def writer_for(session):
-    """A writer on the connection of the session's current transaction (call once per batch)."""
-    return WRITERS[session.get_bind().dialect.name](session)
+def writer_for(session, statement_timeout: Optional[float] = None):
+    """A writer on the connection of the session's current transaction (call once per batch).
+
+    ``statement_timeout`` (seconds) bounds every statement of the batch where
+    the database can (PostgreSQL): a batch that waits longer fails instead of hanging.
+    """
+    return WRITERS[session.get_bind().dialect.name](session, statement_timeout)
 
 
 def trip_renderer(session):
@@ -130,9 +145,25 @@ def form_id(credited) -> str:
 
 
 class BaseWriter:
-    def __init__(self, session):
+    def __init__(self, session, statement_timeout: Optional[float] = None):
         self.session = session
-        self.raw = session.connection().connection.driver_connection
+        self.connection = session.connection()
+        self.raw = self.connection.connection.driver_connection
+        self.statement_timeout = statement_timeout
+
+    @contextmanager
+    def streaming(self, table: str):
+        """While rows stream into ``table``, any other statement on this connection fails at once."""
+
+        def refuse(conn, cursor, statement, parameters, context, executemany):
+            raise StatementDuringCopy(f"a statement was sent while rows were streaming into {table} on the same "
+                                      f"connection (it would wait for ever): {statement[:80]}")
+
+        event.listen(self.connection, "before_cursor_execute", refuse)
+        try:
+            yield
+        finally:
+            event.remove(self.connection, "before_cursor_execute", refuse)
 
     def finish_run(self) -> None:
         """Called once after a run's last commit, outside any batch."""
@@ -187,7 +218,10 @@ class PostgresWriter(BaseWriter):
                      ("enable_mergejoin", "off"), ("max_parallel_workers_per_gather", "0"), ("jit", "off"))
 
     def lock_source(self, source: str) -> None:
-        """The source's lock, and index lookups for the rest of the batch's transaction."""
+        """The statement timeout, the source's lock, and index lookups for the rest of the batch's transaction."""
+        if self.statement_timeout:
+            self.raw.execute("SELECT set_config('statement_timeout', %s, true)",
+                             (f"{max(1, int(self.statement_timeout * 1000))}ms",))
         settings = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in self.PLAN_SETTINGS)
         self.raw.execute(f"SELECT pg_advisory_xact_lock(%s), {settings}", (source_lock_key(source),))
 
@@ -245,7 +279,7 @@ class PostgresWriter(BaseWriter):
 
     def copy(self, table: str, cols: tuple, lines) -> None:
         """COPY the lines as they are made: the server stores earlier rows while later ones are made."""
-        with self.raw.cursor() as cur:
+        with self.raw.cursor() as cur, self.streaming(table):
             with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
                 buffer = []
                 for line in lines:

@@ -7,7 +7,9 @@ The order is fixed and documented (README, API docs):
 3. carbon caps (count, units, grams) may cap or clip the action;
 4. points = grams × points per gram + fixed points;
 5. campaign adjustments: multipliers multiply, then one-off bonuses add;
-6. points caps (per type and the total daily points) may clip the points;
+6. points caps (per type and the total daily points) may clip the points; when they refuse
+   part of the points the carbon earned (not only campaign bonus points), the grams keep the
+   same share as those points: carbon a cap refused is never reported;
 7. grams and points are rounded down to whole numbers (never over-claim).
 """
 from __future__ import annotations
@@ -71,6 +73,11 @@ def _carbon_fraction(cap, used: Usage, quantity: Decimal, grams: Decimal, fracti
     return fraction
 
 
+def _plain(value: Decimal) -> str:
+    """A number as plain digits without trailing zeros (234, 104.6)."""
+    return format(value.normalize(), "f")
+
+
 def _cap_trace(cap, used: Usage, effect: str) -> dict:
     return {
         "name": cap.name, "period": cap.period, "metric": cap.metric, "limit": str(cap.limit),
@@ -114,8 +121,11 @@ def evaluate(
     points = grams * rule.points_per_gram + base.fixed_points * weight * fraction
 
     adj_trace = []
+    carbon_points = points  # the points of the carbon alone: what a cap may refuse before grams are cut
     if not capped and points > 0:
         points, adj_trace = _apply_adjustments(points, adjustments)
+        carbon_points = min(carbon_points, points)  # a multiplier below 1 leaves less carbon-backed points
+    points_before_caps = points
 
     for cap in (c for c in caps if c.stage == "points"):
         usage = used(cap, facts.local_day, tag)
@@ -128,8 +138,17 @@ def evaluate(
     final_points = floor_int(points)
     if final_points == 0 and any(c["effect"] != "ok" for c in caps_trace):
         capped = True
+    carbon_share = None
+    if not capped and grams > 0 and points < points_before_caps and points < carbon_points:
+        # The caps let through less than the carbon's own points (bonus points are refused first):
+        # the grams keep the share of those points that passed.
+        carbon_share = {"carbon_points": _plain(carbon_points), "points_let_through": _plain(points),
+                        "grams_before": floor_int(grams)}
+        grams = grams * points / carbon_points
     final_grams = 0 if capped else floor_int(grams)
     final_points = 0 if capped else final_points
+    if carbon_share is not None:
+        carbon_share["grams_after"] = final_grams
 
     trace = {
         "rule_set": {"id": rule_set.id, "version": rule_set.version,
@@ -144,6 +163,7 @@ def evaluate(
         "points_per_gram": str(rule.points_per_gram),
         "caps": caps_trace,
         "adjustments": adj_trace,
+        **({"points_cap_grams": carbon_share} if carbon_share is not None else {}),
         "rounding": "grams and points rounded down to whole numbers",
         "grams": final_grams,
         "points": final_points,
