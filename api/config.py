@@ -100,6 +100,8 @@ class Config:
         self.WECHAT_OUTBOX_MAX_ATTEMPTS = int(env.get("WECHAT_OUTBOX_MAX_ATTEMPTS", 6))
         self.WECHAT_OUTBOX_BASE_DELAY = int(env.get("WECHAT_OUTBOX_BASE_DELAY", 60))  # seconds, doubled per retry
         self.TOKEN_TTL_SECONDS = int(env.get("TOKEN_TTL_SECONDS", 12 * 3600))
+        # Bytes of a request body; views that take uploads raise it for themselves (api/limits.py).
+        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", 1024 * 1024))
         self.CARD_HASH_KEY = env.get("CARD_HASH_KEY") or None
         self.PHONE_HASH_KEY = env.get("PHONE_HASH_KEY") or None
         self.OPENID_HASH_KEY = env.get("OPENID_HASH_KEY") or None

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from carbon_credit.errors import InvalidInput, NotFound
 from carbon_credit.history import ledger_query, resident_search_query
@@ -18,6 +17,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal, ensure_community_access
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.staff import (AdjustmentBodySchema, AdjustmentSchema, LedgerEntrySchema, ResidentDetailSchema,
                              ResidentQuerySchema, ResidentSummarySchema)
 from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
@@ -66,7 +66,7 @@ def _phone_hash_of(q):
         return None
 
 
-@blp.get("/<int:resident_id>")
+@blp.get("/<id64:resident_id>")
 @auth_required("worker", "admin")
 @blp.response(200, ResidentDetailSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="resident_not_found (or outside a worker's communities)")
@@ -76,7 +76,7 @@ def detail(resident_id):
     return ResidentWithBalance(resident, balance_summary(db.session, resident.id, utcnow()))
 
 
-@blp.get("/<int:resident_id>/ledger")
+@blp.get("/<id64:resident_id>/ledger")
 @auth_required("worker", "admin")
 @blp.response(200, LedgerEntrySchema(many=True))
 @blp.alt_response(404, schema=ErrorSchema, description="resident_not_found")
@@ -87,7 +87,7 @@ def ledger(resident_id, pagination_parameters):
     return paged(ledger_query(resident_id), pagination_parameters)
 
 
-@blp.post("/<int:resident_id>/adjustments")
+@blp.post("/<id64:resident_id>/adjustments")
 @auth_required("admin")
 @blp.arguments(AdjustmentBodySchema)
 @blp.response(201, AdjustmentSchema)
