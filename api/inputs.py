@@ -139,8 +139,37 @@ class Parser(FlaskParser):
             self._handle_invalid_json_error(error, req)
 
 
+# Schema classes requests are loaded with (nested ones included): the document gives their
+# integers the column's range; answers' integers (ids of growing tables) are not bounded there.
+ARGUMENT_SCHEMAS: set[type] = set()
+
+
+def _note_argument_schema(schema) -> None:
+    instance = schema() if isinstance(schema, type) else schema
+    if type(instance) in ARGUMENT_SCHEMAS:
+        return
+    ARGUMENT_SCHEMAS.add(type(instance))
+    pending = list(instance.fields.values())
+    while pending:
+        field = pending.pop()
+        if isinstance(field, ma.fields.Nested):
+            _note_argument_schema(field.schema)
+        pending.extend(f for f in (getattr(field, "inner", None), getattr(field, "value_field", None)) if f)
+
+
+def _schema_class_of(field: ma.fields.Field) -> type | None:
+    owner = field.parent
+    while owner is not None and not isinstance(owner, ma.Schema):
+        owner = getattr(owner, "parent", None)
+    return type(owner) if owner is not None else None
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with the bounded parser; every resource uses this one."""
+
+    def arguments(self, schema, **kwargs):
+        _note_argument_schema(schema)
+        return super().arguments(schema, **kwargs)
 
     ARGUMENTS_PARSER = Parser()
     PAGINATION_ARGUMENTS_PARSER = Parser()
@@ -204,9 +233,9 @@ def _json_number(value):
 
 
 def _document_bounds(self, field, ret, **kwargs) -> dict:
-    """Integers carry their column's range; numeric bounds are numbers (never Decimal strings)."""
+    """Integers of requests carry their column's range; numeric bounds are numbers (never Decimal strings)."""
     extra = {}
-    if isinstance(field, ma.fields.Integer):
+    if isinstance(field, ma.fields.Integer) and _schema_class_of(field) in ARGUMENT_SCHEMAS:
         low, high = integer_bounds(field)
         extra = {"minimum": max(ret.get("minimum", low), low), "maximum": min(ret.get("maximum", high), high)}
     for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
