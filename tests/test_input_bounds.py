@@ -2,6 +2,7 @@
 large bodies each answer a 4xx with the one error envelope, and store nothing."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from api import create_app
 
 from .api_helpers import assert_error, bearer, feed, install_rules, resident_in, snapshot
 from .conftest import TEST_WECHAT
+from .test_appliances import JPEG, URL, form
 
 INT32_PAST = 2**31
 INT64_PAST = 2**63
@@ -191,3 +193,14 @@ def test_resident_ids_in_bodies_have_the_64_bits_of_their_column(client):
     schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     resident_id = schemas["WeighIn"]["properties"]["resident_id"]
     assert (resident_id["format"], resident_id["maximum"]) == ("int64", 2**63 - 1)
+
+
+def test_an_invoice_photo_over_the_application_limit_is_still_accepted(client, session, resident_token):
+    """Appliance photos keep their 5 MB: a 2 MB photo is over the 1 MB application limit but is taken."""
+    install_rules(session)
+    resident = resident_in(session)
+    session.commit()
+    photo = JPEG + b"\x00" * (2 * 1024 * 1024)
+    response = client.post(URL, data=form(photo=(io.BytesIO(photo), "invoice.jpg")),
+                           headers=bearer(resident_token(resident)), content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
