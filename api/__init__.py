@@ -56,6 +56,7 @@ def configure_logging(level: str) -> None:
 def _init_extensions(app: Flask) -> None:
     from .errors import register_error_handlers
     from .extensions import db, migrate, smorest_api
+    from .inputs import register_input_bounds
 
     db.init_app(app)
     with app.app_context():
@@ -63,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
             configure_sqlite_engine(engine)
     migrate.init_app(app, db)
     smorest_api.init_app(app)
+    register_input_bounds(app, smorest_api)  # before any route with a path id is registered
     # After smorest, which registers its own HTTPException handler.
     register_error_handlers(app)
 

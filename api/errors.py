@@ -6,10 +6,12 @@ same codes to Chinese text) switch on ``code``, never on the message.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 import marshmallow as ma
 from flask import jsonify
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from carbon_credit.errors import DomainError
@@ -19,6 +21,8 @@ ARG_LOCATIONS = frozenset(
     {"json", "query", "querystring", "form", "headers", "cookies", "files", "path", "view_args", "json_or_form"}
 )
 INTERNAL_ERROR_MESSAGE = "An internal error occurred."
+OUT_OF_RANGE_MESSAGE = "A value of the input is out of the range the platform can store or compute with."
+log = logging.getLogger(__name__)
 
 
 class ErrorSchema(ma.Schema):
@@ -108,6 +112,19 @@ def handle_domain_error(error: DomainError):
     )
 
 
+def handle_value_out_of_range(error: Exception):
+    """Input that passed validation but not the arithmetic or the column (PostgreSQL's data exceptions).
+
+    Schemas bound inputs (api/inputs.py), so this is the rare value computed from them, e.g. a
+    date pushed past the calendar; nothing was committed, and the request's session is rolled back.
+    """
+    detail = type(getattr(error, "orig", None) or error).__name__
+    log.warning("Refused a request whose values are out of range (%s)", detail)
+    return envelope("validation_error", OUT_OF_RANGE_MESSAGE, 422)
+
+
 def register_error_handlers(app) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(OverflowError, handle_value_out_of_range)
+    app.register_error_handler(DataError, handle_value_out_of_range)
     app.register_error_handler(HTTPException, handle_http_exception)

@@ -92,7 +92,7 @@ def test_history_is_paged_newest_first_with_what_each_action_earned(client, sess
                                                                         now - timedelta(hours=20)]
     first = items[0]
     assert (first["action_type"], first["action_type_name"], first["quantity"], first["unit"]) == (
-        "metro_ride", "地铁出行", "5", "km")
+        "metro_ride", "地铁出行", 5, "km")
     assert (first["status"], first["grams"], first["points"], first["rule_version"]) == ("credited", 234, 234, 1)
     paging = json.loads(response.headers["X-Pagination"])
     assert (paging["total"], paging["total_pages"], paging["next_page"]) == (3, 2, 2)

@@ -110,11 +110,11 @@ def test_a_version_shows_its_rules_with_factor_sources_and_its_caps(client, admi
     current = client.get(RULE_SETS, headers=admin).get_json()[0]
     detail = client.get(f"{RULE_SETS}/{current['id']}", headers=admin).get_json()
     metro = next(r for r in detail["rules"] if r["action_type"] == "metro_ride")
-    assert metro["method"] == "per_unit" and metro["evidence_weights"]["self"] == "0.5"
-    assert {"unit": "km", "grams_per_unit": "46.8", "max_quantity": "100"}.items() <= metro["factors"][0].items()
+    assert metro["method"] == "per_unit" and metro["evidence_weights"]["self"] == 0.5
+    assert {"unit": "km", "grams_per_unit": 46.8, "max_quantity": 100}.items() <= metro["factors"][0].items()
     assert "深圳" in metro["factors"][0]["source"]
     kitchen = next(r for r in detail["rules"] if r["action_type"] == "kitchen_waste_sorting")
-    assert (kitchen["method"], kitchen["points_per_unit"]) == ("points_only", "1")
+    assert (kitchen["method"], kitchen["points_per_unit"]) == ("points_only", 1)
     assert {c["name"] for c in detail["caps"]} >= {"transit_rides_daily", "points_daily"}
     assert_error(client.get(f"{RULE_SETS}/999", headers=admin), 404, "rule_set_not_found")
 
@@ -131,10 +131,10 @@ def test_editing_a_draft_rule_changes_only_the_draft(client, admin, draft):
     response = client.patch(url, json={"factors": METRO_FACTORS, "max_quantity": "120"}, headers=admin)
     assert response.status_code == 200, response.get_json()
     rule = response.get_json()
-    assert rule["factors"][0] == {"unit": "km", "grams_per_unit": "78.4", "source": WUHAN_2025, "max_quantity": "100"}
-    assert rule["max_quantity"] == "120"
+    assert rule["factors"][0] == {"unit": "km", "grams_per_unit": 78.4, "source": WUHAN_2025, "max_quantity": 100}
+    assert rule["max_quantity"] == 120
     active = client.get(f"{RULE_SETS}/{draft['based_on_id']}", headers=admin).get_json()
-    assert next(r for r in active["rules"] if r["action_type"] == "metro_ride")["factors"][0]["grams_per_unit"] == "46.8"
+    assert next(r for r in active["rules"] if r["action_type"] == "metro_ride")["factors"][0]["grams_per_unit"] == 46.8
 
 
 def test_a_draft_rule_for_a_new_type_can_be_added(client, admin, draft):
@@ -143,7 +143,7 @@ def test_a_draft_rule_for_a_new_type_can_be_added(client, admin, draft):
     response = client.patch(f"{RULE_SETS}/{draft['id']}/rules/tableware_reuse", headers=admin,
                             json={"method": "points_only", "points_per_unit": 5, "source": "试点: 每次 5 积分"})
     assert response.status_code == 200, response.get_json()
-    assert (response.get_json()["method"], response.get_json()["points_per_unit"]) == ("points_only", "5")
+    assert (response.get_json()["method"], response.get_json()["points_per_unit"]) == ("points_only", 5)
 
 
 @pytest.mark.parametrize("body, status, code, field", [

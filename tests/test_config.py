@@ -40,6 +40,7 @@ SAMPLES = {
     "SIGN_IN_WINDOW_SECONDS": ("600", 600),
     "SIGN_IN_REDIS_PREFIX": ("city-b-signin:", "city-b-signin:"),
     "INGEST_STATEMENT_TIMEOUT": ("45", 45.0),
+    "MAX_CONTENT_LENGTH": ("2097152", 2097152),
     "LOG_LEVEL": ("warning", "WARNING"),
 }
 PROJECT_LOGGERS = ("api", "bot", "carbon_credit")

@@ -1,14 +1,13 @@
 """Action types: every signed-in user reads them; admins add and change them."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from carbon_credit.action_types import create_action_type, list_action_types, update_action_type
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.rules import ActionTypeCreateSchema, ActionTypePatchSchema, ActionTypeSchema
 
 blp = Blueprint("action_types", __name__, url_prefix="/api/v1/action-types",

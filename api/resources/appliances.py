@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from carbon_credit.appliances import MAX_PHOTO_BYTES, ApplianceSubmission, claims_of, submit_appliance_claim
 from carbon_credit.timeutil import utcnow
@@ -10,8 +9,9 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..limits import limit_body
-from ..schemas.appliances import ApplianceClaimSchema, ApplianceFormSchema, AppliancePhotoSchema
+from ..schemas.appliances import ApplianceClaimSchema, ApplianceSubmissionSchema
 
 # The photo plus the form fields and multipart framing.
 MAX_BODY_BYTES = MAX_PHOTO_BYTES + 256 * 1024
@@ -32,17 +32,16 @@ class Appliances(MethodView):
 
     @limit_body(MAX_BODY_BYTES)
     @auth_required("resident")
-    @blp.arguments(ApplianceFormSchema, location="form")
-    @blp.arguments(AppliancePhotoSchema, location="files")
+    @blp.arguments(ApplianceSubmissionSchema, location="multipart")
     @blp.response(201, ApplianceClaimSchema)
     @blp.alt_response(409, schema=ErrorSchema,
                       description="invoice_already_claimed or appliance_category_claimed (one per category per year)")
     @blp.alt_response(413, schema=ErrorSchema, description="Photo over 5 MB (photo_too_large)")
     @blp.alt_response(422, schema=ErrorSchema,
                       description="not_grade_1, unsupported_photo_type (JPEG or PNG only) or invalid fields")
-    def post(self, form, files):
+    def post(self, form):
         """Submit a purchase (multipart/form-data); it earns nothing until a worker or admin approves it."""
-        photo = files["photo"].stream.read(MAX_PHOTO_BYTES + 1)
+        photo = form.pop("photo").stream.read(MAX_PHOTO_BYTES + 1)
         claim = submit_appliance_claim(db.session, current_principal().id, ApplianceSubmission(**form, photo=photo),
                                        utcnow())
         db.session.commit()

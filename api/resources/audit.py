@@ -1,11 +1,10 @@
 """The audit log: who changed which rule, adjusted which balance, approved which evidence."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from carbon_credit.history import audit_query
 
 from ..auth import auth_required
+from ..inputs import Blueprint
 from ..schemas.staff import AuditEntrySchema, AuditQuerySchema
 from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
 

@@ -1,8 +1,6 @@
 """Sign-in: staff with a password, residents with a WeChat OAuth code."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from carbon_credit.errors import ResidentInactive
 from carbon_credit.residents import register_resident
 from carbon_credit.staff import change_own_password, sign_out_staff
@@ -12,6 +10,7 @@ from ..auth import (auth_required, authenticate_staff, check_password, current_p
                     issue_resident_token, issue_staff_token)
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.auth import (PasswordChangeSchema, PrincipalSchema, StaffLoginSchema, TokenSchema,
                             WeChatCodeSchema)
 from ..wechat_oauth import exchange_code
@@ -44,6 +43,7 @@ def staff_token(credentials):
 @blp.alt_response(400, schema=ErrorSchema, description="WeChat refused the code (code wechat_oauth_failed)")
 @blp.alt_response(409, schema=ErrorSchema, description="The resident account is blocked (code resident_inactive)")
 @blp.alt_response(502, schema=ErrorSchema, description="WeChat could not be reached (code wechat_unavailable)")
+@blp.alt_response(503, schema=ErrorSchema, description="WeChat sign-in is not configured on this server (code wechat_not_configured)")
 def wechat_token(body):
     """Sign in a resident from an H5 page: exchange the snsapi_base OAuth code for a token.
 

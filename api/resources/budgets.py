@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from carbon_credit.budget_admin import create_budget, delete_budget, month_report, update_budget
 from carbon_credit.budgets import month_of, parse_month
@@ -11,6 +10,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.budgets import BudgetBodySchema, BudgetPatchSchema, BudgetSchema, MonthQuerySchema, MonthReportSchema
 
 blp = Blueprint("budgets", __name__, url_prefix="/api/v1/budgets", description="Monthly points budgets")

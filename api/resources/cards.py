@@ -6,7 +6,6 @@ from datetime import timedelta
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow.validate import Length
 
 from carbon_credit.cards import active_cards, bind_card, unbind_card
@@ -15,6 +14,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 
 blp = Blueprint("cards", __name__, url_prefix="/api/v1/me/cards", description=(
     "Transit cards of the signed-in resident. Card numbers are never stored: only a keyed hash "
@@ -71,7 +71,7 @@ class Cards(MethodView):
         return result
 
 
-@blp.route("/<int:card_id>")
+@blp.route("/<id64:card_id>")
 class Card(MethodView):
     @auth_required("resident")
     @blp.response(204)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Response
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from carbon_credit import figures_export as export
@@ -26,12 +25,16 @@ from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, ensure_community_access
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.figures import (CampaignFiguresQuerySchema, CampaignFiguresSchema, CommunityBoardQuerySchema,
                                CommunityBoardSchema, CommunityFiguresQuerySchema, CommunityFiguresSchema,
                                StreetBoardQuerySchema, StreetBoardSchema)
 
 blp = Blueprint("figures", __name__, url_prefix="/api/v1", description=__doc__)
 STAFF = ("admin", "worker")
+# ?format=csv or xlsx answers the same 200 with a file to download instead of JSON.
+FILE_RESPONSES = {"responses": {200: {"content": {
+    content_type: {"schema": {"type": "string", "format": "binary"}} for content_type in export.FORMATS.values()}}}}
 
 
 def _download(fmt: str, name: str, sheet: str, table) -> Response:
@@ -55,6 +58,7 @@ def _ensure_street_access(street_id: int) -> None:
 @auth_required(*STAFF)
 @blp.arguments(CommunityFiguresQuerySchema, location="query")
 @blp.response(200, CommunityFiguresSchema)
+@blp.doc(**FILE_RESPONSES)
 def community(query, community_id):
     """Participants, actions, grams and points of a community, by category and by day or week."""
     ensure_community_access(community_id)
@@ -70,6 +74,7 @@ def community(query, community_id):
 @auth_required(*STAFF)
 @blp.arguments(CampaignFiguresQuerySchema, location="query")
 @blp.response(200, CampaignFiguresSchema)
+@blp.doc(**FILE_RESPONSES)
 def campaign(query, campaign_id):
     """A campaign's figures: its qualifying actions in its window, check-ins and enrolments, per community."""
     check_readable(get_campaign(db.session, campaign_id), current_principal().community_ids)
@@ -83,6 +88,7 @@ def campaign(query, campaign_id):
 @auth_required(*STAFF)
 @blp.arguments(CommunityBoardQuerySchema, location="query")
 @blp.response(200, CommunityBoardSchema)
+@blp.doc(**FILE_RESPONSES)
 def community_board(query, community_id):
     """Residents of a community ranked by points credited in the month (masked names)."""
     ensure_community_access(community_id)
@@ -98,6 +104,7 @@ def community_board(query, community_id):
 @auth_required(*STAFF)
 @blp.arguments(StreetBoardQuerySchema, location="query")
 @blp.response(200, StreetBoardSchema)
+@blp.doc(**FILE_RESPONSES)
 def street_board(query, street_id):
     """Communities of a street ranked by points or by grams CO2e per participant."""
     _ensure_street_access(street_id)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
+
+from ..inputs import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness")
 

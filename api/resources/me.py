@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from carbon_credit.errors import NotFound
@@ -17,6 +16,7 @@ from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..idempotency import idempotency_key_required
+from ..inputs import Blueprint
 from ..schemas.common import BalanceSchema
 from ..schemas.me import (ActionBodySchema, CreditExplanationSchema, HistoryItemSchema,
                           HistoryQuerySchema, ProfileSchema, RecordedSchema)
@@ -100,7 +100,7 @@ def _own_action(action_id: int) -> GreenAction:
     return action
 
 
-@blp.get("/actions/<int:action_id>")
+@blp.get("/actions/<id64:action_id>")
 @auth_required("resident")
 @blp.response(200, RecordedSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="Not one of my actions")
@@ -110,7 +110,7 @@ def get_action(action_id):
     return recorded_view(action, action.credit)
 
 
-@blp.get("/credits/<int:credit_id>/explanation")
+@blp.get("/credits/<id64:credit_id>/explanation")
 @auth_required("resident")
 @blp.response(200, CreditExplanationSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="Not one of my credits")

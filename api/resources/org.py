@@ -1,13 +1,13 @@
 """Streets (街道) and communities (社区): workers see their own, admins all."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from carbon_credit.models import Community, Street
 
 from ..auth import auth_required, current_principal
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.staff import CommunityQuerySchema, CommunitySchema, StreetSchema
 
 blp = Blueprint("org", __name__, url_prefix="/api/v1", description="Streets and communities (staff)")

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from flask_smorest import Blueprint
 
 from carbon_credit.partner_events import MAX_BATCH, ingest_partner_events
 from carbon_credit.timeutil import utcnow
 
 from ..errors import ErrorSchema
+from ..inputs import Blueprint
 from ..limits import limit_body
 from ..extensions import db, smorest_api
 from ..partner_auth import SECURITY_SCHEME, current_partner, identity_keys, partner_required

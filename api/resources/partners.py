@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from carbon_credit.partners import (create_partner, get_partner, list_partners, partner_station_ids,
                                     rotate_partner_key, update_partner)
@@ -11,6 +10,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..partner_auth import partner_cipher
 from ..schemas.partners import IssuedKeySchema, PartnerCreateSchema, PartnerSchema, PartnerUpdateSchema
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from carbon_credit.residents import set_phone
 from carbon_credit.timeutil import utcnow
@@ -10,6 +9,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.appliances import PhoneSchema, PhoneResultSchema
 
 blp = Blueprint("phone", __name__, url_prefix="/api/v1/me", description="The resident's phone number")

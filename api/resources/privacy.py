@@ -1,14 +1,13 @@
 """A resident's own data: export it, or have it erased."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from carbon_credit.privacy import export_resident_data
 from carbon_credit.residents import erase_resident
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.privacy import ResidentExportSchema
 
 blp = Blueprint("privacy", __name__, url_prefix="/api/v1/me", description="A resident's own data: export and erasure")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import requests
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from wechatpy.exceptions import WeChatClientException
 
 from bot.outbound.client import WeChatNotConfigured, describe_error, get_client
@@ -15,6 +14,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.qrcodes import QRCodeBodySchema, QRCodeQuerySchema, QRCodeSchema
 
 blp = Blueprint("qrcodes", __name__, url_prefix="/api/v1/qrcodes", description="Check-in QR codes")
@@ -62,6 +62,7 @@ class QRCodes(MethodView):
     @blp.response(200, QRCodeSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such station or campaign (or outside the worker's communities)")
     @blp.alt_response(502, schema=ErrorSchema, description="WeChat refused or could not be reached (code wechat_api_error)")
+    @blp.alt_response(503, schema=ErrorSchema, description="WECHAT_APPID and WECHAT_SECRET are not set (code wechat_not_configured)")
     def post(self, body):
         """Create the code at WeChat, or hand out the stored one while it stays valid."""
         principal = current_principal()

@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from flask import current_app
-from flask_smorest import Blueprint
 
-from carbon_credit.errors import InvalidInput, NotFound
+from carbon_credit.errors import InvalidInput
 from carbon_credit.history import ledger_query, resident_search_query
 from carbon_credit.ledger import BalanceSummary, adjust_balance, balance_summary
 from carbon_credit.models import Resident
@@ -19,6 +18,7 @@ from ..auth import auth_required, current_principal, ensure_community_access
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..schemas.accounts import ReasonSchema
+from ..inputs import Blueprint
 from ..schemas.staff import (AdjustmentBodySchema, AdjustmentSchema, LedgerEntrySchema, ResidentDetailSchema,
                              ResidentQuerySchema, ResidentSummarySchema)
 from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
@@ -69,7 +69,7 @@ def _phone_hash_of(q):
         return None
 
 
-@blp.get("/<int:resident_id>")
+@blp.get("/<id64:resident_id>")
 @auth_required("worker", "admin")
 @blp.response(200, ResidentDetailSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="resident_not_found (or outside a worker's communities)")
@@ -79,7 +79,7 @@ def detail(resident_id):
     return ResidentWithBalance(resident, balance_summary(db.session, resident.id, utcnow()))
 
 
-@blp.get("/<int:resident_id>/ledger")
+@blp.get("/<id64:resident_id>/ledger")
 @auth_required("worker", "admin")
 @blp.response(200, LedgerEntrySchema(many=True))
 @blp.alt_response(404, schema=ErrorSchema, description="resident_not_found")
@@ -90,7 +90,7 @@ def ledger(resident_id, pagination_parameters):
     return paged(ledger_query(resident_id), pagination_parameters)
 
 
-@blp.post("/<int:resident_id>/adjustments")
+@blp.post("/<id64:resident_id>/adjustments")
 @auth_required("admin")
 @blp.arguments(AdjustmentBodySchema)
 @blp.response(201, AdjustmentSchema)

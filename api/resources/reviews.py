@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from carbon_credit.reviews import MAX_PAGE_SIZE, decide_review, list_reviews, review_photo
 from carbon_credit.timeutil import utcnow
@@ -11,6 +10,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.appliances import ReviewDecisionSchema, ReviewItemSchema, ReviewQuerySchema, ReviewResultSchema
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews",
@@ -32,7 +32,7 @@ class Reviews(MethodView):
         return found.items
 
 
-@blp.get("/<int:action_id>/photo")
+@blp.get("/<id64:action_id>/photo")
 @auth_required("worker", "admin")
 @blp.response(200, description="The photo bytes (image/jpeg or image/png)")
 @blp.alt_response(404, schema=ErrorSchema, description="No such action or no photo")
@@ -46,7 +46,7 @@ def photo(action_id):
     return response
 
 
-@blp.post("/<int:action_id>")
+@blp.post("/<id64:action_id>")
 @auth_required("worker", "admin")
 @blp.arguments(ReviewDecisionSchema)
 @blp.response(200, ReviewResultSchema)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from carbon_credit.redemptions import cancel_redemption, list_redemptions, redeem_reward, use_voucher
 from carbon_credit.rewards import create_reward, get_reward, list_rewards, offered_rewards, update_reward
@@ -13,6 +12,7 @@ from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..idempotency import idempotency_key_required
+from ..inputs import Blueprint
 from ..schemas.rewards import (CancelBodySchema, OfferedRewardSchema, RedeemBodySchema,
                                RedemptionQuerySchema, RedemptionSchema, RewardBodySchema, RewardListQuerySchema,
                                RewardPatchSchema, RewardSchema, VoucherUseSchema)
@@ -106,7 +106,7 @@ class MyRedemptions(MethodView):
         return redemption, 201 if created else 200
 
 
-@blp.post("/me/redemptions/<int:redemption_id>/cancel")
+@blp.post("/me/redemptions/<id64:redemption_id>/cancel")
 @auth_required("resident")
 @blp.response(200, RedemptionSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Already used or cancelled")
@@ -127,7 +127,7 @@ def staff_redemptions(query):
                             scope=_staff()[1], limit=query["limit"])
 
 
-@blp.post("/redemptions/<int:redemption_id>/cancel")
+@blp.post("/redemptions/<id64:redemption_id>/cancel")
 @auth_required(*STAFF)
 @blp.arguments(CancelBodySchema)
 @blp.response(200, RedemptionSchema)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from carbon_credit.errors import NoActiveRuleSet
@@ -16,6 +15,7 @@ from carbon_credit.timeutil import utcnow
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..schemas.rules import (ActivateSchema, CapsBodySchema, DiffQuerySchema, DiffSchema, PreviewBodySchema,
                              PreviewSchema, RulePatchSchema, RuleSchema, RuleSetCreateSchema, RuleSetSchema,
                              RuleSetSummarySchema, ValidationResultSchema)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..inputs import Blueprint
 
 from carbon_credit.staff import (assign_communities, create_staff, get_staff, list_staff, reset_staff_password,
                                  set_staff_active)

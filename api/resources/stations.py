@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from carbon_credit.stations import create_station, get_station, list_stations, update_station
 from carbon_credit.timeutil import utcnow
@@ -12,6 +11,7 @@ from carbon_credit.weighins import record_worker_weigh_in
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..inputs import Blueprint
 from ..partner_auth import identity_keys
 from ..idempotency import idempotency_key_required
 from ..schemas.stations import (RecordedActionSchema, StationCreateSchema,

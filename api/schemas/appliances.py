@@ -8,6 +8,8 @@ from marshmallow.validate import Length, OneOf, Range
 from carbon_credit.models.appliances import APPLIANCE_CATEGORIES
 from carbon_credit.reviews import REVIEW_STATUSES
 
+from .common import Number
+
 
 class ApplianceFormSchema(ma.Schema):
     category = ma.fields.String(required=True, validate=OneOf(APPLIANCE_CATEGORIES),
@@ -22,7 +24,9 @@ class ApplianceFormSchema(ma.Schema):
     invoice_date = ma.fields.Date(required=True, metadata={"description": "Not in the future, within 180 days"})
 
 
-class AppliancePhotoSchema(ma.Schema):
+class ApplianceSubmissionSchema(ApplianceFormSchema):
+    """The form fields and the photo: one multipart/form-data body."""
+
     photo = Upload(required=True, metadata={"description": "Invoice photo, JPEG or PNG, at most 5 MB"})
 
 
@@ -70,7 +74,7 @@ class ReviewItemSchema(ma.Schema):
     action_id = ma.fields.Integer()
     action_type = ma.fields.String()
     status = ma.fields.String()
-    quantity = ma.fields.Decimal(as_string=True)
+    quantity = Number()
     unit = ma.fields.String()
     occurred_at = ma.fields.AwareDateTime()
     submitted_at = ma.fields.AwareDateTime()

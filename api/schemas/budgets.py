@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow.validate import Length, OneOf, Range, Regexp
+from marshmallow.validate import Length, OneOf, Range
 
 from carbon_credit.models.budgets import BUDGET_MODES
 
-MONTH = Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="expected YYYY-MM")
+from .common import MONTH, Number
 
 
 class BudgetBodySchema(ma.Schema):
@@ -32,7 +32,7 @@ class BudgetSchema(ma.Schema):
     action_type = ma.fields.Function(lambda b: b.action_type or None)
     points_limit = ma.fields.Integer()
     mode = ma.fields.String()
-    scale_factor = ma.fields.Decimal(as_string=True, allow_none=True)
+    scale_factor = Number(allow_none=True)
 
 
 class BudgetLineSchema(ma.Schema):

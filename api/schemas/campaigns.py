@@ -60,7 +60,7 @@ class CancelSchema(ma.Schema):
 
 
 class OnSiteCheckinSchema(ma.Schema):
-    resident_id = ma.fields.Integer()
+    resident_id = ma.fields.Integer(metadata={"format": "int64"})
     phone = ma.fields.String(validate=Length(max=32))
     card_no = ma.fields.String(validate=Length(max=32))
 

@@ -4,24 +4,33 @@ from __future__ import annotations
 from decimal import Decimal
 
 import marshmallow as ma
+from marshmallow.validate import Regexp
 
 from carbon_credit.explain import fmt
 
 
 class Number(ma.fields.Decimal):
-    """An exact decimal: accepts a JSON number or a numeric string, answers with a string ("46.8").
+    """An exact decimal in, a JSON number out: accepts a number or a numeric string ("46.8").
 
-    Strings keep factors and quantities exact (no binary floating point on the way).
+    Loading keeps the value exact (a Decimal; strings avoid binary floating point on the
+    way in). Answers are JSON numbers, as the document says: the shortest text that reads
+    back as the stored value, which for the columns' at most 14 significant digits is the
+    decimal itself (46.8, 120, 0.5).
     """
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {}).setdefault("example", "46.8")
-        super().__init__(as_string=True, **kwargs)
+        kwargs.setdefault("metadata", {}).setdefault("example", 46.8)
+        super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return fmt(Decimal(str(value)))
+        exact = Decimal(fmt(Decimal(str(value))))
+        return int(exact) if exact == exact.to_integral_value() else float(exact)
+
+
+# A Shanghai month, within the calendar every date input is held to (api/inputs.py).
+MONTH = Regexp(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$", error="expected YYYY-MM, from 2000-01 to 2100-12")
 
 
 def max_places(places: int):

@@ -8,6 +8,8 @@ from carbon_credit.figures import GROUPS
 from carbon_credit.figures_export import FORMATS
 from carbon_credit.leaderboards import STREET_ORDERS
 
+from .common import MONTH
+
 FORMAT_HELP = "json (default), csv (UTF-8 with BOM) or xlsx: a download for the street office"
 
 
@@ -26,12 +28,12 @@ class CampaignFiguresQuerySchema(_Export):
 
 
 class CommunityBoardQuerySchema(_Export):
-    month = ma.fields.String(load_default=None, metadata={"description": "YYYY-MM (default this month)"})
+    month = ma.fields.String(load_default=None, validate=MONTH, metadata={"description": "YYYY-MM (default this month)"})
     limit = ma.fields.Integer(load_default=100, validate=Range(1, 1000))
 
 
 class StreetBoardQuerySchema(_Export):
-    month = ma.fields.String(load_default=None, metadata={"description": "YYYY-MM (default this month)"})
+    month = ma.fields.String(load_default=None, validate=MONTH, metadata={"description": "YYYY-MM (default this month)"})
     by = ma.fields.String(load_default="points", validate=OneOf(STREET_ORDERS), metadata={
         "description": "points: points credited; grams_per_participant: grams ÷ residents with a credit"})
 

@@ -69,7 +69,7 @@ class HistoryItemSchema(ma.Schema):
 class ActionBodySchema(ma.Schema):
     action_type = ma.fields.String(required=True, validate=Length(min=1, max=48),
                                    metadata={"example": "metro_ride"})
-    quantity = Number(required=True, validate=max_places(3), metadata={"example": "12.5"})
+    quantity = Number(required=True, validate=max_places(3), metadata={"example": 12.5})
     unit = ma.fields.String(validate=Length(min=1, max=16),
                             metadata={"description": "Defaults to the action type's unit", "example": "km"})
     occurred_at = ma.fields.AwareDateTime(

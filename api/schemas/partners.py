@@ -48,7 +48,7 @@ class PartnerResidentSchema(ma.Schema):
     card_no = ma.fields.String()
     openid = ma.fields.String()
     phone = ma.fields.String()
-    resident_id = ma.fields.Integer()
+    resident_id = ma.fields.Integer(metadata={"format": "int64"})
 
 
 class PartnerEventSchema(ma.Schema):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from .common import Number
+
 
 class ExportProfileSchema(ma.Schema):
     id = ma.fields.Integer()
@@ -33,7 +35,7 @@ class ExportCreditSchema(ma.Schema):
 class ExportActionSchema(ma.Schema):
     id = ma.fields.Integer(attribute="action.id")
     action_type = ma.fields.String(attribute="action.action_type")
-    quantity = ma.fields.Decimal(attribute="action.quantity", as_string=True)
+    quantity = Number(attribute="action.quantity")
     unit = ma.fields.String(attribute="action.unit")
     occurred_at = ma.fields.AwareDateTime(attribute="action.occurred_at")
     source = ma.fields.String(attribute="action.source")

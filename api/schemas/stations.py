@@ -7,6 +7,8 @@ from marshmallow.validate import Length, OneOf, Range
 from carbon_credit.models.stations import STATION_KINDS
 from carbon_credit.weighins import WEIGH_IN_CATEGORIES
 
+from .common import Number
+
 
 class StationCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=Length(min=1, max=64))
@@ -50,7 +52,7 @@ class WeighInSchema(ma.Schema):
 
     phone = ma.fields.String(validate=Length(max=20))
     card_no = ma.fields.String(validate=Length(max=32))
-    resident_id = ma.fields.Integer()
+    resident_id = ma.fields.Integer(metadata={"format": "int64"})
     category = ma.fields.String(required=True, validate=OneOf(list(WEIGH_IN_CATEGORIES)))
     weight_kg = ma.fields.Decimal(required=True, places=3, validate=Range(min=0, min_inclusive=False),
                                   metadata={"description": "kg, > 0 and at most the rule's maximum"})
@@ -67,7 +69,7 @@ class RecordedActionSchema(ma.Schema):
     action_id = ma.fields.Integer()
     action_type = ma.fields.String()
     status = ma.fields.String()
-    quantity = ma.fields.Decimal(as_string=True)
+    quantity = Number()
     unit = ma.fields.String()
     points = ma.fields.Integer()
     grams = ma.fields.Integer()
