@@ -19,7 +19,7 @@ from wechatpy import parse_message
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
-from api.extensions import db
+from .database import db
 from carbon_credit.timeutil import utcnow
 
 from .dedupe import NO_STORE, DuplicatePush, dedupe_key
