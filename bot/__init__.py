@@ -12,14 +12,16 @@ SERVICES_EXTENSION = "carbon_wechat"  # what other faces may ask of WeChat (see 
 
 
 def register(app) -> None:
-    """Attach the bot: the callback, its command table, ``flask wechat``, jobs, the QR-code resource."""
+    """Attach the bot: the callback and its handler table, ``flask wechat``, jobs, the QR-code resource."""
     from .callback import bp
     from .cli import wechat_cli
+    from .handlers import EXTENSION as HANDLERS, build_handlers
     from .jobs import purge_answered_pushes_job
     from .outbound.cli import menu_command, qrcode_cli
     from .outbound.jobs import register_jobs
     from .outbound.qr_api import build_blueprint
 
+    app.extensions[HANDLERS] = build_handlers()
     app.register_blueprint(bp)
     for command in (menu_command, qrcode_cli):
         wechat_cli.add_command(command)

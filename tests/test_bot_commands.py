@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot import texts
 from bot.handlers.account_commands import format_carbon
 from carbon_credit import cards
-from bot.handlers.commands import match_text, normalise
+from bot.handlers import build_handlers
+from bot.handlers.registry import normalise
 from carbon_credit.actions import ActionInput, record_action
 from carbon_credit.ingest import ingest_transit_file
 from carbon_credit.ledger import adjust_balance
@@ -48,7 +49,7 @@ def _bus(session, resident, km, at, ext):
 @pytest.mark.parametrize("words", ["余额", "积分", "查积分", " 余 额 ", "余额？", "余额?", "BALANCE", "ｂａｌａｎｃｅ",
                                    "Balance!", "我的积分"])
 def test_balance_synonyms_and_widths_all_reach_the_balance(words):
-    found = match_text(words)
+    found = build_handlers().commands.match_text(words)
     assert found is not None and found[0].name == "balance"
 
 

@@ -8,7 +8,7 @@ from carbon_credit.models import Credit
 from carbon_credit.statement import StatementLine, recent_changes
 
 from .. import texts
-from .commands import command
+from .registry import command
 
 HISTORY_SIZE = 5
 
@@ -27,7 +27,6 @@ def _down(value: Decimal, step: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-@command("balance", click="BALANCE")
 def balance(push, _argument: str) -> str:
     summary = balance_summary(push.session, push.resident().id, push.now)
     reply = texts.BALANCE.format(points=summary.points, carbon=format_carbon(summary.grams))
@@ -38,7 +37,6 @@ def balance(push, _argument: str) -> str:
     return reply
 
 
-@command("history", click="HISTORY")
 def history(push, _argument: str) -> str:
     lines = recent_changes(push.session, push.resident().id, HISTORY_SIZE)
     if not lines:
@@ -72,6 +70,12 @@ def cap_reason(trace: dict) -> str:
     return ""
 
 
-@command("help", click="HELP")
 def help_(push, _argument: str) -> str:
     return texts.HELP
+
+
+COMMANDS = (
+    command("balance", balance, click="BALANCE"),
+    command("history", history, click="HISTORY"),
+    command("help", help_, click="HELP"),
+)

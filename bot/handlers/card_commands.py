@@ -7,12 +7,11 @@ from carbon_credit import cards
 from carbon_credit.errors import DomainError
 
 from .. import texts
-from .commands import command
+from .registry import command
 
 _CARD_DIGITS = re.compile(r"[\d\-\s]+")
 
 
-@command("bind_card", click="BIND_CARD", takes_argument=True)
 def bind_card(push, argument: str) -> str:
     if not argument or not _CARD_DIGITS.fullmatch(argument):
         return texts.BIND_CARD_HOW
@@ -36,3 +35,6 @@ def bound_text(result: cards.BindResult, days: int) -> str:
     else:
         claimed = texts.BIND_CARD_NOTHING_CLAIMED.format(days=days)
     return texts.BIND_CARD_DONE.format(tail=result.card.last4, claimed=claimed)
+
+
+COMMANDS = (command("bind_card", bind_card, click="BIND_CARD", takes_argument=True),)
