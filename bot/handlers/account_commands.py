@@ -1,30 +1,15 @@
 """余额, 明细 and 帮助: the resident's own account."""
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal
-
 from carbon_credit.ledger import balance_summary
 from carbon_credit.models import Credit
 from carbon_credit.statement import StatementLine, recent_changes
+from carbon_credit.texts import format_carbon
 
 from .. import texts
 from .registry import command
 
 HISTORY_SIZE = 5
-
-
-def format_carbon(grams: int) -> str:
-    """Grams below a kilogram, kilograms below a tonne, tonnes above (rounded down, never overstated)."""
-    if grams < 1000:
-        return texts.GRAMS.format(value=grams)
-    if grams < 1_000_000:
-        return texts.KILOGRAMS.format(value=_down(Decimal(grams) / 1000, "0.1"))
-    return texts.TONNES.format(value=_down(Decimal(grams) / 1_000_000, "0.01"))
-
-
-def _down(value: Decimal, step: str) -> str:
-    text = str(value.quantize(Decimal(step), rounding=ROUND_DOWN))
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def balance(push, _argument: str) -> str:

@@ -5,6 +5,7 @@ import re
 
 from carbon_credit import cards
 from carbon_credit.errors import DomainError
+from carbon_credit.texts import ERROR_TEXTS, error_text
 
 from .. import texts
 from .registry import command
@@ -21,7 +22,7 @@ def bind_card(push, argument: str) -> str:
             result = cards.bind_card(push.session, resident.id, argument, push.now, key=push.keys.card_hash,
                                      claim_window=push.keys.card_claim_window)
     except DomainError as error:
-        reason = texts.BIND_CARD_REASONS.get(error.code, texts.BIND_CARD_REASON_OTHER)
+        reason = error_text(error.code) if error.code in ERROR_TEXTS else texts.BIND_CARD_REASON_OTHER
         return texts.BIND_CARD_FAILED.format(reason=reason)
     return bound_text(result, push.keys.card_claim_window.days)
 
