@@ -43,6 +43,9 @@ def installed_faces() -> dict:
 def register_faces(app: Flask, names: Iterable[str] | None = None) -> tuple[str, ...]:
     """Call ``register(app)`` of the faces named (all installed when None), in name order."""
     found = installed_faces()
+    if names is None and not found:  # the package's metadata predates the entry points
+        raise LookupError(f"no faces are declared in the {FACES_GROUP!r} entry-point group; reinstall the "
+                          f"package (pip install -e .), or pass faces=() for the JSON API alone")
     wanted = tuple(sorted(found)) if names is None else tuple(names)
     missing = [name for name in wanted if name not in found]
     if missing:

@@ -51,6 +51,14 @@ def test_a_face_that_is_not_installed_is_refused(db_url):
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "k"}, faces=("telegram",))
 
 
+def test_an_install_without_declared_faces_is_told_to_reinstall(db_url, monkeypatch):
+    import api.host
+
+    monkeypatch.setattr(api.host, "entry_points", lambda group: [])
+    with pytest.raises(LookupError, match="pip install -e"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "k"})
+
+
 @pytest.fixture
 def api_only(db_url):
     from api.extensions import db
