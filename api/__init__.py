@@ -7,17 +7,20 @@ from collections.abc import Mapping
 from flask import Flask
 
 from .config import Config, configure_sqlite_engine, finalise_config, warn_when_serving_on_demo_keys
+from .host import register_faces
 
 # The platform's own loggers (each module logs to logging.getLogger(__name__) below them).
 LOGGERS = ("api", "bot", "carbon_credit")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def create_app(config=None) -> Flask:
-    """Build the application.
+def create_app(config=None, faces=None) -> Flask:
+    """Build the application: the JSON API (the host), then the faces installed.
 
     ``config`` is None (environment only), a mapping of overrides, or an object
-    whose upper-case attributes override the environment.
+    whose upper-case attributes override the environment. ``faces`` names the
+    faces to register (entry points of the ``carbon_credit.faces`` group, e.g.
+    ``("bot",)``); None registers every face installed, an empty tuple none.
     """
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config())
@@ -30,8 +33,7 @@ def create_app(config=None) -> Flask:
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     _init_extensions(app)
     _register_routes(app)
-    _register_bot(app)
-    _register_console(app)
+    app.extensions["carbon_faces"] = register_faces(app, faces)
     warn_when_serving_on_demo_keys(app)
     return app
 
@@ -54,49 +56,41 @@ def configure_logging(level: str) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from .errors import register_error_handlers
-    from .extensions import db, migrate, smorest_api
-    from .inputs import register_input_bounds
+    from .auth import auth_required, current_principal
+    from .errors import ErrorSchema, register_error_handlers
+    from .extensions import CarbonApi, db, migrate
+    from .host import HOST_EXTENSION, Host
+    from .inputs import Blueprint, register_input_bounds
+    from .scheduler import JOBS_EXTENSION, JobRegistry
 
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
             configure_sqlite_engine(engine)
     migrate.init_app(app, db)
-    smorest_api.init_app(app)
+    smorest_api = CarbonApi(app)  # one per application: its own OpenAPI document
     register_input_bounds(app, smorest_api)  # before any route with a path id is registered
     # After smorest, which registers its own HTTPException handler.
     register_error_handlers(app)
+    app.extensions[JOBS_EXTENSION] = JobRegistry()
+    app.extensions[HOST_EXTENSION] = Host(api=smorest_api, auth_required=auth_required,
+                                          current_principal=current_principal, error_schema=ErrorSchema,
+                                          blueprint=Blueprint)
 
 
 def _register_routes(app: Flask) -> None:
     from .cli import register_cli
     from .docs import assets
-    from .extensions import smorest_api
+    from .jobs import register_jobs
     from .resources import register_blueprints
 
     app.add_url_rule("/ping", "bare_ping", _bare_ping)
     app.register_blueprint(assets)
-    register_blueprints(smorest_api)
+    register_blueprints(app.extensions["carbon_host"].api)
     register_cli(app)
+    register_jobs(app.extensions["carbon_jobs"])
 
 
 def _bare_ping():
     """For benchmarks and load balancers: no blueprint machinery, no database."""
     return {"status": "ok"}
-
-
-def _register_console(app: Flask) -> None:
-    """Mount the staff console (the web face)."""
-    import web
-
-    web.register(app)
-
-
-def _register_bot(app: Flask) -> None:
-    """Mount the WeChat face if the bot package offers a ``register`` hook."""
-    import bot
-
-    register = getattr(bot, "register", None)
-    if callable(register):
-        register(app)

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from carbon_credit.timeutil import ensure_aware
 
-from .scheduler import UnknownJob, build_scheduler, load_jobs, run_job
+from .scheduler import UnknownJob, build_scheduler, jobs_of, run_job
 
 scheduler_cli = AppGroup("scheduler", help="Run the scheduled jobs (expiry, reminders, campaigns, outbox, statistics).")
 
@@ -19,7 +19,7 @@ def run_scheduler():
     """Run the scheduler in this process until stopped (Ctrl-C). Start exactly one in production;
     a second one by mistake runs nothing twice: every job takes a database lock."""
     scheduler = build_scheduler(current_app._get_current_object())
-    click.echo(f"scheduler started with {len(load_jobs())} jobs; Ctrl-C stops it")
+    click.echo(f"scheduler started with {len(jobs_of(current_app))} jobs; Ctrl-C stops it")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -36,7 +36,7 @@ def run_one(name, now_text):
     try:
         outcome = run_job(current_app._get_current_object(), name, now)
     except UnknownJob:
-        known = ", ".join(sorted(load_jobs()))
+        known = ", ".join(sorted(jobs_of(current_app)))
         raise click.ClickException(f"Unknown job {name!r}. Jobs: {known}.") from None
     if outcome.status == "skipped":
         click.echo(f"{name}: skipped, another process is running it")
@@ -60,6 +60,6 @@ def _parse_now(text):
 @scheduler_cli.command("list")
 def list_jobs():
     """The registered jobs and their triggers (Shanghai time)."""
-    for name, spec in sorted(load_jobs().items()):
+    for name, spec in sorted(jobs_of(current_app).items()):
         args = ", ".join(f"{k}={v}" for k, v in spec.trigger_args.items())
         click.echo(f"{name:28} {spec.trigger}({args})  {spec.description}")

@@ -1,4 +1,4 @@
-"""Extension instances, bound to an application by ``create_app``.
+"""Extension instances, bound to an application by ``create_app``; each application makes its own ``CarbonApi``.
 
 The models stay on carbon_credit's plain DeclarativeBase; Flask-SQLAlchemy
 wraps it, so ``db.metadata is Base.metadata`` and the domain never imports Flask.
@@ -27,4 +27,3 @@ class CarbonApi(Api):
 db = SQLAlchemy(model_class=Base)
 # Batch mode lets Alembic alter tables on SQLite; compare_type catches column type changes.
 migrate = Migrate(render_as_batch=True, compare_type=True)
-smorest_api = CarbonApi()

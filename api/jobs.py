@@ -1,4 +1,4 @@
-"""The platform's own scheduled jobs: expiry, expiry reminders, daily statistics, housekeeping.
+"""The platform's own scheduled jobs: expiry, expiry reminders, daily statistics, campaigns, housekeeping.
 
 Times are Asia/Shanghai (the scheduler's time zone). Each job commits batch by
 batch and is idempotent, so a run cut short by a crash is finished by the next.
@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from carbon_credit.campaigns import advance_campaigns
 from carbon_credit.cards import purge_unmatched_trips
 from carbon_credit.expiry import expire_points, remind_expiring
 from carbon_credit.models import JobRun
@@ -16,7 +17,6 @@ from carbon_credit.signing import prune_nonces
 from carbon_credit.stats import recompute_recent_days
 
 from .extensions import db
-from .scheduler import register_job
 
 JOB_RUNS_KEPT = timedelta(days=30)
 
@@ -54,9 +54,17 @@ def purge_unmatched_trips_job(app, now):
     return {"removed": purge_unmatched_trips(db.session, now, window)}
 
 
-register_job("expire_points", expire_points_job, "cron", hour=0, minute=10, lease=timedelta(hours=6))
-register_job("remind_expiring", remind_expiring_job, "cron", hour=9, minute=0, lease=timedelta(hours=3))
-register_job("daily_stats", daily_stats_job, "cron", hour=4, minute=30)
-register_job("prune_job_runs", prune_job_runs_job, "cron", hour=3, minute=0)
-register_job("prune_partner_nonces", prune_partner_nonces_job, "interval", minutes=30)
-register_job("purge_unmatched_trips", purge_unmatched_trips_job, "cron", hour=5, minute=0)
+def advance_campaigns_job(app, now):
+    """Start campaigns whose active window opened and end those whose window closed."""
+    return advance_campaigns(db.session, now)
+
+
+def register_jobs(jobs) -> None:
+    """Add the host's jobs to the application's registry (the faces add theirs)."""
+    jobs.add("expire_points", expire_points_job, "cron", hour=0, minute=10, lease=timedelta(hours=6))
+    jobs.add("remind_expiring", remind_expiring_job, "cron", hour=9, minute=0, lease=timedelta(hours=3))
+    jobs.add("daily_stats", daily_stats_job, "cron", hour=4, minute=30)
+    jobs.add("prune_job_runs", prune_job_runs_job, "cron", hour=3, minute=0)
+    jobs.add("prune_partner_nonces", prune_partner_nonces_job, "interval", minutes=30)
+    jobs.add("purge_unmatched_trips", purge_unmatched_trips_job, "cron", hour=5, minute=0)
+    jobs.add("advance_campaigns", advance_campaigns_job, "interval", minutes=5)

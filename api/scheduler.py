@@ -2,12 +2,13 @@
 
 A job is ``func(app, now)``; it runs inside an application context, may commit
 in batches, and whatever it leaves in ``db.session`` is committed after it
-returns. Jobs register themselves when their module is imported::
+returns. Each application has its own registry, ``app.extensions["carbon_jobs"]``
+(a ``JobRegistry``, made by ``create_app``); the host and each face add their jobs
+to it when they are registered, e.g. the bot::
 
-    from api.scheduler import register_job
-    register_job("deliver_outbox", deliver_outbox_job, "interval", minutes=1)
+    app.extensions["carbon_jobs"].add("deliver_outbox", deliver_outbox_job, "interval", minutes=1)
 
-and the module is listed in ``JOB_MODULES`` so the scheduler imports it.
+Nothing registers a job by being imported, and the scheduler imports no face.
 
 Every run goes through ``run_job``: it takes the job's database lock
 (carbon_credit.joblocks) so the same job never runs twice at once, even with
@@ -17,7 +18,6 @@ idempotent, because a crash can always cut a run short and the next one redoes i
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,13 +31,7 @@ from carbon_credit.timeutil import TZ, utcnow
 
 log = logging.getLogger(__name__)
 
-# Modules whose import registers jobs. Add yours with a one-line edit.
-JOB_MODULES: list[str] = [
-    "api.jobs",
-    "bot.outbound.jobs",  # deliver_outbox: the notification outbox as template messages
-    "api.campaign_jobs",
-    "bot.jobs",  # purge_answered_pushes: the callback's database de-dup rows
-]
+JOBS_EXTENSION = "carbon_jobs"  # where an application keeps its JobRegistry
 TRIGGERS = ("interval", "cron")
 JOBSTORE_TABLE = "apscheduler_jobs"
 # One missed run is made up once (coalesce), within the grace period, never in parallel.
@@ -64,56 +58,42 @@ class RunOutcome:
     reported: bool = False  # failed by an error the job returned, not by raising
 
 
-REGISTRY: dict[str, JobSpec] = {}
-
-
 class UnknownJob(KeyError):
     pass
 
 
-def register_job(name: str, func: Callable, trigger: str = "interval", *, description: str = "",
-                 lease: timedelta = DEFAULT_LEASE, **trigger_args) -> JobSpec:
-    """Add (or replace) a job; ``trigger_args`` go to APScheduler's interval or cron trigger."""
-    if trigger not in TRIGGERS:
-        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
-    if not trigger_args:
-        raise ValueError(f"job {name!r} needs trigger arguments, e.g. minutes=5 or hour=0")
-    spec = JobSpec(name=name, func=func, trigger=trigger, trigger_args=dict(trigger_args),
-                   description=description or (func.__doc__ or "").strip().split("\n")[0], lease=lease)
-    REGISTRY[name] = spec
-    return spec
+class JobRegistry(dict):
+    """One application's jobs by name; the scheduler and ``flask scheduler`` read it."""
+
+    def add(self, name: str, func: Callable, trigger: str = "interval", *, description: str = "",
+            lease: timedelta = DEFAULT_LEASE, **trigger_args) -> JobSpec:
+        """Add (or replace) a job; ``trigger_args`` go to APScheduler's interval or cron trigger."""
+        if trigger not in TRIGGERS:
+            raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
+        if not trigger_args:
+            raise ValueError(f"job {name!r} needs trigger arguments, e.g. minutes=5 or hour=0")
+        spec = JobSpec(name=name, func=func, trigger=trigger, trigger_args=dict(trigger_args),
+                       description=description or (func.__doc__ or "").strip().split("\n")[0], lease=lease)
+        self[name] = spec
+        return spec
+
+    def get_job(self, name: str) -> JobSpec:
+        try:
+            return self[name]
+        except KeyError:
+            raise UnknownJob(name) from None
 
 
-def job(name: str, trigger: str = "interval", **kwargs) -> Callable:
-    """Decorator form of ``register_job``."""
-
-    def decorate(func: Callable) -> Callable:
-        register_job(name, func, trigger, **kwargs)
-        return func
-
-    return decorate
-
-
-def load_jobs() -> dict[str, JobSpec]:
-    """Import every module of ``JOB_MODULES`` (each registers its jobs) and return the registry."""
-    for module in JOB_MODULES:
-        importlib.import_module(module)
-    return REGISTRY
-
-
-def get_job(name: str) -> JobSpec:
-    load_jobs()
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise UnknownJob(name) from None
+def jobs_of(app) -> JobRegistry:
+    """The application's job registry."""
+    return app.extensions[JOBS_EXTENSION]
 
 
 def run_job(app, name: str, now: Optional[datetime] = None) -> RunOutcome:
     """Run one job once under its lock; returns what happened (ok, failed or skipped)."""
     from .extensions import db
 
-    spec = get_job(name)
+    spec = jobs_of(app).get_job(name)
     holder = new_holder()
     with app.app_context():
         engine = db.engine
@@ -204,7 +184,7 @@ def build_scheduler(app, scheduler_cls=None):
 
     global _APP
     _APP = app
-    specs = load_jobs()
+    specs = jobs_of(app)
     with app.app_context():
         engine = db.engine
     _drop_stale_jobs(engine, set(specs))
@@ -238,6 +218,6 @@ def start_background_scheduler(app):
 
 
 __all__ = [
-    "JOB_MODULES", "REGISTRY", "JobSpec", "RunOutcome", "UnknownJob", "build_scheduler", "get_job", "job",
-    "load_jobs", "register_job", "run_job", "scheduled_run", "start_background_scheduler",
+    "JOBS_EXTENSION", "JobRegistry", "JobSpec", "RunOutcome", "UnknownJob", "build_scheduler", "jobs_of", "run_job",
+    "scheduled_run", "start_background_scheduler",
 ]

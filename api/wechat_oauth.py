@@ -14,7 +14,7 @@ from flask import current_app
 from wechatpy.exceptions import WeChatOAuthException
 from wechatpy.oauth import WeChatOAuth
 
-from carbon_credit.errors import DomainError
+from carbon_credit.errors import DomainError, WeChatNotConfigured
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,6 @@ class WeChatUnavailable(DomainError):
     message = "WeChat could not be reached; try again shortly."
 
 
-class WeChatNotConfigured(DomainError):
-    code = "wechat_not_configured"
-    status = 503
-    message = "WeChat sign-in is not configured on this server."
-
-
 class _TimedOAuth(WeChatOAuth):
     """wechatpy's client sends requests without a timeout; a stuck WeChat must not hang a worker."""
 
@@ -59,7 +53,7 @@ def exchange_code(code: str) -> WeChatIdentity:
     """Swap an OAuth code for the openid (and unionid when the account is bound to Open Platform)."""
     appid, secret = current_app.config["WECHAT_APPID"], current_app.config["WECHAT_SECRET"]
     if not appid or not secret:
-        raise WeChatNotConfigured()
+        raise WeChatNotConfigured("WeChat sign-in is not configured on this server.")
     # The redirect URI only matters when building the authorise URL, which the H5 page does.
     client = _TimedOAuth(appid, secret, redirect_uri="", scope="snsapi_base")
     try:

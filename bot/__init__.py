@@ -1,12 +1,44 @@
-"""The WeChat face of the platform: the /wechat callback, handlers and outbound messages."""
+"""The WeChat face of the platform: the /wechat callback, handlers and outbound messages.
+
+``register(app)`` is the one hook the host calls (entry point ``bot`` of the
+``carbon_credit.faces`` group). It mounts everything the face owns and nothing
+happens when a module of the face is merely imported.
+"""
 from __future__ import annotations
+
+from types import SimpleNamespace
+
+SERVICES_EXTENSION = "carbon_wechat"  # what other faces may ask of WeChat (see services())
 
 
 def register(app) -> None:
-    """Attach the bot to the application: the /wechat callback and the ``flask wechat`` commands."""
+    """Attach the bot: the callback and its handler table, ``flask wechat``, jobs, the QR-code resource."""
     from .callback import bp
     from .cli import wechat_cli
-    from .outbound import cli as _outbound_cli  # noqa: F401  (flask wechat menu / qrcode)
+    from .handlers import EXTENSION as HANDLERS, build_handlers
+    from .jobs import purge_answered_pushes_job
+    from .outbound.cli import menu_command, qrcode_cli
+    from .outbound.jobs import register_jobs
+    from .outbound.qr_api import build_blueprint
 
+    app.extensions[HANDLERS] = build_handlers()
     app.register_blueprint(bp)
+    for command in (menu_command, qrcode_cli):
+        wechat_cli.add_command(command)
     app.cli.add_command(wechat_cli)
+    jobs = app.extensions["carbon_jobs"]
+    jobs.add("purge_answered_pushes", purge_answered_pushes_job, "cron", hour=3, minute=20)
+    register_jobs(jobs)
+    host = app.extensions["carbon_host"]
+    host.api.register_blueprint(build_blueprint(host))
+    app.extensions[SERVICES_EXTENSION] = services()
+
+
+def services() -> SimpleNamespace:
+    """The QR-code services the console uses to print a campaign's check-in code."""
+    from .outbound.client import describe_error, get_client
+    from .outbound.qr_targets import qrcode_for_request, resolve_qr_request, stored_qrcode_for_target
+
+    return SimpleNamespace(get_client=get_client, describe_error=describe_error,
+                           resolve_qr_request=resolve_qr_request, qrcode_for_request=qrcode_for_request,
+                           stored_qrcode_for_target=stored_qrcode_for_target)

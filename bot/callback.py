@@ -19,11 +19,11 @@ from wechatpy import parse_message
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
-from api.extensions import db
+from .database import db
 from carbon_credit.timeutil import utcnow
 
 from .dedupe import NO_STORE, DuplicatePush, dedupe_key
-from .handlers import Push, dispatch, needs_dedupe
+from .handlers import EXTENSION as HANDLERS, Push, dispatch
 from .replies import SUCCESS, render_text_reply, sanitize
 from .settings import bot_settings
 
@@ -160,14 +160,15 @@ def read_fields(xml: bytes) -> dict:
 def answer(settings, raw: dict, message) -> str:
     """The reply text for a push ('' = success), the same for every retry of it."""
     session, now, key = db.session, utcnow(), dedupe_key(raw)
-    store = settings.dedupe_store() if needs_dedupe(raw) else NO_STORE
+    handlers = current_app.extensions[HANDLERS]
+    store = settings.dedupe_store() if handlers.needs_dedupe(raw) else NO_STORE
     try:
         first = store.begin(session, key, now)
         if first is not None:
             session.rollback()
             log.info("wechat retry answered with the first reply")
             return first
-        reply = sanitize(dispatch(Push(session, now, raw, message, settings.keys)))
+        reply = sanitize(dispatch(Push(session, now, raw, message, settings.keys, handlers)))
         store.finish(session, key, reply, now)
         session.commit()
     except DuplicatePush as duplicate:

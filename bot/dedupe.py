@@ -56,7 +56,7 @@ def dedupe_key(raw: dict) -> str:
 
 
 class NoStore:
-    """Remembers nothing: for pushes that change nothing and say nothing (handlers.STATELESS_EVENTS)."""
+    """Remembers nothing: for pushes that change nothing and say nothing (the stateless events of the handler table)."""
 
     def begin(self, session, key: str, now: datetime) -> str | None:
         return None

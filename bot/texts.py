@@ -37,14 +37,9 @@ NOT_REGISTERED = "暂时查不到您的账户，请取消关注后重新关注�
 ACCOUNT_SUSPENDED = "您的积分账户已暂停使用，暂时无法查询、签到或获得积分。如有疑问，请联系社区工作人员。"
 
 # 余额
-BALANCE = "您的积分：{points} 分\n累计减碳：{carbon}"
+BALANCE = "您的积分：{points} 分\n累计减碳：{carbon}二氧化碳当量"  # carbon: carbon_credit.texts.format_carbon
 BALANCE_EXPIRING = "\n其中 {expiring} 分将在 30 天内到期，记得及时兑换。"
 BALANCE_EMPTY_HINT = "\n乘公交地铁、参加社区活动扫码签到都能获得积分。"
-
-# Carbon amounts: below a kilogram in grams, then kilograms, then tonnes.
-GRAMS = "{value} 克二氧化碳当量"
-KILOGRAMS = "{value} 千克二氧化碳当量"
-TONNES = "{value} 吨二氧化碳当量"
 
 # 明细
 HISTORY_HEAD = "最近 {count} 笔积分变动："
@@ -95,12 +90,7 @@ BIND_CARD_CLAIMED = "已补记这张卡最近 {days} 天的 {trips} 次乘车，
 BIND_CARD_NOTHING_CLAIMED = "这张卡最近 {days} 天没有待补记的乘车记录。"
 BIND_CARD_ALREADY = "尾号 {tail} 的交通卡已绑定在您的账户上，乘车记录会自动记积分。"
 BIND_CARD_FAILED = "绑卡没有成功：{reason}"
-BIND_CARD_REASONS = {
-    "invalid_card_number": "卡号格式不对，请核对卡面上的号码。",
-    "card_already_bound": "这张卡已被其他账户绑定，如有疑问请联系社区工作人员。",
-    "too_many_cards": "最多可绑定 5 张卡，请先在绑卡页面解绑不用的卡。",
-    "resident_inactive": "您的账户暂时无法绑卡，请联系社区工作人员。",
-}
+# Why a binding failed comes from carbon_credit.texts.ERROR_TEXTS; a code without a text reads:
 BIND_CARD_REASON_OTHER = "请在绑卡页面操作，或联系社区工作人员。"
 
 # Messages that are not text.

@@ -92,3 +92,17 @@ class NoActiveRuleSet(Conflict):
 class ResidentInactive(Conflict):
     code = "resident_inactive"
     message = "This resident account is not active."
+
+
+class WeChatNotConfigured(DomainError):
+    """WECHAT_APPID or WECHAT_SECRET is missing (or the demo's stand-ins are in use): nothing can be asked of WeChat."""
+
+    code = "wechat_not_configured"
+    status = 503
+    message = "WECHAT_APPID and WECHAT_SECRET are not set on this server."
+
+
+class WeChatApiError(DomainError):
+    code = "wechat_api_error"
+    status = 502
+    message = "WeChat refused the request."

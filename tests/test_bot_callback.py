@@ -166,13 +166,11 @@ def test_unknown_types_are_answered_success(client, name, caplog):
 
 
 def test_a_handler_failure_is_answered_success_and_rolled_back(app, client, session, monkeypatch, caplog):
-    from bot.handlers import MESSAGE_HANDLERS
-
     def broken(push):
         push.resident()  # writes the resident, which must be rolled back
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(MESSAGE_HANDLERS, "text", broken)
+    monkeypatch.setitem(app.extensions["wechat_handlers"].messages, "text", broken)
     response = post(client, text("o-broken", "余额"))
     assert (response.status_code, response.get_data(as_text=True)) == (200, "success")
     assert "failed; answered success" in caplog.text

@@ -10,13 +10,14 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot import texts
-from bot.handlers.account_commands import format_carbon
 from carbon_credit import cards
-from bot.handlers.commands import match_text, normalise
+from bot.handlers import build_handlers
+from bot.handlers.registry import normalise
 from carbon_credit.actions import ActionInput, record_action
 from carbon_credit.ingest import ingest_transit_file
 from carbon_credit.ledger import adjust_balance
 from carbon_credit.models.cards import UnmatchedTrip
+from carbon_credit.texts import error_text, format_carbon
 
 from .bot_support import load_push, say, text
 from .campaign_support import install_rules, plain_campaign, running_campaign, weigh_in
@@ -48,7 +49,7 @@ def _bus(session, resident, km, at, ext):
 @pytest.mark.parametrize("words", ["余额", "积分", "查积分", " 余 额 ", "余额？", "余额?", "BALANCE", "ｂａｌａｎｃｅ",
                                    "Balance!", "我的积分"])
 def test_balance_synonyms_and_widths_all_reach_the_balance(words):
-    found = match_text(words)
+    found = build_handlers().commands.match_text(words)
     assert found is not None and found[0].name == "balance"
 
 
@@ -72,12 +73,10 @@ def test_balance_shows_points_carbon_and_what_expires_soon(client, session, resi
     assert f"其中 {points} 分将在 30 天内到期" in reply
 
 
-def test_carbon_is_shown_in_grams_kilograms_or_tonnes():
-    assert format_carbon(0) == "0 克二氧化碳当量"
-    assert format_carbon(999) == "999 克二氧化碳当量"
-    assert format_carbon(12_345) == "12.3 千克二氧化碳当量"
-    assert format_carbon(2_000) == "2 千克二氧化碳当量"
-    assert format_carbon(3_456_789) == "3.45 吨二氧化碳当量"
+def test_the_balance_states_carbon_rounded_down(client, session, resident):
+    resident.account.grams_total = 1_999  # as if credited: the reply must not round it up to 2 千克
+    session.commit()
+    assert "累计减碳：1.99 千克二氧化碳当量" in say(client, text(OPENID, "余额"), "safe")
 
 
 def test_an_empty_account_gets_a_hint(client, resident):
@@ -176,7 +175,7 @@ def test_bind_card_by_text_binds_the_card(client, session, resident):
         "已绑定尾号 5678 的交通卡。这张卡最近 7 天没有待补记的乘车记录。之后的乘车记录会自动记积分。")
     assert say(client, text(OPENID, "绑卡 3100 1234 5678")) == "尾号 5678 的交通卡已绑定在您的账户上，乘车记录会自动记积分。"
     assert say(client, text("o-other", "绑卡 3100-1234-5678")) == texts.BIND_CARD_FAILED.format(
-        reason=texts.BIND_CARD_REASONS["card_already_bound"])
+        reason=error_text("card_already_bound"))
     assert say(client, text(OPENID, "绑卡 12ab")) == texts.BIND_CARD_HOW
     session.rollback()
     assert [card.last4 for card in cards.active_cards(session, resident.id)] == ["5678"]

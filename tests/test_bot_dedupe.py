@@ -192,10 +192,9 @@ def test_concurrent_deliveries_of_one_scan_credit_once(app, session, checkin_sce
 
 
 def test_the_purge_job_is_registered_and_runs(app, session):
-    from api.scheduler import REGISTRY, load_jobs, run_job
+    from api.scheduler import jobs_of, run_job
 
-    load_jobs()
-    assert REGISTRY["purge_answered_pushes"].trigger == "cron"
+    assert jobs_of(app)["purge_answered_pushes"].trigger == "cron"
     session.add(InboundMessage(dedupe_key="stale", reply="", created_at=FIXED_NOW - timedelta(days=5)))
     session.commit()
     outcome = run_job(app, "purge_answered_pushes", FIXED_NOW)

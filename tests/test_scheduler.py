@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect, select, text
 
-from api.scheduler import JOBSTORE_TABLE, REGISTRY, build_scheduler, register_job, run_job
+from api.scheduler import JOBSTORE_TABLE, build_scheduler, jobs_of, run_job
 from carbon_credit.joblocks import new_holder, take_lease
 from carbon_credit.models import JobRun, LedgerEntry, Notification
 
@@ -17,7 +17,7 @@ from .test_expiry import EARNED, EXPIRES
 
 
 @pytest.fixture
-def slow_job():
+def slow_job(app):
     """A job that holds its lock until the test lets it finish."""
     started, release, calls = threading.Event(), threading.Event(), []
 
@@ -27,10 +27,9 @@ def slow_job():
         assert release.wait(30)
         return {"held": True}
 
-    register_job("test_hold", hold, "interval", minutes=1)
+    jobs_of(app).add("test_hold", hold, "interval", minutes=1)
     yield started, release, calls
     release.set()
-    REGISTRY.pop("test_hold", None)
 
 
 def test_two_concurrent_runs_of_one_job_run_it_once(app, engine, slow_job):
@@ -57,11 +56,8 @@ def test_a_failing_job_is_recorded_and_releases_its_lock(app, engine):
     def boom(app, now):
         raise RuntimeError("partner file missing")
 
-    register_job("test_boom", boom, "interval", minutes=1)
-    try:
-        first, second = run_job(app, "test_boom"), run_job(app, "test_boom")
-    finally:
-        REGISTRY.pop("test_boom", None)
+    jobs_of(app).add("test_boom", boom, "interval", minutes=1)
+    first, second = run_job(app, "test_boom"), run_job(app, "test_boom")
     assert (first.status, second.status) == ("failed", "failed")  # not "skipped": the lock was released
     assert "partner file missing" in first.error
     with engine.connect() as conn:
@@ -69,12 +65,10 @@ def test_a_failing_job_is_recorded_and_releases_its_lock(app, engine):
 
 
 def test_a_job_that_reports_an_error_is_failed_in_the_record_and_the_cli(app, engine, runner):
-    register_job("test_reports", lambda app, now: {"sent": 0, "error": "partner file missing"}, "interval", minutes=1)
-    try:
-        outcome = run_job(app, "test_reports")
-        cli = runner.invoke(args=["scheduler", "run-job", "test_reports"])
-    finally:
-        REGISTRY.pop("test_reports", None)
+    jobs_of(app).add("test_reports", lambda app, now: {"sent": 0, "error": "partner file missing"}, "interval",
+                     minutes=1)
+    outcome = run_job(app, "test_reports")
+    cli = runner.invoke(args=["scheduler", "run-job", "test_reports"])
     assert (outcome.status, outcome.error, outcome.result["sent"]) == ("failed", "partner file missing", 0)
     assert cli.exit_code == 1 and "test_reports failed: partner file missing {'sent': 0}" in cli.output
     assert ": ok" not in cli.output

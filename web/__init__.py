@@ -12,6 +12,8 @@ import os
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from carbon_credit.texts import format_carbon
+
 csrf = CSRFProtect()
 
 
@@ -38,6 +40,7 @@ def register(app: Flask) -> None:
     from .views import console
 
     _configure(app)
+    app.add_template_filter(format_carbon, "carbon")  # grams -> "1.99 千克", rounded down like every face
     csrf.init_app(app)
     app.register_blueprint(console)
     check_vendor_files(app)

@@ -1,6 +1,7 @@
 """Every word the console shows that is not in a template: error messages and labels, in Chinese.
 
-Domain errors carry a stable ``code``; the console says what it means here.
+Domain errors carry a stable ``code``; what each means in Chinese is carbon_credit.texts'
+table, shared by every face.
 Field messages from the domain are English sentences for the API: the ones a
 form can meet are translated by pattern, and anything unforeseen still reads
 as Chinese (a general sentence naming the field).
@@ -9,52 +10,14 @@ from __future__ import annotations
 
 import re
 
-ERRORS = {
-    "not_found": "找不到该内容，或不在您负责的社区范围内。",
-    "community_not_found": "找不到该社区，或不在您负责的范围内。",
-    "street_not_found": "找不到该街道，或不在您负责的范围内。",
-    "campaign_not_found": "找不到该活动，或不在您负责的社区范围内。",
-    "resident_not_found": "没有找到符合条件的居民（仅限您负责的社区）。",
-    "action_not_found": "找不到该待审核记录，或不在您负责的社区范围内。",
-    "photo_not_found": "该记录没有照片。",
-    "invalid_input": "填写的内容有误，请按提示修改。",
-    "campaign_invalid": "活动设置有误，请按提示修改。",
-    "campaign_not_draft": "活动已发布：只能修改标题、简介和封面文字。",
-    "campaign_closed": "活动已结束或已取消，不能再修改。",
-    "campaign_window_over": "活动时间已过，不能发布。",
-    "invalid_transition": "活动当前的状态不允许此操作。",
-    "already_reviewed": "该记录已被审核过。",
-    "resident_identifier_required": "请填写姓名和手机尾号，或填写居民卡号。",
-    "checkin_not_open": "该活动现在不在签到时间内（或未设置签到积分）。",
-    "checkin_outside_community": "该居民所在社区不在本活动范围内。",
-    "checkin_already_checked_in": "该居民今天的签到次数已满。",
-    "checkin_limit_reached": "该居民在本活动的签到次数已满。",
-    "card_key_missing": "服务器未配置居民卡密钥，暂不能按卡号查找。",
-    "phone_key_missing": "服务器未配置手机号密钥，暂不能按手机号查找。",
-    "invalid_card_number": "卡号格式不正确。",
-    "invalid_credentials": "用户名或密码不正确，或账号已停用。",
-    "too_many_sign_in_attempts": "登录尝试次数过多，为保护账号已暂停登录，请约 {minutes} 分钟后再试。",
+from carbon_credit.texts import error_text as domain_error_text
+
+# The console's own situations; domain error codes read from carbon_credit.texts, like every face.
+CONSOLE_ERRORS = {
     "csrf": "页面已过期或缺少安全校验，请刷新页面后重试。",
     "signed_out": "您已退出登录，或登录已失效，请重新登录。",
-    "forbidden": "您的角色不能进行此操作。",
-    "reward_not_found": "找不到该奖品，或不在您负责的社区范围内。",
-    "redemption_not_found": "找不到该兑换记录，或不在您负责的社区范围内。",
-    "voucher_not_found": "没有这个券码，或它不属于您负责的社区。",
-    "voucher_already_used": "这张券已经核销过了，不能重复使用。",
-    "redemption_cancelled": "这笔兑换已取消，券码作废。",
-    "community_required": "社区工作者只能为自己负责的社区设置奖品，请至少选择一个社区。",
-    "unknown_resident": "没有找到符合条件的居民（仅限您负责的社区）。",
-    "station_not_found": "找不到该站点，或不在您负责的社区范围内。",
-    "station_inactive": "该站点已停用。",
-    "unknown_category": "请从列表中选择投放类别。",
-    "quantity_out_of_range": "重量超出该类别允许的范围。",
-    "time_in_future": "时间不能晚于现在。",
-    "duplicate_action": "这次称重已经记录过了。",
-    "idempotency_key_reused": "这张表单已提交过其他内容，请刷新页面后重新填写。",
-    "wechat_not_configured": "本服务器未配置微信公众号（WECHAT_APPID / WECHAT_SECRET），暂不能向微信申请二维码。",
-    "wechat_api_error": "微信拒绝了请求或无法连接：{detail}",
 }
-GENERIC_ERROR = "操作未能完成，请稍后重试。（{code}）"
+
 
 FIELDS = {
     "title": "标题", "description": "简介", "cover_text": "封面文字", "community_ids": "社区",
@@ -91,10 +54,9 @@ MESSAGES = [
 
 
 def error_text(code: str, **context) -> str:
-    text = ERRORS.get(code)
-    if text is None:
-        return GENERIC_ERROR.format(code=code)
-    return text.format(**context) if context else text.replace("{detail}", "")
+    if code in CONSOLE_ERRORS:
+        return CONSOLE_ERRORS[code]
+    return domain_error_text(code, **context)
 
 
 def field_message(message: str) -> str:

@@ -17,8 +17,6 @@ def register_blueprints(smorest_api) -> None:
     from . import campaigns, figures  # campaigns, check-ins, figures, leaderboards and exports
     for blueprint in (campaigns.blp, figures.blp):
         smorest_api.register_blueprint(blueprint)
-    from . import qrcodes  # check-in QR codes of stations and campaigns
-    smorest_api.register_blueprint(qrcodes.blp)
     from . import privacy  # a resident's own data export and erasure
     smorest_api.register_blueprint(privacy.blp)
     smorest_api.register_blueprint(cards.blp)

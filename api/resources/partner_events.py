@@ -9,7 +9,7 @@ from carbon_credit.timeutil import utcnow
 from ..errors import ErrorSchema
 from ..inputs import Blueprint
 from ..limits import limit_body
-from ..extensions import db, smorest_api
+from ..extensions import db
 from ..partner_auth import SECURITY_SCHEME, current_partner, identity_keys, partner_required
 from ..schemas.partners import BatchResultSchema, PartnerBatchSchema
 
@@ -21,10 +21,10 @@ blp = Blueprint("partner_events", __name__, url_prefix="/api/v1/partner",
 
 
 @blp.record_once
-def _document_signature(_state):
-    schemes = smorest_api.spec.components.security_schemes
-    if "partnerSignature" not in schemes:
-        smorest_api.spec.components.security_scheme("partnerSignature", SECURITY_SCHEME)
+def _document_signature(state):
+    spec = state.app.extensions["carbon_host"].api.spec
+    if "partnerSignature" not in spec.components.security_schemes:
+        spec.components.security_scheme("partnerSignature", SECURITY_SCHEME)
 
 
 @blp.post("/events")

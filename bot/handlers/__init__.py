@@ -1,27 +1,33 @@
-"""What the bot does with each push: registries from message type and event to a handler.
+"""What the bot does with each push: tables from message type and event to a handler.
 
 A handler takes a ``Push`` and returns the reply text, or None for ``success``.
-Handlers call carbon_credit services and flush; the callback commits.
+Handlers call carbon_credit services and flush; the callback commits. The tables
+(``registry.HandlerTable``) are assembled here, in ``build_handlers``, from what
+each handler module lists; ``bot.register`` keeps one on the application.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Optional
 
 from carbon_credit.models import Resident
 from carbon_credit.residents import find_resident_by_openid, follow_resident
 
 from .. import texts
+from . import account_commands, card_commands, community_commands, events, messages
+from .registry import CommandTable, HandlerTable
 
 log = logging.getLogger(__name__)
+EXTENSION = "wechat_handlers"  # where bot.register keeps the application's HandlerTable
 
-MESSAGE_HANDLERS: dict[str, Callable] = {}
-EVENT_HANDLERS: dict[str, Callable] = {}
-# Events whose handling changes nothing and says nothing: a retry is harmless, so no de-dup write.
-# (WeChat reports LOCATION every few seconds while a chat is open.)
-STATELESS_EVENTS: set[str] = set()
+
+def build_handlers() -> HandlerTable:
+    """Every message, event and command handler of the bot, in one table."""
+    commands = CommandTable(account_commands.COMMANDS + card_commands.COMMANDS + community_commands.COMMANDS)
+    return HandlerTable(commands=commands, messages=dict(messages.MESSAGES), events=dict(events.EVENTS),
+                        stateless=events.STATELESS)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Push:
     raw: dict
     message: object
     keys: Keys
+    handlers: HandlerTable
     _resident: Optional[Resident] = field(default=None, repr=False)
 
     @property
@@ -63,32 +70,6 @@ class Push:
         return self._resident
 
 
-def on_message(*msg_types: str):
-    def wrap(fn):
-        for msg_type in msg_types:
-            MESSAGE_HANDLERS[msg_type] = fn
-        return fn
-
-    return wrap
-
-
-def on_event(*names: str, stateless: bool = False):
-    """Events are matched case-insensitively (WeChat writes SCAN and subscribe alike)."""
-    def wrap(fn):
-        for event in names:
-            EVENT_HANDLERS[event.lower()] = fn
-            if stateless:
-                STATELESS_EVENTS.add(event.lower())
-        return fn
-
-    return wrap
-
-
-def needs_dedupe(raw: dict) -> bool:
-    """False for events that neither write nor answer, so a retry of them needs no memory."""
-    return not (raw.get("MsgType") == "event" and str(raw.get("Event") or "").lower() in STATELESS_EVENTS)
-
-
 # Events a resident sends on purpose (scans, menu clicks): a blocked resident is told the account is
 # suspended instead. A follow is answered by its own handler, which re-links a returning follower first.
 RESIDENT_EVENTS = frozenset({"scan", "scancode_push", "scancode_waitmsg", "click"})
@@ -99,11 +80,11 @@ def dispatch(push: Push) -> str | None:
     msg_type = push.field("MsgType").lower()
     if msg_type == "event":
         event = push.field("Event").lower()
-        handler = EVENT_HANDLERS.get(event)
+        handler = push.handlers.events.get(event)
         kind = f"event {event!r}"
     else:
         event = None
-        handler = MESSAGE_HANDLERS.get(msg_type)
+        handler = push.handlers.messages.get(msg_type)
         kind = f"message type {msg_type!r}"
     if handler is None:
         log.info("wechat push of unhandled %s answered with success", kind)
@@ -117,7 +98,3 @@ def _blocked(push: Push) -> bool:
     if push._resident is None and push.openid:
         push._resident = find_resident_by_openid(push.session, push.openid)
     return push._resident is not None and push._resident.status == "blocked"
-
-
-# The handler modules fill the registries.
-from . import commands, events, messages  # noqa: E402,F401

@@ -1,33 +1,17 @@
 """余额, 明细 and 帮助: the resident's own account."""
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal
-
 from carbon_credit.ledger import balance_summary
 from carbon_credit.models import Credit
 from carbon_credit.statement import StatementLine, recent_changes
+from carbon_credit.texts import format_carbon
 
 from .. import texts
-from .commands import command
+from .registry import command
 
 HISTORY_SIZE = 5
 
 
-def format_carbon(grams: int) -> str:
-    """Grams below a kilogram, kilograms below a tonne, tonnes above (rounded down, never overstated)."""
-    if grams < 1000:
-        return texts.GRAMS.format(value=grams)
-    if grams < 1_000_000:
-        return texts.KILOGRAMS.format(value=_down(Decimal(grams) / 1000, "0.1"))
-    return texts.TONNES.format(value=_down(Decimal(grams) / 1_000_000, "0.01"))
-
-
-def _down(value: Decimal, step: str) -> str:
-    text = str(value.quantize(Decimal(step), rounding=ROUND_DOWN))
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-@command("balance", click="BALANCE")
 def balance(push, _argument: str) -> str:
     summary = balance_summary(push.session, push.resident().id, push.now)
     reply = texts.BALANCE.format(points=summary.points, carbon=format_carbon(summary.grams))
@@ -38,7 +22,6 @@ def balance(push, _argument: str) -> str:
     return reply
 
 
-@command("history", click="HISTORY")
 def history(push, _argument: str) -> str:
     lines = recent_changes(push.session, push.resident().id, HISTORY_SIZE)
     if not lines:
@@ -72,6 +55,12 @@ def cap_reason(trace: dict) -> str:
     return ""
 
 
-@command("help", click="HELP")
 def help_(push, _argument: str) -> str:
     return texts.HELP
+
+
+COMMANDS = (
+    command("balance", balance, click="BALANCE"),
+    command("history", history, click="HISTORY"),
+    command("help", help_, click="HELP"),
+)

@@ -5,14 +5,14 @@ import re
 
 from carbon_credit import cards
 from carbon_credit.errors import DomainError
+from carbon_credit.texts import ERROR_TEXTS, error_text
 
 from .. import texts
-from .commands import command
+from .registry import command
 
 _CARD_DIGITS = re.compile(r"[\d\-\s]+")
 
 
-@command("bind_card", click="BIND_CARD", takes_argument=True)
 def bind_card(push, argument: str) -> str:
     if not argument or not _CARD_DIGITS.fullmatch(argument):
         return texts.BIND_CARD_HOW
@@ -22,7 +22,7 @@ def bind_card(push, argument: str) -> str:
             result = cards.bind_card(push.session, resident.id, argument, push.now, key=push.keys.card_hash,
                                      claim_window=push.keys.card_claim_window)
     except DomainError as error:
-        reason = texts.BIND_CARD_REASONS.get(error.code, texts.BIND_CARD_REASON_OTHER)
+        reason = error_text(error.code) if error.code in ERROR_TEXTS else texts.BIND_CARD_REASON_OTHER
         return texts.BIND_CARD_FAILED.format(reason=reason)
     return bound_text(result, push.keys.card_claim_window.days)
 
@@ -36,3 +36,6 @@ def bound_text(result: cards.BindResult, days: int) -> str:
     else:
         claimed = texts.BIND_CARD_NOTHING_CLAIMED.format(days=days)
     return texts.BIND_CARD_DONE.format(tail=result.card.last4, claimed=claimed)
+
+
+COMMANDS = (command("bind_card", bind_card, click="BIND_CARD", takes_argument=True),)

@@ -6,6 +6,7 @@ import logging
 from carbon_credit.checkins import ScanResult, scan_scene
 from carbon_credit.errors import DomainError
 from carbon_credit.ledger import balance_summary
+from carbon_credit.texts import ERROR_TEXTS, error_text
 
 from .. import texts
 
@@ -27,6 +28,8 @@ def check_in(push, resident, scene: str) -> str:
 
 def scan_text(result: ScanResult) -> str:
     template = texts.SCAN_RESULTS.get(result.code)
+    if template is None and result.code in ERROR_TEXTS:  # a refusal without a scan-specific sentence
+        return error_text(result.code)
     if template is None:
         log.warning("no reply text for check-in result %r", result.code)
         return texts.SCAN_RESULT_OTHER

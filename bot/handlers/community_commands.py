@@ -8,13 +8,12 @@ from carbon_credit.leaderboards import resident_rank
 from carbon_credit.timeutil import local_date
 
 from .. import texts
-from .commands import command
+from .registry import command
 
 MAX_CAMPAIGNS = 5
 _EPSILON = timedelta(microseconds=1)  # active_until is an exclusive bound
 
 
-@command("campaigns", click="CAMPAIGNS")
 def campaigns(push, _argument: str) -> str:
     resident = push.resident()
     if resident.community_id is None:
@@ -36,7 +35,6 @@ def _campaign_line(campaign) -> str:
     return texts.CAMPAIGN_LINE.format(title=campaign.title, until=until)
 
 
-@command("rank", click="RANK")
 def rank(push, _argument: str) -> str:
     resident = push.resident()
     if resident.community_id is None:
@@ -46,3 +44,6 @@ def rank(push, _argument: str) -> str:
         return texts.RANK_NONE
     return texts.RANK.format(community=resident.community.name, rank=info.rank, total=info.participants,
                              points=info.points)
+
+
+COMMANDS = (command("campaigns", campaigns, click="CAMPAIGNS"), command("rank", rank, click="RANK"))

@@ -8,15 +8,12 @@ from carbon_credit.residents import follow_resident, unfollow_resident
 
 from .. import texts
 from ..outbound import record_mass_send_result, record_template_result
-from . import on_event
 from .checkin import check_in
-from .commands import run_click
 
 log = logging.getLogger(__name__)
 QRSCENE_PREFIX = "qrscene_"
 
 
-@on_event("subscribe")
 def subscribe(push) -> str:
     """A follow, plain or by scanning a parametric QR code (EventKey ``qrscene_<scene>``)."""
     resident, returning = follow_resident(push.session, push.openid, push.now, hash_key=push.keys.openid_hash)
@@ -29,20 +26,17 @@ def subscribe(push) -> str:
     return texts.WELCOME_BACK if returning else texts.WELCOME
 
 
-@on_event("unsubscribe")
 def unsubscribe(push) -> None:
     """The person is unlinked and anonymised; nothing can be shown to them any more."""
     unfollow_resident(push.session, push.openid, push.now, hash_key=push.keys.openid_hash)
     return None
 
 
-@on_event("SCAN")
 def scan(push) -> str:
     """A follower scanned a parametric QR code: EventKey is the scene itself."""
     return check_in(push, push.resident(), push.field("EventKey"))
 
 
-@on_event("scancode_push", "scancode_waitmsg")
 def scancode(push) -> str | None:
     """The menu's scanner: a scene-like code checks in; anything else the client shows by itself
     (scancode_push) or gets a short note (scancode_waitmsg, which waits for our answer)."""
@@ -54,18 +48,15 @@ def scancode(push) -> str | None:
     return texts.SCANCODE_UNKNOWN if push.field("Event").lower() == "scancode_waitmsg" else None
 
 
-@on_event("CLICK")
 def click(push) -> str:
-    return run_click(push, push.field("EventKey"))
+    return push.handlers.commands.run_click(push, push.field("EventKey"))
 
 
-@on_event("LOCATION", "VIEW", stateless=True)
 def nothing_to_say(push) -> None:
     """Reported location (nothing is stored) and menu links: no answer is expected."""
     return None
 
 
-@on_event("TEMPLATESENDJOBFINISH")
 def template_finished(push) -> None:
     msg_id = push.field("MsgID")
     if not msg_id.isdigit():
@@ -75,7 +66,6 @@ def template_finished(push) -> None:
     return None
 
 
-@on_event("MASSSENDJOBFINISH")
 def mass_send_finished(push) -> None:
     msg_id = push.field("MsgID")
     if not msg_id.isdigit():
@@ -87,7 +77,6 @@ def mass_send_finished(push) -> None:
     return None
 
 
-@on_event("subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event")
 def subscription_message_event(push) -> None:
     """wechatpy parses these as UnknownMessage: read the raw ``List`` entries (one or several)."""
     event = push.field("Event")
@@ -117,3 +106,14 @@ def _int(value: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+EVENTS = {
+    "subscribe": subscribe, "unsubscribe": unsubscribe, "SCAN": scan, "scancode_push": scancode,
+    "scancode_waitmsg": scancode, "CLICK": click, "LOCATION": nothing_to_say, "VIEW": nothing_to_say,
+    "TEMPLATESENDJOBFINISH": template_finished, "MASSSENDJOBFINISH": mass_send_finished,
+    "subscribe_msg_popup_event": subscription_message_event, "subscribe_msg_change_event": subscription_message_event,
+    "subscribe_msg_sent_event": subscription_message_event,
+}
+# Reported location (WeChat sends it every few seconds while a chat is open) and menu links.
+STATELESS = frozenset({"LOCATION", "VIEW"})

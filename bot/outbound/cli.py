@@ -1,4 +1,4 @@
-"""``flask wechat menu`` and ``flask wechat qrcode station|campaign ID``."""
+"""``flask wechat menu`` and ``flask wechat qrcode station|campaign ID`` (added to the group by ``bot.register``)."""
 from __future__ import annotations
 
 import json
@@ -6,13 +6,14 @@ import json
 import click
 import requests
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from wechatpy.exceptions import WeChatClientException
 
-from carbon_credit.errors import DomainError
+from carbon_credit.errors import DomainError, WeChatNotConfigured
 from carbon_credit.timeutil import utcnow
 
-from ..cli import wechat_cli
-from .client import WeChatNotConfigured, describe_error, get_client
+from ..database import db
+from .client import describe_error, get_client
 from .menu import build_menu, menu_problems, publish_menu
 from .qr_targets import qrcode_for_request, resolve_qr_request
 from .qrcodes import image_url
@@ -30,7 +31,8 @@ def _domain_message(exc: DomainError) -> str:
     return f"{exc.message} {details}".strip()
 
 
-@wechat_cli.command("menu")
+@click.command("menu")
+@with_appcontext
 @click.option("--dry-run", is_flag=True, help="Check and print the menu without calling WeChat.")
 def menu_command(dry_run):
     """Publish the official account's menu (VIEW button to WECHAT_H5_URL when set)."""
@@ -48,14 +50,12 @@ def menu_command(dry_run):
     click.echo(json.dumps(answer, ensure_ascii=False))
 
 
-@wechat_cli.group("qrcode")
+@click.group("qrcode", cls=AppGroup)
 def qrcode_cli():
     """Create (or show the stored) check-in QR code of a station or a campaign."""
 
 
 def _make_qrcode(target_type: str, target_id: int, days: int | None) -> None:
-    from api.extensions import db
-
     try:
         request = resolve_qr_request(db.session, target_type, target_id, days=days)
         client = _client()

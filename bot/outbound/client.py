@@ -15,6 +15,9 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from carbon_credit.errors import WeChatNotConfigured
+
+from ..database import db
 from .token_store import DatabaseTokenStore, RedisTokenStore
 
 log = logging.getLogger(__name__)
@@ -41,10 +44,6 @@ ERROR_HINTS = {
     40055: "菜单按钮 URL 不合法",
     53500: "发布功能被封禁",
 }
-
-
-class WeChatNotConfigured(RuntimeError):
-    """WECHAT_APPID or WECHAT_SECRET is missing (or the demo's stand-ins are in use), so nothing can be sent."""
 
 
 class SharedTokenClient(WeChatClient):
@@ -134,8 +133,6 @@ def client_from_config(config, engine) -> SharedTokenClient:
 def get_client(app=None) -> SharedTokenClient:
     """The application's client (one per process; the token itself is shared by all)."""
     from flask import current_app
-
-    from api.extensions import db
 
     app = app or current_app._get_current_object()
     client = app.extensions.get("wechat_client")

@@ -23,7 +23,7 @@ Values every kind offers: the payload's own keys (credit: action_type, points,
 grams, balance, occurred_at; review_result: action_type, approved, points,
 reason; expiry_reminder: points, expires_at; redemption: reward, voucher_code,
 points; campaign: campaign_id, title, text), plus ``action_name`` (the action
-type's name), ``points_text`` ("12积分"), ``grams_text`` ("1.2千克"),
+type's name), ``points_text`` ("12积分"), ``grams_text`` ("1.2 千克", carbon_credit.texts.format_carbon),
 ``occurred_at_text`` ("2026-06-05 10:00", Shanghai time), ``approved_text``
 ("已通过"/"未通过"), ``reason_text`` (the reason, or "无"), ``expires_on_text``
 (the last day the points are valid).
@@ -34,6 +34,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from carbon_credit.texts import format_carbon
 from carbon_credit.timeutil import TZ, local_date
 
 MAX_FIELD_CHARS = 20
@@ -111,7 +112,7 @@ def _grams_text(grams) -> str:
         grams = int(grams)
     except (TypeError, ValueError):
         return ""
-    return f"{grams / 1000:.2f}".rstrip("0").rstrip(".") + "千克" if grams >= 1000 else f"{grams}克"
+    return format_carbon(grams)
 
 
 def display_values(payload: dict, action_names: dict | None = None) -> dict:

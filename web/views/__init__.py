@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from api.extensions import db
+from ..database import db
 from carbon_credit.errors import DomainError, NotFound
 from carbon_credit.staff_sessions import session_staff
 from carbon_credit.timeutil import TZ, local_date, utcnow

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from api.extensions import db
+from ..database import db
 from carbon_credit.errors import InvalidInput
 from carbon_credit.signin import (InvalidCredentials, SignInThrottled, policy_from_config, sign_in_staff,
                                   throttle_store)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from api.extensions import db
+from ..database import db
 from carbon_credit.action_types import list_action_types
 from carbon_credit.campaigns import (cancel_campaign, check_access, check_readable, create_campaign,
                                      get_campaign, list_campaigns, publish_campaign, update_campaign)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from api.extensions import db
+from ..database import db
 from carbon_credit.budget_admin import liability, month_report
 from carbon_credit.budgets import parse_month
 from carbon_credit.overview import current_month, expiring_points, month_overview, narrow_scope, visible_communities

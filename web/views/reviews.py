@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from api.extensions import db
+from ..database import db
 from carbon_credit.action_types import list_action_types
 from carbon_credit.errors import DomainError
 from carbon_credit.onsite import community_label

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from api.extensions import db
+from ..database import db
 from carbon_credit.errors import DomainError, Forbidden, InvalidInput
 from carbon_credit.models.rewards import REDEMPTION_STATUSES
 from carbon_credit.overview import visible_communities

@@ -5,7 +5,7 @@ import secrets
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from api.extensions import db
+from ..database import db
 from carbon_credit.errors import DomainError
 from carbon_credit.intake import IdentityKeys
 from carbon_credit.onsite import community_label, find_residents_by_name_and_tail
