@@ -150,12 +150,7 @@ def erase_resident(session: Session, resident_id: int, now: datetime) -> Residen
     No hash of the openid is kept, so nothing can link the account to the person
     again; the anonymous account and ledger stay in the city's totals.
     """
-    resident = session.execute(
-        select(Resident).where(Resident.id == resident_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if resident is None:
-        raise NotFound("No such resident.", code="resident_not_found")
+    resident = _locked_resident(session, resident_id)
     _unlink(session, resident, now, status="anonymised", openid_hash=None)
     audit(session, now, "resident.erase", "resident", resident.id, actor_kind="resident", actor_id=resident.id)
     return resident
