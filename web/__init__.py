@@ -1,4 +1,4 @@
-"""The browser face: the staff console at /console/.
+"""The browser face: the staff console at /console/ and the residents' pages at /h5/.
 
 Server-rendered pages in Chinese over the same domain services as the API.
 ``register(app)`` is the one hook the app factory calls: it sets the cookie and
@@ -35,9 +35,11 @@ def _configure(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     from .vendor import check_vendor_files
+    from .h5 import h5
     from .views import console
 
     _configure(app)
     csrf.init_app(app)
     app.register_blueprint(console)
+    app.register_blueprint(h5)
     check_vendor_files(app)

@@ -1,0 +1,108 @@
+"""Read-side figures for a resident's own pages: the statement, the 30-day trend, the next expiry.
+
+Plain queries over the ledger and the credits, so every face (the H5 pages, the
+API) can show a resident the same numbers without arithmetic of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import Select, func, select
+
+from .models import ActionType, Credit, LedgerEntry
+from .models.residents import Account
+from .timeutil import local_date
+
+TREND_DAYS = 30
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry: LedgerEntry
+    action_type: Optional[str]  # the credit's action type code, for earns
+    action_type_name: Optional[str]
+
+
+@dataclass(frozen=True)
+class NextExpiry:
+    points: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Trend:
+    days: list[date]
+    # action type name -> points per day, aligned with ``days``
+    series: dict[str, list[int]]
+    grams: int
+    points: int
+
+
+def statement_query(resident_id: int) -> Select:
+    """Every ledger entry of the resident (earns, spends, expiries, adjustments, refunds), newest first."""
+    return (select(LedgerEntry, Credit.action_type, ActionType.name)
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .outerjoin(Credit, Credit.id == LedgerEntry.credit_id)
+            .outerjoin(ActionType, ActionType.code == Credit.action_type)
+            .where(Account.resident_id == resident_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
+
+
+def statement_page(session, resident_id: int, *, before_id: int | None = None, limit: int = 20
+                   ) -> tuple[list[StatementLine], bool]:
+    """One page of the statement after the entry ``before_id`` (keyset paging), and whether more follow."""
+    query = statement_query(resident_id)
+    if before_id is not None:
+        anchor = session.get(LedgerEntry, before_id)
+        if anchor is not None:
+            query = query.where((LedgerEntry.created_at < anchor.created_at)
+                                | ((LedgerEntry.created_at == anchor.created_at) & (LedgerEntry.id < anchor.id)))
+    rows = session.execute(query.limit(limit + 1)).all()
+    lines = [StatementLine(entry=row[0], action_type=row[1], action_type_name=row[2]) for row in rows[:limit]]
+    return lines, len(rows) > limit
+
+
+def own_credit(session, resident_id: int, credit_id: int) -> Credit | None:
+    """The credit if it is the resident's own; None for anyone else's (the caller answers 404)."""
+    return session.execute(select(Credit).where(Credit.id == credit_id, Credit.resident_id == resident_id)
+                           ).scalar_one_or_none()
+
+
+def next_expiry(session, resident_id: int, now: datetime) -> NextExpiry | None:
+    """The earliest date open points expire after ``now``, and how many points expire then."""
+    first = session.execute(
+        select(func.min(LedgerEntry.expires_at)).join(Account, Account.id == LedgerEntry.account_id)
+        .where(Account.resident_id == resident_id, LedgerEntry.remaining > 0, LedgerEntry.expires_at > now)
+    ).scalar_one()
+    if first is None:
+        return None
+    points = session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.remaining), 0)).join(Account, Account.id == LedgerEntry.account_id)
+        .where(Account.resident_id == resident_id, LedgerEntry.remaining > 0, LedgerEntry.expires_at == first)
+    ).scalar_one()
+    return NextExpiry(points=int(points), expires_at=first)
+
+
+def trend(session, resident_id: int, now: datetime, days: int = TREND_DAYS) -> Trend:
+    """Points credited per Shanghai day and action type over the last ``days`` days (today included)."""
+    today = local_date(now)
+    start = today - timedelta(days=days - 1)
+    rows = session.execute(
+        select(Credit.local_day, ActionType.name, func.sum(Credit.points), func.sum(Credit.grams))
+        .join(ActionType, ActionType.code == Credit.action_type)
+        .where(Credit.resident_id == resident_id, Credit.status == "credited", Credit.local_day >= start,
+               Credit.local_day <= today)
+        .group_by(Credit.local_day, ActionType.name)
+    ).all()
+    day_list = [start + timedelta(days=i) for i in range(days)]
+    index = {day: i for i, day in enumerate(day_list)}
+    series: dict[str, list[int]] = {}
+    grams = points = 0
+    for day, name, day_points, day_grams in rows:
+        series.setdefault(name, [0] * days)[index[day]] += int(day_points or 0)
+        points += int(day_points or 0)
+        grams += int(day_grams or 0)
+    ordered = dict(sorted(series.items(), key=lambda item: -sum(item[1])))
+    return Trend(days=day_list, series=ordered, grams=grams, points=points)
