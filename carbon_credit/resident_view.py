@@ -106,3 +106,11 @@ def trend(session, resident_id: int, now: datetime, days: int = TREND_DAYS) -> T
         grams += int(day_grams or 0)
     ordered = dict(sorted(series.items(), key=lambda item: -sum(item[1])))
     return Trend(days=day_list, series=ordered, grams=grams, points=points)
+
+
+def own_redemption(session, resident_id: int, redemption_id: int):
+    """The redemption (voucher) if it is the resident's own; None for anyone else's."""
+    from .models import Redemption
+
+    return session.execute(select(Redemption).where(Redemption.id == redemption_id,
+                                                    Redemption.resident_id == resident_id)).scalar_one_or_none()

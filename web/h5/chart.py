@@ -40,7 +40,7 @@ def stacked_bars(trend) -> dict:
             bars.append(Bar(x=round(i * slot + 1, 1), y=round(base[i], 1), width=round(slot - 2, 1),
                             height=round(height, 1), colour=colour,
                             title=f"{days[i].month}月{days[i].day}日 {name} {value} 积分"))
-    ticks = [{"x": round(i * slot + slot / 2, 1), "label": f"{days[i].month}/{days[i].day}"}
-             for i in range(0, len(days), 7)]
+    ticks = [{"x": 0 if i == 0 else round(i * slot + slot / 2, 1), "anchor": "start" if i == 0 else "middle",
+              "label": f"{days[i].month}/{days[i].day}"} for i in range(0, len(days), 7)]
     return {"bars": bars, "legend": legend, "ticks": ticks, "width": WIDTH, "height": HEIGHT,
             "axis_y": HEIGHT - BOTTOM, "peak": peak if totals and max(totals) else 0}
