@@ -114,3 +114,59 @@ def own_redemption(session, resident_id: int, redemption_id: int):
 
     return session.execute(select(Redemption).where(Redemption.id == redemption_id,
                                                     Redemption.resident_id == resident_id)).scalar_one_or_none()
+
+
+def appliance_claims(session, resident_id: int, claim_id: int | None = None) -> list[tuple]:
+    """The resident's appliance claims, newest first, each with the reviewer's note (or one claim by id)."""
+    from .models import ApplianceClaim, GreenAction
+
+    query = (select(ApplianceClaim, GreenAction.review_note)
+             .outerjoin(GreenAction, GreenAction.id == ApplianceClaim.action_id)
+             .where(ApplianceClaim.resident_id == resident_id).order_by(ApplianceClaim.id.desc()))
+    if claim_id is not None:
+        query = query.where(ApplianceClaim.id == claim_id)
+    return [(row[0], row[1] or "") for row in session.execute(query).all()]
+
+
+def declarable_types(session) -> list:
+    """Action types a resident may declare on their own (appliances have their own form)."""
+    from .self_report import DEDICATED_ENDPOINTS
+
+    return [t for t in session.execute(select(ActionType).where(ActionType.self_report.is_(True),
+                                                                ActionType.active.is_(True))
+                                       .order_by(ActionType.category, ActionType.code)).scalars()
+            if t.code not in DEDICATED_ENDPOINTS]
+
+
+@dataclass(frozen=True)
+class CampaignActivity:
+    enrolled: bool
+    checkins: int
+    checkin_points: int
+    first_bonus_at: Optional[datetime]
+
+
+def campaign_activity(session, resident_id: int, campaign_ids: list[int]) -> dict[int, CampaignActivity]:
+    """Per campaign: whether the resident is enrolled, their check-ins and points from them, the first-action bonus."""
+    from .models import CampaignCheckin, CampaignEnrolment
+
+    if not campaign_ids:
+        return {}
+    enrolments = {row.campaign_id: row for row in session.execute(select(CampaignEnrolment).where(
+        CampaignEnrolment.resident_id == resident_id, CampaignEnrolment.campaign_id.in_(campaign_ids))).scalars()}
+    checkins = {cid: (int(n), int(p or 0)) for cid, n, p in session.execute(
+        select(CampaignCheckin.campaign_id, func.count(), func.sum(CampaignCheckin.points))
+        .where(CampaignCheckin.resident_id == resident_id, CampaignCheckin.campaign_id.in_(campaign_ids))
+        .group_by(CampaignCheckin.campaign_id)).all()}
+    result = {}
+    for cid in campaign_ids:
+        enrolment = enrolments.get(cid)
+        count, points = checkins.get(cid, (0, 0))
+        result[cid] = CampaignActivity(enrolled=enrolment is not None, checkins=count, checkin_points=points,
+                                       first_bonus_at=enrolment.first_bonus_claimed_at if enrolment else None)
+    return result
+
+
+def action_type_names(session) -> dict[str, str]:
+    """Every action type's code → its Chinese name."""
+    return dict(session.execute(select(ActionType.code, ActionType.name)).all())

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from carbon_credit.models import Credit
-from carbon_credit.timeutil import utcnow
+from carbon_credit.timeutil import local_date, utcnow
 
 from .console_support import PHONE, live_server  # noqa: F401
 from .domain_helpers import act, install_rules
@@ -142,3 +143,62 @@ def test_a_resident_redeems_a_reward_after_confirming_and_sees_the_voucher(phone
     assert float(code.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) >= 28
     assert phone.get_by_role("img", name="券码二维码").bounding_box()["width"] >= 200
     shot(phone, "voucher")
+
+
+def test_binding_a_card_claiming_an_appliance_and_deleting_the_account(phone, resident, session, app, tmp_path):
+    from .console_support import png
+
+    demo_sign_in(phone)
+    phone.get_by_role("link", name="绑定交通卡").click()
+    phone.get_by_label("交通卡卡号").fill("3101ABCD5678")
+    phone.get_by_role("button", name="绑定", exact=True).click()
+    assert "卡号只能是 8 到 20 位数字" in phone.get_by_role("alert").inner_text()
+    assert phone.get_by_label("交通卡卡号").get_attribute("aria-invalid") == "true"
+    shot(phone, "cards-error")
+    phone.get_by_label("交通卡卡号").fill("3101 0000 1234 5678")
+    phone.get_by_role("button", name="绑定", exact=True).click()
+    assert "绑卡成功" in phone.get_by_role("status").inner_text()
+    shot(phone, "cards")
+
+    phone.goto("/h5/appliances/new")
+    photo = tmp_path / "invoice.png"
+    photo.write_bytes(png())
+    phone.get_by_label("品牌").fill("海尔")
+    phone.get_by_label("型号").fill("BCD-470")
+    phone.get_by_label("能效标识上的年耗电量（千瓦时）").fill("300")
+    phone.get_by_label("发票号码").fill("044001900111-12345678")
+    phone.get_by_label("开票日期").fill((local_date(utcnow()) - timedelta(days=3)).isoformat())
+    phone.get_by_label("能效标识和发票的照片", exact=False).set_input_files(str(photo))
+    shot(phone, "appliance-form")
+    phone.get_by_role("button", name="提交申报").click()
+    phone.wait_for_url("**/h5/appliances?submitted=1")
+    assert "审核中" in phone.content()
+    shot(phone, "appliances")
+
+    phone.goto("/h5/privacy")
+    shot(phone, "privacy")
+    phone.get_by_role("link", name="注销账户…").click()
+    phone.get_by_role("button", name="确认注销账户").click()
+    assert "账户没有被注销" in phone.get_by_role("alert").inner_text()
+    phone.get_by_label("确认注销，请输入「注销」").fill("注销")
+    phone.get_by_role("button", name="确认注销账户").click()
+    assert "账户已注销" in phone.content()
+    phone.goto("/h5/")
+    assert "/h5/demo" in phone.url or "/h5/signin" in phone.url
+
+
+def test_every_page_in_elder_mode(phone, resident, session):
+    from .reward_support import make_reward
+
+    make_reward(session, now=utcnow(), title="公交乘车券", points_cost=100, stock=5)
+    session.commit()
+    demo_sign_in(phone)
+    phone.get_by_role("button", name="长辈版（大字）").click()
+    phone.wait_for_url("**/h5/")
+    for path in ("/h5/campaigns", "/h5/rewards", "/h5/cards", "/h5/appliances/new", "/h5/declare", "/h5/privacy"):
+        phone.goto(path)
+        sizes = phone.evaluate(SIZES)
+        assert sizes["smallestText"] >= 20, (path, sizes)
+        assert all(w >= 60 and h >= 60 for _t, w, h in sizes["smallTaps"]), (path, sizes["smallTaps"])
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+        shot(phone, "elder" + path.replace("/", "-"))

@@ -9,6 +9,19 @@ ERRORS = {
     "voucher_already_used": "这张券已经核销过了，不能再取消。",
     "redemption_cancelled": "这张券已经取消过了。",
     "resident_inactive": "您的账户已被暂停使用。",
+    "invalid_card_number": "卡号只能是 8 到 20 位数字（空格和短横线可以不填），请核对卡背面的号码。",
+    "card_already_bound": "这张卡已经绑定在另一个账户上。如有疑问请联系所在社区。",
+    "too_many_cards": "最多只能绑定 5 张卡，请先解绑不用的卡。",
+    "card_not_bound": "这张卡已经解绑了。",
+    "card_key_missing": "暂时无法绑卡，请联系管理员。",
+    "photo_too_large": "照片太大了（超过 5 MB），请重新拍一张或压缩后再传。没有保存任何内容。",
+    "photo_required": "请拍摄或选择一张能效标识和发票的照片。",
+    "unsupported_photo_type": "照片只能是 JPG 或 PNG 图片，这个文件不是图片（可能是改了后缀名的其他文件）。没有保存任何内容。",
+    "not_grade_1": "只有一级能效的家电才能申报。",
+    "invoice_already_claimed": "这张发票已经申报过了，同一张发票只能申报一次。",
+    "appliance_category_claimed": "这类家电您今年已经申报过一次，每类每年只能申报一次。",
+    "validation_error": "有几项填写不正确，请按提示修改。",
+    "campaign_not_open": "这个活动现在不能报名。",
     "idempotency_key_reused": "请求重复，请返回后重新操作。",
 }
 GENERIC = "操作没有成功，请稍后再试。"
@@ -17,3 +30,15 @@ STATUS_WORDS = {"issued": "未使用", "used": "已核销", "cancelled": "已取
 
 def error_text(code: str) -> str:
     return ERRORS.get(code, GENERIC)
+CLAIM_STATUS = {"pending": "审核中", "approved": "已通过", "rejected": "未通过", "credited": "已通过",
+                "capped": "已通过（已达上限）"}
+FIELD_HINTS = {
+    "category": "请选择家电类别。",
+    "brand": "请填写品牌。",
+    "model": "请填写型号。",
+    "label_kwh": "请填写能效标识上的年耗电量（千瓦时，大于 0 的数字）。",
+    "invoice_no": "发票号码为 4 到 40 位字母或数字。",
+    "invoice_date": "请填写开票日期，且须在 180 天以内、不晚于今天。",
+    "energy_grade": "只有一级能效的家电才能申报。",
+    "photo": "请拍摄或选择一张能效标识和发票的照片。",
+}
