@@ -26,6 +26,7 @@ class BotSettings:
     crypto: WeChatCrypto | None
     redis_url: str | None
     keys: Keys
+    h5_url: str | None = None  # the residents' pages (WECHAT_H5_URL), for links in replies
 
     def dedupe_store(self):
         return store_for(self.redis_url)
@@ -52,6 +53,7 @@ def load_settings(config) -> BotSettings:
         crypto=make_crypto(token, config.get("WECHAT_AES_KEY") or "", appid),
         redis_url=config.get("REDIS_URL") or None,
         keys=Keys(openid_hash=hash_key, card_hash=config.get("CARD_HASH_KEY") or ""),
+        h5_url=config.get("WECHAT_H5_URL") or None,
     )
 
 

@@ -168,3 +168,15 @@ def test_elder_mode_switch_stays_on_across_pages(demo_app, client, session, resi
     client.post("/h5/elder", data={"on": "1", "next": "/h5/history", "csrf_token": form_token(client, "/h5/")})
     assert '<html lang="zh-CN" class="elder">' in client.get("/h5/history").get_data(as_text=True)
     assert "切换到标准版" in client.get("/h5/settings").get_data(as_text=True)
+
+
+def test_a_menu_link_signs_in_again_with_a_state_of_this_browser(app, client):
+    from bot.outbound.pages import page_link
+
+    link = urlsplit(page_link("http://localhost/h5/", app.config["WECHAT_APPID"], "rewards"))
+    callback = parse_qs(link.query)["redirect_uri"][0]
+    assert callback == "http://localhost/h5/oauth?next=%2Fh5%2Frewards" and parse_qs(link.query)["state"] == ["menu"]
+    response = client.get(callback.replace("http://localhost", "") + "&code=FORWARDED&state=menu")
+    assert response.headers["Location"] == "/h5/signin?next=/h5/rewards"  # the forwarded code is never exchanged
+    again = urlsplit(client.get(response.headers["Location"]).headers["Location"])
+    assert again.netloc == "open.weixin.qq.com" and parse_qs(again.query)["state"][0] != "menu"

@@ -78,7 +78,7 @@ def test_flask_wechat_menu_prints_wechats_answer(app, runner, rsps):
     assert json.loads(result.output.strip().splitlines()[-1]) == {"errcode": 0, "errmsg": "ok"}
     posted = body_of(calls_to(rsps, MENU_CREATE)[0])
     assert sorted(_click_keys(posted)) == sorted(MENU_KEYS)
-    assert "https://carbon.example.gov.cn/h5/" in json.dumps(posted)
+    assert "redirect_uri=https%3A%2F%2Fcarbon.example.gov.cn%2Fh5%2Foauth%3Fnext%3D%252Fh5%252F" in json.dumps(posted)
 
 
 def test_flask_wechat_menu_explains_an_unauthorised_account(runner, rsps):

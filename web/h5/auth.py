@@ -15,10 +15,11 @@ from carbon_credit.models import Resident
 from carbon_credit.residents import register_resident
 from carbon_credit.timeutil import utcnow
 
-from . import demo_sign_in_allowed, end_session, h5, start_session
+from . import demo_sign_in_allowed, end_session, h5, signed_in_resident, start_session
 
 STATE_KEY = "h5_oauth_state"
 NEXT_KEY = "h5_next"
+LINK_STATE = "menu"  # the state of links the official account's menu and replies carry
 DEMO_LIST_SIZE = 30
 OAUTH_ERRORS = {"wechat_oauth_failed": "微信登录凭证已失效，请从公众号菜单重新打开页面。",
                 "wechat_unavailable": "暂时连接不上微信，请稍后再试。",
@@ -56,9 +57,11 @@ def sign_in():
 @h5.get("/oauth")
 def oauth_callback():
     """WeChat sends the resident back here with a single-use code and our state."""
+    code, state = request.args.get("code", ""), request.args.get("state", "")
+    if state == LINK_STATE:
+        return _from_link(safe_next(request.args.get("next")))
     expected = session.pop(STATE_KEY, None)
     target = safe_next(session.pop(NEXT_KEY, None))
-    code, state = request.args.get("code", ""), request.args.get("state", "")
     if not code or not expected or not secrets.compare_digest(state, expected):
         return _refused("登录请求已过期或不完整，请从公众号菜单重新打开页面。", 400)
     try:
@@ -71,6 +74,18 @@ def oauth_callback():
         return _refused("您的账户已被暂停使用，如有疑问请联系所在社区。", 403)
     start_session(resident)
     return redirect(target)
+
+
+def _from_link(target: str):
+    """A menu button or a reply's link: its state is not this browser's, so its code is not trusted.
+
+    A resident already signed in goes straight to the page; anyone else is
+    authorised again (silently, snsapi_base) with a state bound to this session,
+    so nobody can be signed in to someone else's account by a forwarded link.
+    """
+    if signed_in_resident() is not None:
+        return redirect(target)
+    return redirect(url_for("h5.sign_in", next=target))
 
 
 def _refused(message: str, status: int):
