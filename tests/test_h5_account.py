@@ -180,3 +180,16 @@ def test_a_menu_link_signs_in_again_with_a_state_of_this_browser(app, client):
     assert response.headers["Location"] == "/h5/signin?next=/h5/rewards"  # the forwarded code is never exchanged
     again = urlsplit(client.get(response.headers["Location"]).headers["Location"])
     assert again.netloc == "open.weixin.qq.com" and parse_qs(again.query)["state"][0] != "menu"
+
+
+def test_pages_and_their_scripts_are_sent_gzipped_to_browsers_that_ask(demo_app, client, resident):
+    import gzip
+
+    h5_sign_in(client, resident)
+    for url in ("/h5/history", "/h5/static/h5.css", "/h5/vendor/htmx.min.js"):
+        response = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip", url
+        assert "Accept-Encoding" in response.headers["Vary"]
+        assert len(gzip.decompress(response.get_data())) > len(response.get_data())
+    plain = client.get("/h5/history")
+    assert "Content-Encoding" not in plain.headers and "积分明细" in plain.get_data(as_text=True)

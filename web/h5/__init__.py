@@ -13,6 +13,7 @@ from api.extensions import db
 from carbon_credit.models import Resident
 
 from .. import csrf
+from .compress import gzip_response
 
 h5 = Blueprint("h5", __name__, url_prefix="/h5", template_folder="../templates", static_folder="../static",
                static_url_path="/static")
@@ -78,7 +79,7 @@ def _headers(response):
     if request.endpoint not in ("h5.static", "h5.vendor"):
         response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
+    return gzip_response(response)
 
 
 @h5.errorhandler(404)
