@@ -7,6 +7,8 @@ def register(app) -> None:
     from .callback import bp
     from .cli import wechat_cli
     from .outbound import cli as _outbound_cli  # noqa: F401  (flask wechat menu / qrcode)
+    from .outbound.jsapi import register_signer
 
     app.register_blueprint(bp)
+    register_signer(app)
     app.cli.add_command(wechat_cli)

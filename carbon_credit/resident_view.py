@@ -170,3 +170,22 @@ def campaign_activity(session, resident_id: int, campaign_ids: list[int]) -> dic
 def action_type_names(session) -> dict[str, str]:
     """Every action type's code → its Chinese name."""
     return dict(session.execute(select(ActionType.code, ActionType.name)).all())
+
+
+def scene_for_code(session, code: str) -> str | None:
+    """The check-in scene a scanned or typed code names.
+
+    A scan inside WeChat gives the QR code's URL (looked up among the codes
+    issued, newest first); a typed code is the scene itself, e.g. ``station:7``
+    (a full-width colon and spaces are tolerated).
+    """
+    from .checkins import parse_scene
+    from .models import QRCode
+
+    text = (code or "").strip().replace("：", ":").replace(" ", "")
+    if not text:
+        return None
+    if text.startswith(("http://", "https://")):
+        return session.execute(select(QRCode.scene).where(QRCode.url == text).order_by(QRCode.id.desc())
+                               .limit(1)).scalar_one_or_none()
+    return text.lower() if parse_scene(text.lower()) else None

@@ -54,6 +54,7 @@ def shot(page, name: str) -> None:
 @pytest.fixture
 def phone(browser, live_server, app):
     app.config["H5_DEMO_SIGN_IN"] = True
+    app.config["WECHAT_DEMO"] = True  # as in the demo: the JS-SDK is never signed, the pages fall back
     context = browser.new_context(viewport=PHONE, user_agent=WECHAT_UA, locale="zh-CN", base_url=live_server.url,
                                   device_scale_factor=1, is_mobile=True, has_touch=True)
     context.set_default_timeout(10_000)
@@ -202,3 +203,18 @@ def test_every_page_in_elder_mode(phone, resident, session):
         assert all(w >= 60 and h >= 60 for _t, w, h in sizes["smallTaps"]), (path, sizes["smallTaps"])
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
         shot(phone, "elder" + path.replace("/", "-"))
+
+
+def test_outside_a_signed_js_sdk_the_scan_page_falls_back_to_a_typed_code(phone, resident):
+    errors = []
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
+    demo_sign_in(phone)
+    phone.get_by_role("link", name="扫码签到").click()
+    phone.wait_for_url("**/h5/scan")
+    phone.wait_for_load_state("networkidle")
+    assert phone.get_by_role("button", name="扫一扫").count() == 0 or not phone.get_by_role("button", name="扫一扫").is_visible()
+    phone.get_by_label("签到码").fill("station:999")
+    phone.get_by_role("button", name="签到", exact=True).click()
+    assert "没有这个回收站点" in phone.get_by_role("alert").inner_text()
+    assert errors == []
+    shot(phone, "scan")

@@ -89,3 +89,20 @@ def test_another_residents_claim_is_not_found(demo_app, client, session, residen
     assert client.get(f"/h5/appliances/{claim.id}").status_code == 404
     h5_sign_in(client, other)
     assert "审核中" in client.get(f"/h5/appliances/{claim.id}").get_data(as_text=True)
+
+
+def test_a_photo_picked_with_wechats_js_sdk_arrives_as_base64(demo_app, client, session, resident):
+    import base64
+
+    h5_sign_in(client, resident)
+    data = {**_fields(), "csrf_token": form_token(client, "/h5/appliances/new"),
+            "photo_data": base64.b64encode(png()).decode()}
+    assert client.post("/h5/appliances", data=data).status_code == 302
+    assert _stored(session) == (1, 1, 1)
+
+
+def test_the_form_offers_wechats_picker_only_once_the_js_sdk_is_ready(demo_app, client, resident):
+    h5_sign_in(client, resident)
+    html = client.get("/h5/appliances/new").get_data(as_text=True)
+    assert '<p class="wx-only" hidden><button type="button" class="secondary" data-wx-image="#photo_data"' in html
+    assert "/h5/vendor/jweixin.js" in html

@@ -94,7 +94,7 @@ def demo_sign_in_allowed() -> bool:
     return bool(config.get("DEMO_MODE") or (config.get("TESTING") and config.get("H5_DEMO_SIGN_IN")))
 
 
-from . import account, auth, campaigns, claims, declare, me, rewards  # noqa: E402,F401  (routes register themselves on the blueprint)
+from . import account, auth, campaigns, claims, declare, me, rewards, wechat  # noqa: E402,F401  (routes register themselves on the blueprint)
 
 
 def _vendor(name: str):

@@ -42,3 +42,17 @@ FIELD_HINTS = {
     "energy_grade": "只有一级能效的家电才能申报。",
     "photo": "请拍摄或选择一张能效标识和发票的照片。",
 }
+SCAN_RESULTS = {
+    "checked_in": "签到成功：{title}，获得 {points} 积分，当前积分 {balance}。",
+    "already_checked_in": "您今天已在「{title}」签到过了，明天再来吧。",
+    "limit_reached": "「{title}」的签到次数已达上限，感谢参与！",
+    "not_open": "「{title}」目前不在签到时间内，请留意活动时间。",
+    "outside_community": "「{title}」仅限活动所在社区的居民参加。",
+    "station_visit_open": "欢迎来到{title}！投递后请工作人员称重，积分会自动到账。",
+    "unknown_scene": "没有认出这个签到码：请核对二维码下方印的签到码，或扫描现场最新的二维码。",
+    "inactive": "「{title}」的二维码已停用。",
+    "unknown_station": "没有这个回收站点：请核对二维码下方印的签到码。",
+    "station_inactive": "「{title}」已停用，请到其他站点投递。",
+    "resident_inactive": "您的账户暂时无法签到，请联系社区工作人员。",
+}
+SCAN_OTHER = "这次签到没有成功，请稍后再试或联系现场工作人员。"
