@@ -61,7 +61,9 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import CarbonApi, db, migrate
     from .host import HOST_EXTENSION, Host
     from .inputs import Blueprint, register_input_bounds
+    from .schemas.privacy import ResidentExportSchema
     from .scheduler import JOBS_EXTENSION, JobRegistry
+    from .wechat_oauth import exchange_code
 
     db.init_app(app)
     with app.app_context():
@@ -75,7 +77,8 @@ def _init_extensions(app: Flask) -> None:
     app.extensions[JOBS_EXTENSION] = JobRegistry()
     app.extensions[HOST_EXTENSION] = Host(api=smorest_api, auth_required=auth_required,
                                           current_principal=current_principal, error_schema=ErrorSchema,
-                                          blueprint=Blueprint)
+                                          blueprint=Blueprint, exchange_oauth_code=exchange_code,
+                                          dump_resident_export=lambda data: ResidentExportSchema().dump(data))
 
 
 def _register_routes(app: Flask) -> None:

@@ -34,6 +34,8 @@ class Host:
     current_principal: Callable  # who the request's bearer token names
     error_schema: type  # the one error envelope, for alt_response documentation
     blueprint: type  # the Blueprint class whose parser bounds every argument (api/inputs.py): use it for resources
+    exchange_oauth_code: Callable  # a WeChat web-OAuth code -> the resident's identity (api/wechat_oauth.py)
+    dump_resident_export: Callable  # a resident's data export as the API sends it (GET /me/export's JSON)
 
 
 def installed_faces() -> dict:

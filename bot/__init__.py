@@ -20,11 +20,13 @@ def register(app) -> None:
     from .outbound.cli import menu_command, qrcode_cli
     from .outbound.jobs import register_jobs
     from .outbound.qr_api import build_blueprint
+    from .outbound.jsapi import register_signer
 
     app.extensions[HANDLERS] = build_handlers()
     app.register_blueprint(bp)
     for command in (menu_command, qrcode_cli):
         wechat_cli.add_command(command)
+    register_signer(app)
     app.cli.add_command(wechat_cli)
     jobs = app.extensions["carbon_jobs"]
     jobs.add("purge_answered_pushes", purge_answered_pushes_job, "cron", hour=3, minute=20)

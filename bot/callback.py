@@ -168,7 +168,8 @@ def answer(settings, raw: dict, message) -> str:
             session.rollback()
             log.info("wechat retry answered with the first reply")
             return first
-        reply = sanitize(dispatch(Push(session, now, raw, message, settings.keys, handlers)))
+        reply = sanitize(dispatch(Push(session, now, raw, message, settings.keys, handlers,
+                                        h5_url=settings.h5_url, appid=settings.appid)))
         store.finish(session, key, reply, now)
         session.commit()
     except DuplicatePush as duplicate:

@@ -28,6 +28,7 @@ class BotSettings:
     crypto: WeChatCrypto | None
     redis_url: str | None
     keys: Keys
+    h5_url: str | None = None  # the residents' pages (WECHAT_H5_URL), for links in replies
 
     def dedupe_store(self):
         return store_for(self.redis_url)
@@ -55,6 +56,7 @@ def load_settings(config) -> BotSettings:
         redis_url=config.get("REDIS_URL") or None,
         keys=Keys(openid_hash=hash_key, card_hash=config["CARD_HASH_KEY"],
                   card_claim_window=timedelta(days=config["CARD_CLAIM_WINDOW_DAYS"])),
+        h5_url=config.get("WECHAT_H5_URL") or None,
     )
 
 

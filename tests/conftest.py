@@ -24,6 +24,7 @@ from api.auth import issue_resident_token
 from api.config import configure_sqlite_engine, normalise_database_url
 from carbon_credit.db import Base
 
+from .console_support import browser  # noqa: F401  (one Chromium for every browser test module)
 from .factories import STAFF_PASSWORD, login, make_community, make_staff
 
 PG_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))

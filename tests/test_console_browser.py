@@ -10,7 +10,7 @@ from sqlalchemy import select
 from carbon_credit.models import Account, Campaign, GreenAction, QRCode, Station
 from carbon_credit.timeutil import local_date, utcnow
 
-from .console_support import (assert_labelled, browser, browser_sign_in, live_server, page,  # noqa: F401
+from .console_support import (assert_labelled, browser_sign_in, live_server, page,  # noqa: F401
                               pending_claim, shot)
 from .domain_helpers import install_rules
 from .factories import make_community, make_resident, make_staff

@@ -26,9 +26,10 @@ def test_the_menu_offers_exactly_the_keys_the_bot_answers():
 
 
 def test_a_configured_h5_page_gets_a_view_button():
-    menu = build_menu("https://carbon.example.gov.cn/h5/")
+    menu = build_menu("https://carbon.example.gov.cn/h5/", "wxappid")
     views = [b for top in menu["button"] for b in top["sub_button"] if b.get("type") == "view"]
-    assert [v["url"] for v in views] == ["https://carbon.example.gov.cn/h5/"]
+    assert views[0]["name"] == "我的碳账户"  # through WeChat's OAuth, back to the pages' first page
+    assert "redirect_uri=https%3A%2F%2Fcarbon.example.gov.cn%2Fh5%2Foauth%3Fnext%3D%252Fh5%252F&" in views[0]["url"]
     assert menu_problems(menu) == []
 
 
@@ -78,7 +79,7 @@ def test_flask_wechat_menu_prints_wechats_answer(app, runner, rsps):
     assert json.loads(result.output.strip().splitlines()[-1]) == {"errcode": 0, "errmsg": "ok"}
     posted = body_of(calls_to(rsps, MENU_CREATE)[0])
     assert sorted(_click_keys(posted)) == sorted(MENU_KEYS)
-    assert "https://carbon.example.gov.cn/h5/" in json.dumps(posted)
+    assert "redirect_uri=https%3A%2F%2Fcarbon.example.gov.cn%2Fh5%2Foauth%3Fnext%3D%252Fh5%252F" in json.dumps(posted)
 
 
 def test_flask_wechat_menu_explains_an_unauthorised_account(runner, rsps):

@@ -1,4 +1,4 @@
-"""The browser face: the staff console at /console/.
+"""The browser face: the staff console at /console/ and the residents' pages at /h5/.
 
 Server-rendered pages in Chinese over the same domain services as the API.
 ``register(app)`` is the one hook the app factory calls: it sets the cookie and
@@ -37,10 +37,12 @@ def _configure(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     from .vendor import check_vendor_files
+    from .h5 import h5
     from .views import console
 
     _configure(app)
     app.add_template_filter(format_carbon, "carbon")  # grams -> "1.99 千克", rounded down like every face
     csrf.init_app(app)
     app.register_blueprint(console)
+    app.register_blueprint(h5)
     check_vendor_files(app)

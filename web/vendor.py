@@ -13,6 +13,7 @@ from flask import Flask, abort, current_app, send_from_directory
 VENDOR_FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "echarts.min.js": "echarts/dist/echarts.min.js",
+    "jweixin.js": "weixin-js-sdk/index.js",  # the residents' pages inside WeChat (JS-SDK 1.6)
 }
 MISSING_HINT = "控制台所需的前端库缺失（{files}）：请在项目根目录运行 npm ci 后重启服务。"
 

@@ -51,6 +51,14 @@ class Push:
     keys: Keys
     handlers: HandlerTable
     _resident: Optional[Resident] = field(default=None, repr=False)
+    h5_url: Optional[str] = None
+    appid: str = ""
+
+    def page_link(self, page: str) -> Optional[str]:
+        """The link that opens one of the residents' pages through WeChat's OAuth, when they are configured."""
+        from ..outbound.pages import page_link
+
+        return page_link(self.h5_url, self.appid, page) if self.h5_url else None
 
     @property
     def openid(self) -> str:

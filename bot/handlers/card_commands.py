@@ -15,7 +15,8 @@ _CARD_DIGITS = re.compile(r"[\d\-\s]+")
 
 def bind_card(push, argument: str) -> str:
     if not argument or not _CARD_DIGITS.fullmatch(argument):
-        return texts.BIND_CARD_HOW
+        link = push.page_link("cards")
+        return texts.BIND_CARD_HOW + (texts.BIND_CARD_PAGE.format(url=link) if link else "")
     resident = push.resident()
     try:
         with push.session.begin_nested():

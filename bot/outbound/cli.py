@@ -35,8 +35,8 @@ def _domain_message(exc: DomainError) -> str:
 @with_appcontext
 @click.option("--dry-run", is_flag=True, help="Check and print the menu without calling WeChat.")
 def menu_command(dry_run):
-    """Publish the official account's menu (VIEW button to WECHAT_H5_URL when set)."""
-    menu = build_menu(current_app.config.get("WECHAT_H5_URL"))
+    """Publish the official account's menu (VIEW buttons open the H5 pages under WECHAT_H5_URL when set)."""
+    menu = build_menu(current_app.config.get("WECHAT_H5_URL"), current_app.config.get("WECHAT_APPID") or "")
     problems = menu_problems(menu)
     if problems:
         raise click.ClickException("The menu breaks WeChat's limits: " + "; ".join(problems))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from carbon_credit.errors import InvalidInput
 
+from .pages import page_link
+
 MENU_KEYS = ("BALANCE", "HISTORY", "CAMPAIGNS", "RANK", "BIND_CARD", "HELP")
 MAX_TOP_BUTTONS, MAX_SUB_BUTTONS = 3, 5
 MAX_TOP_NAME, MAX_SUB_NAME = 4, 8  # in CJK characters; a Latin letter counts half
@@ -19,16 +21,25 @@ def _click(name: str, key: str) -> dict:
     return {"type": "click", "name": name, "key": key}
 
 
-def build_menu(h5_url: str | None = None) -> dict:
-    """The menu to publish; the H5 page gets a VIEW button when its URL is configured."""
+def _view(name: str, h5_url: str, appid: str, page: str) -> dict:
+    return {"type": "view", "name": name, "url": page_link(h5_url, appid, page)}
+
+
+def build_menu(h5_url: str | None = None, appid: str = "") -> dict:
+    """The menu to publish; with the H5 pages' URL, VIEW buttons open them through WeChat's OAuth."""
+    points = [_click("积分余额", "BALANCE"), _click("积分明细", "HISTORY")]
     activities = [_click("社区活动", "CAMPAIGNS"), _click("本月排行", "RANK")]
+    more = [_click("绑定公交卡", "BIND_CARD"), _click("使用帮助", "HELP")]
     if h5_url:
-        activities.append({"type": "view", "name": H5_BUTTON_NAME, "url": h5_url})
+        points.append(_view(H5_BUTTON_NAME, h5_url, appid, "home"))
+        points.append(_view("积分兑换", h5_url, appid, "rewards"))
+        activities.append(_view("报名活动", h5_url, appid, "campaigns"))
+        more[1:1] = [_view("节能家电申报", h5_url, appid, "appliances"), _view("隐私与数据", h5_url, appid, "privacy")]
     return {
         "button": [
-            {"name": "我的积分", "sub_button": [_click("积分余额", "BALANCE"), _click("积分明细", "HISTORY")]},
+            {"name": "我的积分", "sub_button": points},
             {"name": "绿色活动", "sub_button": activities},
-            {"name": "更多服务", "sub_button": [_click("绑定公交卡", "BIND_CARD"), _click("使用帮助", "HELP")]},
+            {"name": "更多服务", "sub_button": more},
         ]
     }
 

@@ -41,8 +41,9 @@ class CachedToken:
         return bool(self.token) and self.expires_at - now > REFRESH_MARGIN_SECONDS
 
 
-def token_key(appid: str) -> str:
-    return f"wechat:{appid}:access_token"
+def token_key(appid: str, kind: str = "access_token") -> str:
+    """The key of one of the account's credentials: its access token, or its JS-SDK ticket (jsapi_ticket)."""
+    return f"wechat:{appid}:{kind}"
 
 
 def _keep_current(current: CachedToken | None, now: float, force: bool, stale: str | None) -> bool:
@@ -63,20 +64,21 @@ class RedisTokenStore:
         self.prefix = prefix
         self.clock = clock
 
-    def _key(self, appid: str) -> str:
-        return f"{self.prefix}:{token_key(appid)}"
+    def _key(self, appid: str, kind: str = "access_token") -> str:
+        return f"{self.prefix}:{token_key(appid, kind)}"
 
-    def get(self, appid: str) -> CachedToken | None:
-        raw = self.redis.get(self._key(appid))
+    def get(self, appid: str, kind: str = "access_token") -> CachedToken | None:
+        raw = self.redis.get(self._key(appid, kind))
         if not raw:
             return None
         data = json.loads(raw)
         return CachedToken(data["token"], float(data["expires_at"]))
 
-    def refresh(self, appid: str, fetch: Fetch, *, force: bool = False, stale: str | None = None) -> str:
-        key = self._key(appid)
+    def refresh(self, appid: str, fetch: Fetch, *, force: bool = False, stale: str | None = None,
+                kind: str = "access_token") -> str:
+        key = self._key(appid, kind)
         with self.redis.lock(f"{key}:lock", timeout=LOCK_TIMEOUT_SECONDS, blocking_timeout=LOCK_TIMEOUT_SECONDS):
-            current = self.get(appid)
+            current = self.get(appid, kind)
             if _keep_current(current, self.clock(), force, stale):
                 return current.token
             token, expires_in = fetch(force)
@@ -96,13 +98,14 @@ class DatabaseTokenStore:
         self.engine = engine
         self.clock = clock
 
-    def get(self, appid: str) -> CachedToken | None:
+    def get(self, appid: str, kind: str = "access_token") -> CachedToken | None:
         with Session(self.engine) as session:
-            row = session.get(WeChatKV, token_key(appid))
+            row = session.get(WeChatKV, token_key(appid, kind))
             return _cached(row)
 
-    def refresh(self, appid: str, fetch: Fetch, *, force: bool = False, stale: str | None = None) -> str:
-        key = token_key(appid)
+    def refresh(self, appid: str, fetch: Fetch, *, force: bool = False, stale: str | None = None,
+                kind: str = "access_token") -> str:
+        key = token_key(appid, kind)
         with Session(self.engine) as session, session.begin():
             row = _locked_row(session, key, self._moment())
             current = _cached(row)
