@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, PasswordField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
+from wtforms import (BooleanField, DateField, DecimalField, FieldList, Form, FormField, HiddenField, IntegerField,
+                     PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
 from wtforms.i18n import get_translations
 from wtforms.validators import (AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
                                 ValidationError)
@@ -193,3 +193,41 @@ class WeighInForm(ConsoleForm):
 
     def validate(self, extra_validators=None):
         return super().validate(extra_validators) and resident_named(self)
+
+
+class FactorForm(Form):
+    """One emission factor of a rule: its value and the citation for that value."""
+    grams_per_unit = DecimalField("每单位减排量（克 CO₂e）", places=None,
+                                  validators=[InputRequired("请填写减排量"),
+                                              NumberRange(0, None, "须为 0 或以上的数")],
+                                  render_kw={"inputmode": "decimal", "step": "any"})
+    source = TextAreaField("来源（须与该数值对应）", validators=[InputRequired("每个系数都要注明来源"),
+                                                           Length(max=500, message="最多 500 个字")],
+                           render_kw={"rows": 2})
+
+
+class RuleForm(ConsoleForm):
+    factors = FieldList(FormField(FactorForm))
+    points_per_gram = DecimalField("每克减排折算积分", places=None,
+                                   validators=[InputRequired(REQUIRED), NumberRange(0, 1000, "须在 0 到 1000 之间")],
+                                   render_kw={"inputmode": "decimal", "step": "any"})
+    points_per_unit = DecimalField("每单位积分（仅计积分的行为）", places=None,
+                                   validators=[InputRequired(REQUIRED), NumberRange(0, 1000, "须在 0 到 1000 之间")],
+                                   render_kw={"inputmode": "decimal", "step": "any"})
+    max_quantity = DecimalField("单次最多计入数量（不限留空）", places=None,
+                                validators=[Optional(), NumberRange(0, None, "须为大于 0 的数")],
+                                render_kw={"inputmode": "decimal", "step": "any"})
+    source = TextAreaField("规则说明与来源", validators=[Optional(), Length(max=1000, message="最多 1000 个字")],
+                           render_kw={"rows": 3})
+
+
+class ActivateForm(ConsoleForm):
+    effective_on = DateField("生效日期（留空表示立即生效；填写则从该日零点起生效）", validators=[Optional()])
+
+
+class PreviewFilter(ConsoleForm):
+    class Meta(ConsoleForm.Meta):
+        csrf = False  # a GET filter changes nothing
+
+    days = IntegerField("按最近多少天的记录试算", default=30,
+                        validators=[Optional(), NumberRange(1, 90, "须为 1 到 90 之间的整数")])

@@ -53,6 +53,13 @@ ERRORS = {
     "idempotency_key_reused": "这张表单已提交过其他内容，请刷新页面后重新填写。",
     "wechat_not_configured": "本服务器未配置微信公众号（WECHAT_APPID / WECHAT_SECRET），暂不能向微信申请二维码。",
     "wechat_api_error": "微信拒绝了请求或无法连接：{detail}",
+    "rule_set_not_found": "找不到该规则版本。",
+    "rule_set_frozen": "该版本已启用或已作废，不能再修改：请新建草稿。",
+    "rule_set_invalid": "规则有误，请按提示修改后再试。",
+    "no_active_rule_set": "还没有生效的规则版本，无法复制草稿。",
+    "effective_date_conflict": "已有版本安排在该日期或更晚生效，请选择更晚的日期。",
+    "invalid_preview_window": "试算天数须为 1 到 90 天。",
+    "unknown_action_type": "未知的行为类型。",
 }
 GENERIC_ERROR = "操作未能完成，请稍后重试。（{code}）"
 
@@ -87,6 +94,22 @@ MESSAGES = [
     (r"unknown ids .*", "社区不存在或不在您的范围内"),
     (r"must be one of .*", "请从列表中选择"),
     (r"Must not be the username\.", "不能与用户名相同"),
+    (r"every factor needs its source citation", "每个系数都要注明来源"),
+    (r"the factor changes from (\S+) to (\S+): cite the source of the new value \(this one cites the old\)",
+     "系数由 {0} 改为 {1}：请注明新数值的来源（现在的来源引用的是旧数值）"),
+    (r"must be a number ≥ 0", "须为 0 或以上的数"),
+    (r"must be a number from 0 to 1000", "须在 0 到 1000 之间"),
+    (r"a weight lies between 0 and 1", "权重须在 0 到 1 之间"),
+    (r"must be ≥ 0", "须为 0 或以上的数"),
+    (r"must be > 0 and ≥ min_quantity", "须大于 0 且不小于最小数量"),
+    (r"say why this behaviour earns points only", "请说明为什么该行为只计积分"),
+    (r"a per-unit rule needs at least one factor", "按单位计算的规则至少需要一个系数"),
+    (r"unknown method; .*", "未知的计算方法"),
+    (r"unknown action type.*", "未知的行为类型"),
+    (r"cap names must be unique", "上限名称不能重复"),
+    (r"must be now or later", "生效时间不能早于现在（已入账的积分不会改变）"),
+    (r"one of .*", "请从列表中选择"),
+    (r"not a rule field", "不是规则的字段"),
 ]
 
 
@@ -130,3 +153,53 @@ REWARD_KIND = {"coupon": "优惠券", "transit_credit": "乘车优惠", "goods":
 REDEMPTION_STATUS = {"issued": "待使用", "used": "已核销", "cancelled": "已取消"}
 WEIGH_CATEGORY = {"paper": "纸类", "plastic": "塑料", "metal": "金属", "glass": "玻璃", "textiles": "旧衣物",
                   "kitchen_waste": "厨余垃圾"}
+
+
+RULE_FIELDS = {"method": "计算方法", "factors": "减排系数", "points_per_gram": "每克折算积分",
+               "points_per_unit": "每单位积分", "evidence_weights": "证据权重", "min_quantity": "最小数量",
+               "max_quantity": "单次最多数量", "params": "参数", "source": "来源", "grams_per_unit": "减排量",
+               "unit": "单位", "caps": "上限", "effective_from": "生效时间", "days": "试算天数"}
+METHOD = {"per_unit": "按单位减排量", "points_only": "仅计积分", "appliance_kwh": "家电节电量"}
+RULE_STATE = {"draft": "草稿", "scheduled": "待生效", "active": "生效中", "superseded": "已被取代",
+              "discarded": "已作废"}
+
+
+def rule_field(path: str, types: dict | None = None) -> str:
+    """``rules.metro_ride.factors.0.source`` as 地铁出行 · 减排系数 第 1 项 · 来源."""
+    parts = path.split(".")
+    if parts and parts[0] == "rules":
+        parts = parts[1:]
+        if parts and types is not None and parts[0] in types:
+            parts[0] = types[parts[0]].name
+    words = []
+    for part in parts:
+        words.append(f"第 {int(part) + 1} 项" if part.isdigit() else RULE_FIELDS.get(part, part))
+    return " · ".join(words)
+
+
+def rule_problems(problems: list[dict], types: dict) -> list[str]:
+    """The domain's validation problems, one Chinese sentence each."""
+    return [f"{rule_field(p['field'], types)}：{field_message(p['message'])}" for p in problems]
+
+
+def rule_value(value) -> str:
+    """A rule's stored value as a person reads it (factors with their units and sources)."""
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return "；".join(rule_value(v) for v in value) or "（无）"
+    if isinstance(value, dict):
+        if "grams_per_unit" in value:
+            unit = UNIT.get(value.get("unit"), value.get("unit"))
+            return f"每{unit} {value['grams_per_unit']} 克（{value.get('source') or '无来源'}）"
+        return "，".join(f"{RULE_FIELDS.get(k, k)}={rule_value(v)}" for k, v in value.items())
+    if isinstance(value, str):
+        return METHOD.get(value, value)
+    return str(value)
+
+
+def rule_change(change: dict, types: dict) -> dict:
+    return {"where": rule_field(change["path"], types), "from": rule_value(change["from"]),
+            "to": rule_value(change["to"])}
+CAP_PERIOD = {"day": "每天", "week": "每周", "month": "每月", "year": "每年"}
+CAP_METRIC = {"count": "次数", "units": "数量", "grams": "克 CO₂e", "points": "积分"}

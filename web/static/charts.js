@@ -2,6 +2,32 @@
 (function () {
   var GREEN = "#1f7a4d", AMBER = "#d68f00";
   var builders = {
+    compare: function (data) {
+      return {
+        tooltip: { trigger: "axis" },
+        legend: { data: ["现行版本", "草稿"], top: 0 },
+        grid: { left: 56, right: 16, top: 36, bottom: 64 },
+        xAxis: { type: "category", data: data.types, axisLabel: { rotate: 30, interval: 0 } },
+        yAxis: { type: "value", name: "积分" },
+        series: [
+          { name: "现行版本", type: "bar", data: data.current, itemStyle: { color: "#8a9a90" } },
+          { name: "草稿", type: "bar", data: data.draft, itemStyle: { color: GREEN } }
+        ]
+      };
+    },
+    shift: function (data) {
+      var r = data.residents;
+      return {
+        tooltip: { trigger: "item", formatter: "{b}：{c} 人（{d}%）" },
+        legend: { top: 0 },
+        series: [{ type: "pie", radius: ["40%", "68%"], top: 24, label: { formatter: "{b}\n{c} 人" },
+          data: [
+            { name: "积分增加", value: r.gaining, itemStyle: { color: GREEN } },
+            { name: "积分减少", value: r.losing, itemStyle: { color: "#c0392b" } },
+            { name: "不变", value: r.unchanged, itemStyle: { color: "#b8c2bc" } }
+          ] }]
+      };
+    },
     trend: function (data) {
       return {
         tooltip: { trigger: "axis" },

@@ -21,6 +21,8 @@ PUBLIC_ENDPOINTS = {"console.sign_in", "console.static", "console.vendor"}
 SESSION_KEY = "sid"
 # The main menu: (endpoint, label, endpoint prefix that marks it current).
 NAV = [("console.dashboard", "概览", None)]
+# Pages only admins may open (the API answers a worker 403 there), shown after the others.
+ADMIN_NAV: list = []
 
 
 @console.before_request
@@ -52,7 +54,7 @@ def _no_store(response):
 
 @console.app_context_processor
 def _globals():
-    return {"texts": texts, "nav": NAV, "vendor_missing": current_app.config.get("CONSOLE_VENDOR_MISSING", [])}
+    return {"texts": texts, "nav": NAV, "admin_nav": ADMIN_NAV, "vendor_missing": current_app.config.get("CONSOLE_VENDOR_MISSING", [])}
 
 
 @console.app_template_filter("local_day")
@@ -115,4 +117,4 @@ def unknown(anything):
     abort(404)
 
 
-from . import auth, campaigns, dashboard, reviews, rewards, weighins  # noqa: E402,F401  (routes on the blueprint)
+from . import auth, campaigns, dashboard, reviews, rewards, rules, weighins  # noqa: E402,F401  (routes on the blueprint)
