@@ -231,3 +231,42 @@ class PreviewFilter(ConsoleForm):
 
     days = IntegerField("按最近多少天的记录试算", default=30,
                         validators=[Optional(), NumberRange(1, 90, "须为 1 到 90 之间的整数")])
+
+
+class StaffForm(ConsoleForm):
+    username = StringField("用户名", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字符"),
+                                              Regexp(r"^[A-Za-z0-9_.-]+$", message="只能用字母、数字和 _ . -")],
+                           render_kw={"autocomplete": "off"})
+    display_name = StringField("姓名", validators=[Optional(), Length(max=64, message="最多 64 个字")])
+    role = SelectField("角色", choices=[("worker", "社区工作者"), ("admin", "管理员")],
+                       validators=[AnyOf(("worker", "admin"), message="请从列表中选择")])
+    password = PasswordField("初始密码（至少 10 个字符，不能与用户名相同）",
+                             validators=[InputRequired(REQUIRED), Length(max=256, message="太长")],
+                             render_kw={"autocomplete": "new-password"})
+    community_ids = CheckboxesField("负责的社区（社区工作者至少选一个）", coerce=int, validators=[Optional()])
+
+
+class CommunitiesForm(ConsoleForm):
+    community_ids = CheckboxesField("负责的社区", coerce=int, validators=[Chosen("请至少选择一个社区")])
+
+
+class ReasonForm(ConsoleForm):
+    reason = StringField("理由", validators=[InputRequired("请填写理由"), Length(max=200, message="最多 200 个字")])
+
+
+class PasswordResetForm(ConsoleForm):
+    new_password = PasswordField("新密码（至少 10 个字符）", validators=[InputRequired(REQUIRED),
+                                                                 Length(max=256, message="太长")],
+                                 render_kw={"autocomplete": "new-password"})
+
+
+class AuditFilter(ConsoleForm):
+    class Meta(ConsoleForm.Meta):
+        csrf = False  # a GET filter changes nothing
+
+    actor = SelectField("操作人", coerce=str, validators=[Optional()])
+    verb = SelectField("操作", coerce=str, validators=[Optional()])
+    target_type = StringField("对象类型", validators=[Optional(), Length(max=32, message="最多 32 个字符")])
+    target_id = StringField("对象编号", validators=[Optional(), Length(max=64, message="最多 64 个字符")])
+    since = DateField("从（含）", validators=[Optional()])
+    until = DateField("到（含）", validators=[Optional()])

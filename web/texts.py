@@ -60,6 +60,12 @@ ERRORS = {
     "effective_date_conflict": "已有版本安排在该日期或更晚生效，请选择更晚的日期。",
     "invalid_preview_window": "试算天数须为 1 到 90 天。",
     "unknown_action_type": "未知的行为类型。",
+    "staff_not_found": "找不到该工作人员。",
+    "username_taken": "该用户名已被使用。",
+    "not_a_worker": "管理员可以管理所有社区，不需要分配社区。",
+    "cannot_disable_self": "不能停用自己的账号。",
+    "staff_already_disabled": "该账号已经停用。",
+    "staff_already_active": "该账号已经启用。",
 }
 GENERIC_ERROR = "操作未能完成，请稍后重试。（{code}）"
 
@@ -69,7 +75,7 @@ FIELDS = {
     "action_types": "计入的行为", "multipliers": "积分倍数", "first_action_bonus": "首次参与奖励",
     "checkin_points": "签到积分", "checkin_daily_limit": "每日签到次数", "checkin_total_limit": "签到总次数",
     "checkin_qr": "签到二维码", "kind": "类型", "points_cost": "所需积分", "stock": "库存",
-    "per_resident_limit": "每人限兑", "active": "上架", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
+    "per_resident_limit": "每人限兑", "active": "上架", "communities": "负责的社区", "username": "用户名", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
 }
 
 # (pattern of the domain's English message, Chinese with the groups in {0}, {1} …)
@@ -110,6 +116,9 @@ MESSAGES = [
     (r"must be now or later", "生效时间不能早于现在（已入账的积分不会改变）"),
     (r"one of .*", "请从列表中选择"),
     (r"not a rule field", "不是规则的字段"),
+    (r"A worker needs at least one community\.", "社区工作者至少要负责一个社区"),
+    (r"Must be one of .*", "请从列表中选择"),
+    (r"Must differ\.", "新密码不能与原密码相同"),
 ]
 
 
@@ -203,3 +212,36 @@ def rule_change(change: dict, types: dict) -> dict:
             "to": rule_value(change["to"])}
 CAP_PERIOD = {"day": "每天", "week": "每周", "month": "每月", "year": "每年"}
 CAP_METRIC = {"count": "次数", "units": "数量", "grams": "克 CO₂e", "points": "积分"}
+
+AUDIT_VERB = {
+    "action.approve": "审核通过", "action.reject": "审核驳回", "action_type.create": "新增行为类型",
+    "action_type.update": "修改行为类型", "balance.adjust": "调整积分", "budget.create": "新增预算",
+    "budget.delete": "删除预算", "budget.update": "修改预算", "campaign.cancel": "取消活动",
+    "campaign.create": "新建活动", "campaign.publish": "发布活动", "campaign.update": "修改活动",
+    "card.bind": "绑定居民卡", "card.unbind": "解绑居民卡", "create_staff": "添加人员", "partner.create": "登记合作方",
+    "partner.rotate_key": "更换合作方密钥", "partner.update": "修改合作方", "redemption.cancel": "取消兑换",
+    "resident.block": "冻结居民", "resident.erase": "删除居民数据", "resident.refollow": "居民重新关注",
+    "resident.unblock": "解冻居民", "resident.unfollow": "居民取消关注", "reward.create": "新增奖品",
+    "reward.update": "修改奖品", "rule_set.activate": "启用规则", "rule_set.caps_update": "修改上限",
+    "rule_set.discard": "作废规则草稿", "rule_set.draft": "新建规则草稿", "rule_set.rule_update": "修改规则",
+    "staff.assign_communities": "分配社区", "staff.change_password": "修改本人密码", "staff.disable": "停用账号",
+    "staff.enable": "启用账号", "staff.reset_password": "重置密码", "staff.sign_in": "登录", "staff.sign_out": "退出",
+    "station.create": "新增站点", "station.update": "修改站点", "station.weigh_in": "现场称重", "voucher.use": "核销",
+    "street.create": "新增街道", "street.rename": "街道改名", "community.create": "新增社区",
+    "community.rename": "社区改名", "community.move": "社区调整街道",
+}
+
+
+def audit_verb(verb: str) -> str:
+    """A verb in Chinese where one is known, with its code so a filter can still be read."""
+    chinese = AUDIT_VERB.get(verb)
+    return f"{chinese}（{verb}）" if chinese else verb
+
+
+def audit_detail(detail: dict | None) -> str:
+    """An entry's detail as short key=value pairs."""
+    import json
+
+    return "；".join(f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}"
+                    for k, v in (detail or {}).items())
+ACTOR_KIND = {"staff": "工作人员", "resident": "居民", "system": "系统", "partner": "合作方"}

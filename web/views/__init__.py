@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_wtf.csrf import CSRFError
 
 from api.extensions import db
-from carbon_credit.errors import DomainError, NotFound
+from carbon_credit.errors import DomainError, Forbidden, NotFound
 from carbon_credit.staff_sessions import session_staff
 from carbon_credit.timeutil import TZ, local_date, utcnow
 
@@ -23,6 +23,7 @@ SESSION_KEY = "sid"
 NAV = [("console.dashboard", "概览", None)]
 # Pages only admins may open (the API answers a worker 403 there), shown after the others.
 ADMIN_NAV: list = []
+ADMIN_ONLY: set[str] = set()  # endpoint prefixes a worker is refused (403, as by the API)
 
 
 @console.before_request
@@ -41,6 +42,14 @@ def _load_staff():
     g.staff_session, g.staff = found
     g.scope = None if g.staff.role == "admin" else tuple(g.staff.community_ids)
     return None
+
+
+@console.before_request
+def _admins_only():
+    endpoint = request.endpoint or ""
+    staff = g.get("staff")
+    if staff is not None and staff.role != "admin" and any(endpoint.startswith(p) for p in ADMIN_ONLY):
+        raise Forbidden(code="forbidden")
 
 
 @console.after_request
@@ -117,4 +126,5 @@ def unknown(anything):
     abort(404)
 
 
-from . import auth, campaigns, dashboard, reviews, rewards, rules, weighins  # noqa: E402,F401  (routes on the blueprint)
+from . import auth, campaigns, dashboard, reviews, rewards, weighins  # noqa: E402,F401  (routes on the blueprint)
+from . import rules, people, audit  # noqa: E402,F401,I001  (admins' pages, in the order of their menu)

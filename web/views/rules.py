@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from api.extensions import db
-from carbon_credit.errors import DomainError, Forbidden, NoActiveRuleSet, NotFound, RuleSetInvalid
+from carbon_credit.errors import DomainError, NoActiveRuleSet, NotFound, RuleSetInvalid
 from carbon_credit.models import ActionType, RuleSet
 from carbon_credit.preview import preview_rule_set
 from carbon_credit.rulesets import (activate_rule_set, create_draft, diff_rule_sets, discard_draft, get_rule_set,
@@ -16,17 +16,10 @@ from carbon_credit.timeutil import start_of_local_day, utcnow
 
 from .. import texts
 from ..forms import ActionForm, ActivateForm, PreviewFilter, RuleForm
-from . import ADMIN_NAV, console
+from . import ADMIN_NAV, ADMIN_ONLY, console
 
 ADMIN_NAV.append(("console.rules", "规则", "console.rule"))
-
-
-@console.before_request
-def _admins_only():
-    endpoint = request.endpoint or ""
-    if (endpoint == "console.rules" or endpoint.startswith("console.rule_")) and g.get("staff") is not None \
-            and g.staff.role != "admin":
-        raise Forbidden(code="forbidden")
+ADMIN_ONLY.add("console.rule")
 
 
 def _in_force(now):
