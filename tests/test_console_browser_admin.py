@@ -97,3 +97,25 @@ def test_an_admin_adds_a_worker_then_disables_the_account_and_finds_it_in_the_au
     page.get_by_role("cell", name="停用账号（staff.disable）").wait_for()
     assert_labelled(page)
     shot(page, "audit")
+
+
+def test_an_admin_sets_a_budget_and_registers_a_partner_whose_secret_shows_once(page, city):
+    browser_sign_in(page, "admin")
+    page.get_by_role("link", name="预算", exact=True).click()
+    page.get_by_label("适用行为").select_option(label="地铁出行")
+    page.get_by_label("积分额度").fill("2000")
+    page.get_by_role("button", name="设置", exact=True).click()
+    page.get_by_text("预算已设置").wait_for()
+    page.get_by_text("468 / 2,000").wait_for()  # the month's metro points count from the start
+    assert_labelled(page)
+    shot(page, "budgets")
+    page.get_by_role("link", name="合作方", exact=True).click()
+    page.get_by_label("名称").fill("济南公交集团")
+    page.get_by_label("类型").select_option("transit_operator")
+    page.get_by_label("公交出行").check()
+    page.get_by_role("button", name="登记并签发密钥").click()
+    page.get_by_text("只显示这一次").wait_for()
+    assert_labelled(page)
+    shot(page, "partners")
+    page.goto("/console/partners")
+    assert page.get_by_text("只显示这一次").count() == 0

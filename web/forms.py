@@ -270,3 +270,30 @@ class AuditFilter(ConsoleForm):
     target_id = StringField("对象编号", validators=[Optional(), Length(max=64, message="最多 64 个字符")])
     since = DateField("从（含）", validators=[Optional()])
     until = DateField("到（含）", validators=[Optional()])
+
+
+class BudgetForm(ConsoleForm):
+    month = StringField("月份", validators=[InputRequired("请选择月份"),
+                                          Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="格式如 2026-06")],
+                        render_kw={"type": "month"})
+    action_type = SelectField("适用行为", coerce=str, validators=[Optional()])
+    points_limit = IntegerField("积分额度", validators=[InputRequired(REQUIRED), NumberRange(1, None, "须为大于 0 的整数")])
+    mode = SelectField("用完后", choices=[("stop", "停止发放"), ("scale", "按比例折减")],
+                       validators=[AnyOf(("stop", "scale"), message="请从列表中选择")])
+    scale_factor = DecimalField("折减比例（0 到 1 之间，仅“按比例折减”填写）", places=None,
+                                validators=[Optional(), NumberRange(0, 1, "须在 0 到 1 之间")],
+                                render_kw={"inputmode": "decimal", "step": "any"})
+
+
+class BudgetEditForm(ConsoleForm):
+    points_limit = BudgetForm.points_limit
+    mode = BudgetForm.mode
+    scale_factor = BudgetForm.scale_factor
+
+
+class PartnerForm(ConsoleForm):
+    name = StringField("名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    kind = SelectField("类型", coerce=str, validators=[InputRequired("请选择类型")])
+    action_types = CheckboxesField("可推送的行为", validators=[Chosen("请至少选择一种行为")])
+    station_ids = CheckboxesField("运营的站点", coerce=int, validators=[Optional()])
+    active = BooleanField("启用（停用后该合作方的推送一律拒收）", default=True)

@@ -61,6 +61,10 @@ ERRORS = {
     "invalid_preview_window": "试算天数须为 1 到 90 天。",
     "unknown_action_type": "未知的行为类型。",
     "staff_not_found": "找不到该工作人员。",
+    "budget_exists": "这个月已经有同一范围的预算，请修改它。",
+    "budget_not_found": "找不到该预算。",
+    "partner_not_found": "找不到该合作方。",
+    "partner_name_taken": "已有同名的合作方。",
     "username_taken": "该用户名已被使用。",
     "not_a_worker": "管理员可以管理所有社区，不需要分配社区。",
     "cannot_disable_self": "不能停用自己的账号。",
@@ -75,7 +79,9 @@ FIELDS = {
     "action_types": "计入的行为", "multipliers": "积分倍数", "first_action_bonus": "首次参与奖励",
     "checkin_points": "签到积分", "checkin_daily_limit": "每日签到次数", "checkin_total_limit": "签到总次数",
     "checkin_qr": "签到二维码", "kind": "类型", "points_cost": "所需积分", "stock": "库存",
-    "per_resident_limit": "每人限兑", "active": "上架", "communities": "负责的社区", "username": "用户名", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
+    "per_resident_limit": "每人限兑", "active": "上架", "communities": "负责的社区", "username": "用户名",
+    "points_limit": "积分额度", "mode": "用完后", "scale_factor": "折减比例", "action_type": "适用行为", "name": "名称",
+    "station_ids": "运营的站点", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
 }
 
 # (pattern of the domain's English message, Chinese with the groups in {0}, {1} …)
@@ -119,6 +125,10 @@ MESSAGES = [
     (r"A worker needs at least one community\.", "社区工作者至少要负责一个社区"),
     (r"Must be one of .*", "请从列表中选择"),
     (r"Must differ\.", "新密码不能与原密码相同"),
+    (r"scale needs a factor with 0 < factor < 1", "按比例折减须填写 0 到 1 之间（不含）的比例"),
+    (r"only the scale mode takes a factor", "只有“按比例折减”需要填写比例"),
+    (r"unknown action types: .*", "包含未知的行为类型"),
+    (r"unknown stations: .*", "包含不存在的站点"),
 ]
 
 
@@ -245,3 +255,5 @@ def audit_detail(detail: dict | None) -> str:
     return "；".join(f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}"
                     for k, v in (detail or {}).items())
 ACTOR_KIND = {"staff": "工作人员", "resident": "居民", "system": "系统", "partner": "合作方"}
+PARTNER_KIND = {"transit_operator": "公交地铁运营方", "bike_operator": "共享单车运营方", "smart_bin": "智能垃圾桶",
+                "recycling_kiosk": "回收小屋"}
