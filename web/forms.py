@@ -297,3 +297,12 @@ class PartnerForm(ConsoleForm):
     action_types = CheckboxesField("可推送的行为", validators=[Chosen("请至少选择一种行为")])
     station_ids = CheckboxesField("运营的站点", coerce=int, validators=[Optional()])
     active = BooleanField("启用（停用后该合作方的推送一律拒收）", default=True)
+
+
+class StationForm(ConsoleForm):
+    name = StringField("站点名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    kind = SelectField("类型", coerce=str, validators=[InputRequired("请选择类型")])
+    community_id = SelectField("所在社区", coerce=int, validators=[InputRequired("请选择社区")])
+    address = StringField("地址", validators=[Optional(), Length(max=256, message="最多 256 个字")])
+    partner_id = SelectField("运营的合作方", coerce=str, validators=[Optional()])
+    active = BooleanField("启用", default=True)

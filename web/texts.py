@@ -81,7 +81,7 @@ FIELDS = {
     "checkin_qr": "签到二维码", "kind": "类型", "points_cost": "所需积分", "stock": "库存",
     "per_resident_limit": "每人限兑", "active": "上架", "communities": "负责的社区", "username": "用户名",
     "points_limit": "积分额度", "mode": "用完后", "scale_factor": "折减比例", "action_type": "适用行为", "name": "名称",
-    "station_ids": "运营的站点", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
+    "station_ids": "运营的站点", "community_id": "所在社区", "partner_id": "运营的合作方", "address": "地址", "remind_days_before": "提前提醒天数", "password": "新密码", "note": "理由",
 }
 
 # (pattern of the domain's English message, Chinese with the groups in {0}, {1} …)
@@ -129,6 +129,8 @@ MESSAGES = [
     (r"only the scale mode takes a factor", "只有“按比例折减”需要填写比例"),
     (r"unknown action types: .*", "包含未知的行为类型"),
     (r"unknown stations: .*", "包含不存在的站点"),
+    (r"unknown community", "社区不存在或不在您负责的范围内"),
+    (r"unknown partner", "合作方不存在"),
 ]
 
 
@@ -257,3 +259,4 @@ def audit_detail(detail: dict | None) -> str:
 ACTOR_KIND = {"staff": "工作人员", "resident": "居民", "system": "系统", "partner": "合作方"}
 PARTNER_KIND = {"transit_operator": "公交地铁运营方", "bike_operator": "共享单车运营方", "smart_bin": "智能垃圾桶",
                 "recycling_kiosk": "回收小屋"}
+STATION_KIND = {"recycling_station": "回收站", "smart_bin": "智能垃圾桶", "kiosk": "回收小屋"}
