@@ -306,3 +306,13 @@ class StationForm(ConsoleForm):
     address = StringField("地址", validators=[Optional(), Length(max=256, message="最多 256 个字")])
     partner_id = SelectField("运营的合作方", coerce=str, validators=[Optional()])
     active = BooleanField("启用", default=True)
+
+
+class StreetForm(ConsoleForm):
+    name = StringField("街道名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    district = StringField("所属区县", validators=[Optional(), Length(max=64, message="最多 64 个字")])
+
+
+class CommunityForm(ConsoleForm):
+    name = StringField("社区名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    street_id = SelectField("所属街道", coerce=int, validators=[InputRequired("请选择街道")])

@@ -61,6 +61,8 @@ ERRORS = {
     "invalid_preview_window": "试算天数须为 1 到 90 天。",
     "unknown_action_type": "未知的行为类型。",
     "staff_not_found": "找不到该工作人员。",
+    "street_name_taken": "已有同名的街道。",
+    "community_name_taken": "该街道下已有同名的社区。",
     "budget_exists": "这个月已经有同一范围的预算，请修改它。",
     "budget_not_found": "找不到该预算。",
     "partner_not_found": "找不到该合作方。",
