@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, DecimalField, FieldList, Form, FormField, HiddenField, IntegerField,
                      PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
 from wtforms.i18n import get_translations
@@ -316,3 +317,7 @@ class StreetForm(ConsoleForm):
 class CommunityForm(ConsoleForm):
     name = StringField("社区名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
     street_id = SelectField("所属街道", coerce=int, validators=[InputRequired("请选择街道")])
+
+
+class IngestUploadForm(ConsoleForm):
+    file = FileField("乘车记录文件（.csv 或 .jsonl）", validators=[FileRequired("请选择文件")])

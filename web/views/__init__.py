@@ -127,4 +127,4 @@ def unknown(anything):
 
 
 from . import auth, campaigns, dashboard, reviews, rewards, weighins, stations  # noqa: E402,F401  (routes on the blueprint)
-from . import rules, people, audit, budgets, partners, org, sends  # noqa: E402,F401,I001  (admins' pages, in the order of their menu)
+from . import rules, people, audit, budgets, partners, org, sends, ingest  # noqa: E402,F401,I001  (admins' pages, in the order of their menu)
