@@ -119,3 +119,24 @@ def test_an_admin_sets_a_budget_and_registers_a_partner_whose_secret_shows_once(
     shot(page, "partners")
     page.goto("/console/partners")
     assert page.get_by_text("只显示这一次").count() == 0
+
+
+def test_an_admin_walks_the_operations_pages_from_the_menu(page, city, session):
+    from carbon_credit.models import Station
+
+    now = utcnow()
+    session.add(Station(name="滨河回收站", kind="recycling_station", community_id=city["community"].id,
+                        address="滨河路 1 号", created_at=now, updated_at=now))
+    session.commit()
+    browser_sign_in(page, "admin")
+    for link, heading in (("站点", "站点"), ("组织", "组织"), ("发送记录", "发送记录"), ("数据导入", "数据导入"),
+                          ("报表", "碳普惠月报")):
+        page.get_by_role("link", name=link, exact=True).click()
+        page.get_by_role("heading", name=heading).first.wait_for()
+        assert_labelled(page)
+        shot(page, f"ops-{link}")
+    page.locator("[data-chart=communities] canvas").wait_for()
+    shot(page, "report")
+    page.emulate_media(media="print")
+    assert page.locator("form.filters").is_hidden()  # the print shows the report alone
+    shot(page, "report-print")

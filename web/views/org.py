@@ -18,14 +18,14 @@ ADMIN_ONLY.add("console.org")
 
 
 def _community_form(formdata=True, **values):
-    form = CommunityForm() if formdata else CommunityForm(formdata=None, **values)
+    form = CommunityForm(prefix="community") if formdata else CommunityForm(formdata=None, prefix="community", **values)
     form.street_id.choices = [(s.id, s.name) for s in list_streets(db.session)]
     return form
 
 
 def _page(street_form=None, community_form=None, status=200):
     return render_template("console/org.html", streets=list_streets(db.session),
-                           street_form=street_form or StreetForm(formdata=None),
+                           street_form=street_form or StreetForm(formdata=None, prefix="street"),
                            community_form=community_form or _community_form(False)), status
 
 
@@ -36,7 +36,7 @@ def org():
 
 @console.post("/org/streets")
 def org_street_new():
-    form = StreetForm()
+    form = StreetForm(prefix="street")
     if form.validate_on_submit():
         try:
             street = create_street(db.session, utcnow(), name=form.name.data, district=form.district.data or "",
@@ -69,7 +69,8 @@ def org_community_new():
 @console.route("/org/streets/<int:street_id>", methods=["GET", "POST"])
 def org_street(street_id):
     street = get_street(db.session, street_id)
-    form = StreetForm() if request.method == "POST" else StreetForm(formdata=None, obj=street)
+    form = StreetForm(prefix="street") if request.method == "POST" else StreetForm(formdata=None, obj=street,
+                                                                                   prefix="street")
     if form.validate_on_submit():
         try:
             rename_street(db.session, utcnow(), street.id, name=form.name.data, actor_id=g.staff.id)
