@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from .actions import ActionInput, record_action
 from .appliances import ApplianceSubmission, submit_appliance_claim
+from .budget_admin import create_budget
+from .budgets import month_of
 from .errors import DomainError
 from .models import MassSend, Notification, QRCode, Resident
 from .models.wechat import TemplateSend
@@ -79,9 +81,11 @@ def _partner(session, stations, now: datetime, cipher) -> None:
 
 
 def _claims(session, residents, now: datetime) -> int:
+    """Pending claims of 大桥 residents, so the demo worker (大桥街道) has them to review too."""
+    daqiao = [r for r in residents if r.community.street.name == "大桥街道"] or residents
     made = 0
     for index, (category, brand, model, kwh) in enumerate(CLAIMS):
-        resident = residents[(index * 7 + 2) % len(residents)]
+        resident = daqiao[index % len(daqiao)]
         sub = ApplianceSubmission(category=category, energy_grade=1, brand=brand, model=model,
                                   label_kwh=Decimal(kwh), invoice_no=f"0370019001{index:02d}-2026{index:04d}",
                                   invoice_date=local_date(now) - timedelta(days=2 + index), photo=invoice_png(index))
@@ -129,6 +133,12 @@ def _redemptions(session, residents, now: datetime) -> int:
     return made
 
 
+def _budget(session, now: datetime) -> None:
+    """This month's points budget for every action type, so the dashboard shows its burn."""
+    create_budget(session, now, actor_id=None, month=month_of(now), points_limit=1_000_000, mode="scale",
+                  scale_factor=Decimal("0.5"))
+
+
 def _offline_sends(session, campaign, stations, now: datetime) -> None:
     """What the demo would have asked WeChat for, recorded as sent offline."""
     session.add(QRCode(scene=f"campaign:{campaign.id}", kind="temporary", ticket=f"offline-campaign-{campaign.id}",
@@ -160,5 +170,6 @@ def seed_operations(session, now: datetime, communities, residents, campaign, rn
     older = _older_history(session, residents, rng, local_date(now), detailed_days)
     claims = _claims(session, residents, now)
     redemptions = _redemptions(session, residents, now)
+    _budget(session, now)
     _offline_sends(session, campaign, stations, now)
     return {"stations": len(stations), "older_actions": older, "claims": claims, "redemptions": redemptions}

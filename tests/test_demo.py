@@ -67,3 +67,8 @@ def test_the_demo_has_something_for_every_console_page(app, session):
     assert session.scalar(select(func.count(MassSend.id))) == 1
     assert session.scalar(select(func.count(TemplateSend.id))) >= created["redemptions"]
     assert all(ledger_is_consistent(session, a.id) for a in session.scalars(select(Account)))
+    from carbon_credit.models import Budget
+
+    assert session.scalar(select(func.count(Budget.id))) == 1
+    claimants = session.scalars(select(ApplianceClaim.resident_id)).all()
+    assert {session.get(Resident, r).community.street.name for r in claimants} == {"大桥街道"}

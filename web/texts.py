@@ -262,5 +262,5 @@ ACTOR_KIND = {"staff": "工作人员", "resident": "居民", "system": "系统",
 PARTNER_KIND = {"transit_operator": "公交地铁运营方", "bike_operator": "共享单车运营方", "smart_bin": "智能垃圾桶",
                 "recycling_kiosk": "回收小屋"}
 STATION_KIND = {"recycling_station": "回收站", "smart_bin": "智能垃圾桶", "kiosk": "回收小屋"}
-NOTIFICATION_KIND = {"credit": "积分到账", "review_result": "审核结果", "expiry_reminder": "积分到期提醒",
+NOTIFICATION_KIND = {"credit": "积分到账", "redemption": "兑换成功", "review_result": "审核结果", "expiry_reminder": "积分到期提醒",
                      "campaign": "活动通知", "campaign_reminder": "活动提醒"}
