@@ -62,3 +62,19 @@ def test_the_console_report_prints_and_downloads_the_same_tables(client, session
     rows = list(book["社区"].values)
     assert rows[0][0] == "社区" and rows[1][0] == "滨河社区" and rows[-1][0] == "合计"
     assert rows[1][2] == 2
+
+
+def test_the_street_ranking_and_a_campaigns_figures_download_within_the_workers_area(client, session, street):
+    from .campaign_support import plain_campaign
+
+    mine = plain_campaign(session, [street["first"]], status="published")
+    theirs = plain_campaign(session, [street["elsewhere"]], status="published")
+    session.commit()
+    sign_in(client, "worker")
+    ranking = client.get(f"/console/reports/{street['first'].street_id}/ranking?format=csv")
+    assert ranking.status_code == 200 and "滨河社区" in ranking.data.decode("utf-8-sig")
+    assert client.get(f"/console/reports/{street['elsewhere'].street_id}/ranking?format=csv").status_code == 404
+    assert client.get(f"/console/reports/{street['first'].street_id}/ranking?format=pdf").status_code == 404
+    figures = client.get(f"/console/campaigns/{mine.id}/figures?format=xlsx")
+    assert figures.status_code == 200 and load_workbook(io.BytesIO(figures.data)).active.max_row >= 1
+    assert client.get(f"/console/campaigns/{theirs.id}/figures?format=csv").status_code == 404

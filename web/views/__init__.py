@@ -126,5 +126,5 @@ def unknown(anything):
     abort(404)
 
 
-from . import auth, campaigns, dashboard, reviews, rewards, weighins, stations, reports  # noqa: E402,F401  (routes on the blueprint)
+from . import auth, campaigns, dashboard, reviews, rewards, weighins, stations, reports, downloads  # noqa: E402,F401  (routes on the blueprint)
 from . import rules, people, audit, budgets, partners, org, sends, ingest  # noqa: E402,F401,I001  (admins' pages, in the order of their menu)
