@@ -48,11 +48,11 @@ def _by_category(session, month: date, ids: list[int]) -> list[dict]:
 
 def _campaigns(session, month: date, ids: list[int]) -> list[dict]:
     start, end = month_bounds(month)
+    in_street = select(campaign_communities.c.campaign_id).where(campaign_communities.c.community_id.in_(ids))
     campaigns = session.scalars(
-        select(Campaign).join(campaign_communities, campaign_communities.c.campaign_id == Campaign.id)
-        .where(campaign_communities.c.community_id.in_(ids), Campaign.status.not_in(("draft", "cancelled")),
-               Campaign.active_from < end, Campaign.active_until > start)
-        .distinct().order_by(Campaign.active_from)).all()
+        select(Campaign).where(Campaign.id.in_(in_street), Campaign.status.not_in(("draft", "cancelled")),
+                               Campaign.active_from < end, Campaign.active_until > start)
+        .order_by(Campaign.active_from, Campaign.id)).all()
     checkins = dict(session.execute(
         select(CampaignCheckin.campaign_id, func.count(CampaignCheckin.id))
         .where(CampaignCheckin.campaign_id.in_([c.id for c in campaigns] or [-1]))
