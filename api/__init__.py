@@ -61,6 +61,7 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import CarbonApi, db, migrate
     from .host import HOST_EXTENSION, Host
     from .inputs import Blueprint, register_input_bounds
+    from .partner_auth import partner_cipher
     from .schemas.privacy import ResidentExportSchema
     from .scheduler import JOBS_EXTENSION, JobRegistry
     from .wechat_oauth import exchange_code
@@ -78,7 +79,8 @@ def _init_extensions(app: Flask) -> None:
     app.extensions[HOST_EXTENSION] = Host(api=smorest_api, auth_required=auth_required,
                                           current_principal=current_principal, error_schema=ErrorSchema,
                                           blueprint=Blueprint, exchange_oauth_code=exchange_code,
-                                          dump_resident_export=lambda data: ResidentExportSchema().dump(data))
+                                          dump_resident_export=lambda data: ResidentExportSchema().dump(data),
+                                          partner_cipher=partner_cipher)
 
 
 def _register_routes(app: Flask) -> None:

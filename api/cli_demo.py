@@ -15,13 +15,14 @@ from carbon_credit.timeutil import utcnow
 
 from .auth import hash_password
 from .extensions import db
+from .partner_auth import partner_cipher
 
 
 def prepare_demo(app) -> dict:
     """Bring the schema up to date and seed once; returns what the seed created."""
     with app.app_context():
         upgrade()
-        created = seed_demo(db.session, utcnow(), hash_password)
+        created = seed_demo(db.session, utcnow(), hash_password, cipher=partner_cipher())
         db.session.commit()
     return created
 

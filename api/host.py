@@ -36,6 +36,7 @@ class Host:
     blueprint: type  # the Blueprint class whose parser bounds every argument (api/inputs.py): use it for resources
     exchange_oauth_code: Callable  # a WeChat web-OAuth code -> the resident's identity (api/wechat_oauth.py)
     dump_resident_export: Callable  # a resident's data export as the API sends it (GET /me/export's JSON)
+    partner_cipher: Callable  # the Fernet that encrypts partner secrets at rest (api/partner_auth.py)
 
 
 def installed_faces() -> dict:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from .actions import ActionInput, record_action
 from .catalog import install_default_rule_set
+from .demo_operations import seed_operations
 from .errors import DomainError
 from .models import Account, Community, Resident, Staff, Street
 from .timeutil import TZ, local_date, start_of_local_day
@@ -156,8 +157,10 @@ def _rewards(session, now: datetime):
 
 
 def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, seed: int = 2026,
-              residents: int = RESIDENTS, days: int = HISTORY_DAYS) -> dict:
-    """Seed once; returns what was created (empty when the demo data is already there)."""
+              residents: int = RESIDENTS, days: int = HISTORY_DAYS, cipher=None) -> dict:
+    """Seed once; returns what was created (empty when the demo data is already there).
+
+    ``cipher`` encrypts partner secrets (the API's); without it no partner is registered."""
     if session.execute(select(Street.id).limit(1)).first() is not None:
         return {}
     rng = random.Random(seed)
@@ -167,7 +170,9 @@ def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, se
     _staff(session, communities, hash_password, now)
     joined = start_of_local_day(today - timedelta(days=days + 3))
     people = _residents(session, communities, rng, joined, residents)
-    _campaign(session, communities, now)
+    campaign = _campaign(session, communities, now)
     _rewards(session, now)
     actions = _history(session, people, rng, today, days)
-    return {"streets": len(STREETS), "communities": len(communities), "residents": len(people), "actions": actions}
+    operations = seed_operations(session, now, communities, people, campaign, rng, detailed_days=days, cipher=cipher)
+    return {"streets": len(STREETS), "communities": len(communities), "residents": len(people), "actions": actions,
+            **operations}

@@ -6,7 +6,7 @@ calendar filters are Shanghai dates, turned into UTC bounds here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Iterable, Optional
 
 from sqlalchemy import Select, func, or_, select
@@ -90,8 +90,13 @@ def ledger_query(resident_id: int) -> Select:
 
 
 def audit_query(*, verb: str | None = None, target_type: str | None = None, target_id: str | None = None,
-                actor_id: int | None = None) -> Select:
+                actor_id: int | None = None, since: datetime | None = None, until: datetime | None = None) -> Select:
+    """Entries newest first; ``since`` inclusive and ``until`` exclusive bound their time."""
     query = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    if since is not None:
+        query = query.where(AuditLog.created_at >= since)
+    if until is not None:
+        query = query.where(AuditLog.created_at < until)
     if verb:
         query = query.where(AuditLog.verb == verb)
     if target_type:
@@ -101,3 +106,14 @@ def audit_query(*, verb: str | None = None, target_type: str | None = None, targ
     if actor_id is not None:
         query = query.where(AuditLog.actor_id == actor_id)
     return query
+
+
+def audit_page(session, page: int, size: int, **filters) -> tuple[list[AuditLog], bool]:
+    """One page (from 1) of the filtered audit log, and whether another page follows."""
+    rows = list(session.scalars(audit_query(**filters).offset((page - 1) * size).limit(size + 1)))
+    return rows[:size], len(rows) > size
+
+
+def audit_verbs(session) -> list[str]:
+    """Every verb the log holds, for a filter to offer."""
+    return list(session.scalars(select(AuditLog.verb).distinct().order_by(AuditLog.verb)))

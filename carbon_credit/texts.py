@@ -139,6 +139,10 @@ ERROR_TEXTS = {
     "wechat_unavailable": "暂时无法连接微信，请稍后再试。",
     "wechat_oauth_failed": "微信登录未成功，请从微信中重新打开页面。",
     "qr_limit_reached": "公众号的永久二维码已用完（上限 100,000 个）。",
+    "staff_already_active": "该账号已经启用。",
+    "street_name_taken": "已有同名的街道。",
+    "community_name_taken": "该街道下已有同名的社区。",
+    "staff_already_disabled": "该账号已经停用。",
 }
 GENERIC_ERROR = "操作未能完成，请稍后重试。（{code}）"
 

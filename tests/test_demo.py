@@ -25,7 +25,7 @@ def test_demo_seed_builds_streets_staff_rules_and_history_once(session):
     assert session.scalar(select(func.count(Community.id))) == 12
     assert {s.role for s in session.scalars(select(Staff))} == {"admin", "worker"}
     assert session.scalar(select(RuleSet.status)) == "activated"
-    assert session.scalar(select(func.count(Credit.id))) == created["actions"]
+    assert session.scalar(select(func.count(Credit.id))) == created["actions"] + created["older_actions"]
     assert all(ledger_is_consistent(session, a.id) for a in session.scalars(select(Account)))
     assert seed_demo(session, FIXED_NOW, _hash) == {}
     assert session.scalar(select(func.count(Resident.id))) == 6
@@ -45,3 +45,30 @@ def test_demo_admin_can_sign_in_and_a_demo_resident_gets_a_token(app, client, se
     assert login(client, *DEMO_ADMIN)
     result = runner.invoke(args=["residents", "token", demo_openid(1)])
     assert result.exit_code == 0 and len(result.output.strip()) > 40
+
+
+def test_the_demo_has_something_for_every_console_page(app, session):
+    from carbon_credit.models import (ApplianceClaim, GreenAction, MassSend, Partner, QRCode, Redemption, Station)
+    from carbon_credit.models.wechat import TemplateSend
+    from api.partner_auth import partner_cipher
+
+    with app.app_context():
+        cipher = partner_cipher()
+    created = seed_demo(session, FIXED_NOW, _hash, residents=6, days=3, cipher=cipher)
+    session.commit()
+    assert created["stations"] >= 3 and created["claims"] == 3 and created["redemptions"] >= 1
+    assert session.scalar(select(func.count(Partner.id))) == 2
+    assert session.scalar(select(func.count(Station.id))) == created["stations"]
+    assert session.scalar(select(func.count(ApplianceClaim.id))) == 3
+    assert session.scalar(select(func.count(Redemption.id))) == created["redemptions"]
+    oldest = session.scalar(select(func.min(GreenAction.occurred_at)))
+    assert (FIXED_NOW - oldest).days > 90  # months of history, so trends show
+    assert session.scalar(select(func.count(QRCode.id))) == created["stations"] + 1
+    assert session.scalar(select(func.count(MassSend.id))) == 1
+    assert session.scalar(select(func.count(TemplateSend.id))) >= created["redemptions"]
+    assert all(ledger_is_consistent(session, a.id) for a in session.scalars(select(Account)))
+    from carbon_credit.models import Budget
+
+    assert session.scalar(select(func.count(Budget.id))) == 1
+    claimants = session.scalars(select(ApplianceClaim.resident_id)).all()
+    assert {session.get(Resident, r).community.street.name for r in claimants} == {"大桥街道"}

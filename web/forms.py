@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, PasswordField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (BooleanField, DateField, DecimalField, FieldList, Form, FormField, HiddenField, IntegerField,
+                     PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
 from wtforms.i18n import get_translations
 from wtforms.validators import (AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
                                 ValidationError)
@@ -193,3 +194,130 @@ class WeighInForm(ConsoleForm):
 
     def validate(self, extra_validators=None):
         return super().validate(extra_validators) and resident_named(self)
+
+
+class FactorForm(Form):
+    """One emission factor of a rule: its value and the citation for that value."""
+    grams_per_unit = DecimalField("每单位减排量（克 CO₂e）", places=None,
+                                  validators=[InputRequired("请填写减排量"),
+                                              NumberRange(0, None, "须为 0 或以上的数")],
+                                  render_kw={"inputmode": "decimal", "step": "any"})
+    source = TextAreaField("来源（须与该数值对应）", validators=[InputRequired("每个系数都要注明来源"),
+                                                           Length(max=500, message="最多 500 个字")],
+                           render_kw={"rows": 2})
+
+
+class RuleForm(ConsoleForm):
+    factors = FieldList(FormField(FactorForm))
+    points_per_gram = DecimalField("每克减排折算积分", places=None,
+                                   validators=[InputRequired(REQUIRED), NumberRange(0, 1000, "须在 0 到 1000 之间")],
+                                   render_kw={"inputmode": "decimal", "step": "any"})
+    points_per_unit = DecimalField("每单位积分（仅计积分的行为）", places=None,
+                                   validators=[InputRequired(REQUIRED), NumberRange(0, 1000, "须在 0 到 1000 之间")],
+                                   render_kw={"inputmode": "decimal", "step": "any"})
+    max_quantity = DecimalField("单次最多计入数量（不限留空）", places=None,
+                                validators=[Optional(), NumberRange(0, None, "须为大于 0 的数")],
+                                render_kw={"inputmode": "decimal", "step": "any"})
+    source = TextAreaField("规则说明与来源", validators=[Optional(), Length(max=1000, message="最多 1000 个字")],
+                           render_kw={"rows": 3})
+
+
+class ActivateForm(ConsoleForm):
+    effective_on = DateField("生效日期（留空表示立即生效；填写则从该日零点起生效）", validators=[Optional()])
+
+
+class PreviewFilter(ConsoleForm):
+    class Meta(ConsoleForm.Meta):
+        csrf = False  # a GET filter changes nothing
+
+    days = IntegerField("按最近多少天的记录试算", default=30,
+                        validators=[Optional(), NumberRange(1, 90, "须为 1 到 90 之间的整数")])
+
+
+class StaffForm(ConsoleForm):
+    username = StringField("用户名", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字符"),
+                                              Regexp(r"^[A-Za-z0-9_.-]+$", message="只能用字母、数字和 _ . -")],
+                           render_kw={"autocomplete": "off"})
+    display_name = StringField("姓名", validators=[Optional(), Length(max=64, message="最多 64 个字")])
+    role = SelectField("角色", choices=[("worker", "社区工作者"), ("admin", "管理员")],
+                       validators=[AnyOf(("worker", "admin"), message="请从列表中选择")])
+    password = PasswordField("初始密码（至少 10 个字符，不能与用户名相同）",
+                             validators=[InputRequired(REQUIRED), Length(max=256, message="太长")],
+                             render_kw={"autocomplete": "new-password"})
+    community_ids = CheckboxesField("负责的社区（社区工作者至少选一个）", coerce=int, validators=[Optional()])
+
+
+class CommunitiesForm(ConsoleForm):
+    community_ids = CheckboxesField("负责的社区", coerce=int, validators=[Chosen("请至少选择一个社区")])
+
+
+class ReasonForm(ConsoleForm):
+    reason = StringField("理由", validators=[InputRequired("请填写理由"), Length(max=200, message="最多 200 个字")])
+
+
+class PasswordResetForm(ConsoleForm):
+    new_password = PasswordField("新密码（至少 10 个字符）", validators=[InputRequired(REQUIRED),
+                                                                 Length(max=256, message="太长")],
+                                 render_kw={"autocomplete": "new-password"})
+
+
+class AuditFilter(ConsoleForm):
+    class Meta(ConsoleForm.Meta):
+        csrf = False  # a GET filter changes nothing
+
+    actor = SelectField("操作人", coerce=str, validators=[Optional()])
+    verb = SelectField("操作", coerce=str, validators=[Optional()])
+    target_type = StringField("对象类型", validators=[Optional(), Length(max=32, message="最多 32 个字符")])
+    target_id = StringField("对象编号", validators=[Optional(), Length(max=64, message="最多 64 个字符")])
+    since = DateField("从（含）", validators=[Optional()])
+    until = DateField("到（含）", validators=[Optional()])
+
+
+class BudgetForm(ConsoleForm):
+    month = StringField("月份", validators=[InputRequired("请选择月份"),
+                                          Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="格式如 2026-06")],
+                        render_kw={"type": "month"})
+    action_type = SelectField("适用行为", coerce=str, validators=[Optional()])
+    points_limit = IntegerField("积分额度", validators=[InputRequired(REQUIRED), NumberRange(1, None, "须为大于 0 的整数")])
+    mode = SelectField("用完后", choices=[("stop", "停止发放"), ("scale", "按比例折减")],
+                       validators=[AnyOf(("stop", "scale"), message="请从列表中选择")])
+    scale_factor = DecimalField("折减比例（0 到 1 之间，仅“按比例折减”填写）", places=None,
+                                validators=[Optional(), NumberRange(0, 1, "须在 0 到 1 之间")],
+                                render_kw={"inputmode": "decimal", "step": "any"})
+
+
+class BudgetEditForm(ConsoleForm):
+    points_limit = BudgetForm.points_limit
+    mode = BudgetForm.mode
+    scale_factor = BudgetForm.scale_factor
+
+
+class PartnerForm(ConsoleForm):
+    name = StringField("名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    kind = SelectField("类型", coerce=str, validators=[InputRequired("请选择类型")])
+    action_types = CheckboxesField("可推送的行为", validators=[Chosen("请至少选择一种行为")])
+    station_ids = CheckboxesField("运营的站点", coerce=int, validators=[Optional()])
+    active = BooleanField("启用（停用后该合作方的推送一律拒收）", default=True)
+
+
+class StationForm(ConsoleForm):
+    name = StringField("站点名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    kind = SelectField("类型", coerce=str, validators=[InputRequired("请选择类型")])
+    community_id = SelectField("所在社区", coerce=int, validators=[InputRequired("请选择社区")])
+    address = StringField("地址", validators=[Optional(), Length(max=256, message="最多 256 个字")])
+    partner_id = SelectField("运营的合作方", coerce=str, validators=[Optional()])
+    active = BooleanField("启用", default=True)
+
+
+class StreetForm(ConsoleForm):
+    name = StringField("街道名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    district = StringField("所属区县", validators=[Optional(), Length(max=64, message="最多 64 个字")])
+
+
+class CommunityForm(ConsoleForm):
+    name = StringField("社区名称", validators=[InputRequired(REQUIRED), Length(max=64, message="最多 64 个字")])
+    street_id = SelectField("所属街道", coerce=int, validators=[InputRequired("请选择街道")])
+
+
+class IngestUploadForm(ConsoleForm):
+    file = FileField("乘车记录文件（.csv 或 .jsonl）", validators=[FileRequired("请选择文件")])

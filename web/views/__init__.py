@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_wtf.csrf import CSRFError
 
 from ..database import db
-from carbon_credit.errors import DomainError, NotFound
+from carbon_credit.errors import DomainError, Forbidden, NotFound
 from carbon_credit.staff_sessions import session_staff
 from carbon_credit.timeutil import TZ, local_date, utcnow
 
@@ -21,6 +21,9 @@ PUBLIC_ENDPOINTS = {"console.sign_in", "console.static", "console.vendor"}
 SESSION_KEY = "sid"
 # The main menu: (endpoint, label, endpoint prefix that marks it current).
 NAV = [("console.dashboard", "概览", None)]
+# Pages only admins may open (the API answers a worker 403 there), shown after the others.
+ADMIN_NAV: list = []
+ADMIN_ONLY: set[str] = set()  # endpoint prefixes a worker is refused (403, as by the API)
 
 
 @console.before_request
@@ -41,6 +44,14 @@ def _load_staff():
     return None
 
 
+@console.before_request
+def _admins_only():
+    endpoint = request.endpoint or ""
+    staff = g.get("staff")
+    if staff is not None and staff.role != "admin" and any(endpoint.startswith(p) for p in ADMIN_ONLY):
+        raise Forbidden(code="forbidden")
+
+
 @console.after_request
 def _no_store(response):
     # Console pages show residents' data: never kept by shared caches or the back button of another user.
@@ -52,7 +63,7 @@ def _no_store(response):
 
 @console.app_context_processor
 def _globals():
-    return {"texts": texts, "nav": NAV, "vendor_missing": current_app.config.get("CONSOLE_VENDOR_MISSING", [])}
+    return {"texts": texts, "nav": NAV, "admin_nav": ADMIN_NAV, "vendor_missing": current_app.config.get("CONSOLE_VENDOR_MISSING", [])}
 
 
 @console.app_template_filter("local_day")
@@ -115,4 +126,5 @@ def unknown(anything):
     abort(404)
 
 
-from . import auth, campaigns, dashboard, reviews, rewards, weighins  # noqa: E402,F401  (routes on the blueprint)
+from . import auth, campaigns, dashboard, reviews, rewards, weighins, stations, reports, downloads  # noqa: E402,F401  (routes on the blueprint)
+from . import rules, people, audit, budgets, partners, org, sends, ingest  # noqa: E402,F401,I001  (admins' pages, in the order of their menu)

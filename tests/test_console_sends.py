@@ -1,0 +1,36 @@
+"""发送记录: admins read what went to WeChat (template messages, mass sends, QR codes); workers are refused."""
+from __future__ import annotations
+
+from carbon_credit.models import MassSend, Notification, QRCode
+from carbon_credit.models.wechat import TemplateSend
+from carbon_credit.timeutil import utcnow
+
+from .console_support import sign_in
+from .factories import make_community, make_resident, make_staff
+
+
+def test_an_admin_reads_each_kind_of_send_and_a_worker_is_refused(client, session):
+    community = make_community(session, "滨河社区")
+    make_staff(session, "admin", "admin")
+    make_staff(session, "worker", "worker", communities=[community])
+    resident = make_resident(session, community=community)
+    now = utcnow()
+    note = Notification(resident_id=resident.id, kind="credit", payload={"points": 12}, dedupe_key="credit:1",
+                        status="sent", next_attempt_at=now, created_at=now, sent_at=now)
+    session.add(note)
+    session.flush()
+    session.add_all([
+        TemplateSend(notification_id=note.id, msg_id=1001, openid=resident.openid, template_id="TPL_CREDIT",
+                     sent_at=now),
+        MassSend(campaign_id=1, publicity_kind="announce", text="垃圾分类周开始啦", status="sent", recipients=3,
+                 created_at=now),
+        QRCode(scene="station:1", permanent_scene="station:1", kind="permanent", ticket="t-1",
+               url="http://weixin.qq.com/q/s1", created_at=now)])
+    session.commit()
+    sign_in(client, "worker")
+    assert client.get("/console/sends").status_code == 403
+    sign_in(client, "admin")
+    assert "积分到账" in client.get("/console/sends").get_data(as_text=True)
+    assert "TPL_CREDIT" in client.get("/console/sends?tab=templates").get_data(as_text=True)
+    assert "垃圾分类周开始啦" in client.get("/console/sends?tab=mass").get_data(as_text=True)
+    assert "station:1" in client.get("/console/sends?tab=qrcodes").get_data(as_text=True)
