@@ -201,7 +201,7 @@ def test_a_changed_factor_needs_a_citation_of_its_new_value(client, session, adm
     assert client.patch(url, json={"source": "地铁: 深圳方法学与北京减排手册"}, headers=admin).status_code == 200
     cited = [{**factors[0], "grams_per_unit": "60", "source": "某市 2026 地铁因子"}, factors[1]]
     rule = client.patch(url, json={"factors": cited}, headers=admin).get_json()
-    assert (rule["factors"][0]["grams_per_unit"], rule["source"]) == ("60", "地铁: 深圳方法学与北京减排手册")
+    assert (rule["factors"][0]["grams_per_unit"], rule["source"]) == (60, "地铁: 深圳方法学与北京减排手册")
 
 
 def test_the_diff_shows_numbers_one_way_whether_stored_as_numbers_or_text(client, session, admin, draft):

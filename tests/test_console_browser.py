@@ -177,7 +177,10 @@ def test_a_worker_verifies_a_voucher_by_typing_its_code(page, area, session):
     session.commit()
     browser_sign_in(page, "worker")
     page.get_by_role("link", name="奖品").click()
-    assert page.get_by_role("row").filter(has_text="环保购物袋").count() == 1
+    page.wait_for_url("**/console/rewards")
+    row = page.get_by_role("row").filter(has_text="环保购物袋")
+    row.first.wait_for()  # the list has arrived before it is counted
+    assert row.count() == 1
     shot(page, "rewards")
     page.get_by_role("link", name="核销券码").click()
     page.wait_for_url("**/console/vouchers")
