@@ -53,12 +53,18 @@ def campaign_poster(campaign_id):
 def campaign_qrcode(campaign_id):
     """Ask WeChat for the campaign's check-in code (or reuse the stored one), then back to the poster."""
     campaign = _writable(campaign_id)
-    qr_request = resolve_qr_request(db.session, "campaign", campaign.id, community_ids=g.scope)
+    request_qrcode("campaign", campaign.id)
+    return redirect(url_for("console.campaign_poster", campaign_id=campaign.id))
+
+
+def request_qrcode(target_type: str, target_id: int) -> None:
+    """Ask WeChat for a target's code (or reuse the stored one) and flash how it went, for the poster page."""
+    qr_request = resolve_qr_request(db.session, target_type, target_id, community_ids=g.scope)
     try:
         client = get_client()
     except WeChatNotConfigured:
         flash(texts.error_text("wechat_not_configured"))
-        return redirect(url_for("console.campaign_poster", campaign_id=campaign.id))
+        return
     db.session.commit()  # end the read transaction before the token store may write (SQLite)
     try:
         qrcode_for_request(db.session, client, qr_request, utcnow(), staff_id=g.staff.id)
@@ -68,7 +74,6 @@ def campaign_qrcode(campaign_id):
     else:
         db.session.commit()
         flash("二维码已生成。")
-    return redirect(url_for("console.campaign_poster", campaign_id=campaign.id))
 
 
 def _keys() -> dict:

@@ -1,13 +1,10 @@
 """站点: recycling stations, smart bins and kiosks in the caller's communities; create, edit, print the QR poster."""
 from __future__ import annotations
 
-import requests
 from flask import flash, g, redirect, render_template, request, url_for
-from wechatpy.exceptions import WeChatClientException
 
 from ..database import db
-from ..wechat import (WeChatNotConfigured, describe_error, get_client, qrcode_for_request, resolve_qr_request,
-                      stored_qrcode_for_target)
+from ..wechat import stored_qrcode_for_target
 from carbon_credit.errors import DomainError, NotFound
 from carbon_credit.models.stations import STATION_KINDS
 from carbon_credit.overview import visible_communities
@@ -18,7 +15,7 @@ from carbon_credit.timeutil import utcnow
 from .. import texts
 from ..forms import StationForm
 from . import NAV, console
-from .campaign_site import qr_svg
+from .campaign_site import qr_svg, request_qrcode
 from .people import refuse
 
 NAV.append(("console.stations", "站点", "console.station"))
@@ -88,19 +85,5 @@ def station_poster(station_id):
 def station_qrcode(station_id):
     """Ask WeChat for the station's permanent code (or reuse the stored one), then back to the poster."""
     station = get_station(db.session, station_id, g.scope)
-    qr_request = resolve_qr_request(db.session, "station", station.id, community_ids=g.scope)
-    try:
-        client = get_client()
-    except WeChatNotConfigured:
-        flash(texts.error_text("wechat_not_configured"))
-        return redirect(url_for("console.station_poster", station_id=station.id))
-    db.session.commit()  # end the read transaction before the token store may write (SQLite)
-    try:
-        qrcode_for_request(db.session, client, qr_request, utcnow(), staff_id=g.staff.id)
-    except (WeChatClientException, requests.RequestException) as exc:
-        db.session.rollback()
-        flash(texts.error_text("wechat_api_error", detail=describe_error(exc)))
-    else:
-        db.session.commit()
-        flash("二维码已生成。")
+    request_qrcode("station", station.id)
     return redirect(url_for("console.station_poster", station_id=station.id))
