@@ -1,52 +1,27 @@
-"""QR scene check-ins: a registry from scene prefix to the service that handles it.
+"""QR scene check-ins: which service answers a scan of each kind of scene.
 
-A scene string looks like ``<kind>:<id>`` (for example ``campaign:12`` or
-``station:7``). The bot only calls ``scan_scene``; campaigns and stations
-register their handlers, so neither face needs to know the other.
+The bot only calls ``scan_scene``; the table below names every kind of
+scene and its handler, so neither face needs to know campaigns or stations.
+A new kind of QR code adds its handler here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-SCENE_HANDLERS: dict[str, Callable] = {}
+from .campaigns.checkins import scan_campaign
+from .scenes import ScanResult, parse_scene
+from .stations import scan_station
+
+SCENE_HANDLERS: dict[str, Callable] = {
+    "campaign": scan_campaign,
+    "station": scan_station,
+}
 
 
-@dataclass
-class ScanResult:
-    ok: bool
-    code: str  # checked_in | already_checked_in | not_open | outside_community | unknown_scene | ...
-    points: int = 0
-    balance: int | None = None
-    title: str = ""
-    detail: dict = field(default_factory=dict)
-
-
-def register_scene(kind: str):
-    def wrap(fn):
-        SCENE_HANDLERS[kind] = fn
-        return fn
-
-    return wrap
-
-
-def parse_scene(scene: str) -> tuple[str, str] | None:
-    kind, sep, ident = (scene or "").partition(":")
-    if not sep or not kind or not ident:
-        return None
-    return kind, ident
-
-
-SCENE_ID_MAX = 2**31 - 1  # ids are 32-bit integer columns; anything larger names nothing
-
-
-def scene_id(ident: str) -> int | None:
-    """The numeric id in a scene, or None when it cannot name a row (not digits, or out of range)."""
-    if not ident.isascii() or not ident.isdigit() or len(ident) > 10:
-        return None
-    value = int(ident)
-    return value if 0 < value <= SCENE_ID_MAX else None
+def is_known_scene(scene: str) -> bool:
+    parsed = parse_scene(scene)
+    return parsed is not None and parsed[0] in SCENE_HANDLERS
 
 
 def scan_scene(session, resident, scene: str, now: datetime) -> ScanResult:

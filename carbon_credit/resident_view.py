@@ -11,8 +11,9 @@ from typing import Optional
 
 from sqlalchemy import Select, func, select
 
-from .models import ActionType, Credit, LedgerEntry
+from .models import ActionType, Credit, LedgerEntry, QRCode
 from .models.residents import Account
+from .scenes import parse_scene
 from .timeutil import local_date
 
 TREND_DAYS = 30
@@ -179,9 +180,6 @@ def scene_for_code(session, code: str) -> str | None:
     issued, newest first); a typed code is the scene itself, e.g. ``station:7``
     (a full-width colon and spaces are tolerated).
     """
-    from .checkins import parse_scene
-    from .models import QRCode
-
     text = (code or "").strip().replace("：", ":").replace(" ", "")
     if not text:
         return None

@@ -15,7 +15,7 @@ from typing import Optional
 from sqlalchemy import select, update
 
 from .audit import audit
-from .checkins import ScanResult, register_scene, scene_id
+from .scenes import ScanResult, scene_id
 from .errors import InvalidInput, NotFound
 from .ledger import lock_account
 from .models import Community
@@ -118,7 +118,6 @@ def claim_visit(session, station_id: int, occurred_at: datetime, now: datetime) 
     return None
 
 
-@register_scene("station")
 def scan_station(session, resident, ident: str, now: datetime) -> ScanResult:
     """A resident scanned a station's QR: open (or extend) a short visit there."""
     station_id = scene_id(ident)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from carbon_credit.checkins import SCENE_HANDLERS, parse_scene
+from carbon_credit.checkins import is_known_scene
 from carbon_credit.residents import follow_resident, unfollow_resident
 
 from .. import texts
@@ -42,8 +42,7 @@ def scancode(push) -> str | None:
     (scancode_push) or gets a short note (scancode_waitmsg, which waits for our answer)."""
     info = push.raw.get("ScanCodeInfo")
     result = (info.get("ScanResult") if isinstance(info, dict) else None) or ""
-    scene = parse_scene(result.strip())
-    if scene is not None and scene[0] in SCENE_HANDLERS:
+    if is_known_scene(result.strip()):
         return check_in(push, push.resident(), result.strip())
     return texts.SCANCODE_UNKNOWN if push.field("Event").lower() == "scancode_waitmsg" else None
 

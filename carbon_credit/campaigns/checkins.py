@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..actions import ActionInput, record_action
-from ..checkins import ScanResult, register_scene, scene_id
+from ..scenes import ScanResult, scene_id
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..ledger import lock_account
 from ..models import Campaign, CampaignCheckin, Resident
@@ -98,7 +98,6 @@ def check_in(session, campaign: Campaign, resident, now: datetime, *, via: str =
                                                     "action_id": result.action.id, "resident_id": resident.id})
 
 
-@register_scene("campaign")
 def scan_campaign(session, resident, ident: str, now: datetime) -> ScanResult:
     """The bot's QR scan of ``campaign:<id>``."""
     campaign_id = scene_id(ident)

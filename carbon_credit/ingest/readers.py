@@ -16,7 +16,6 @@ from typing import Callable, Iterator
 
 from ..errors import InvalidInput
 
-READERS: dict[str, Callable] = {}
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 
@@ -38,14 +37,6 @@ class ByteCounter:
             yield raw.decode("utf-8-sig" if self.bytes_read == len(raw) else "utf-8", errors="replace")
 
 
-def register_reader(name: str):
-    def wrap(fn):
-        READERS[name] = fn
-        return fn
-
-    return wrap
-
-
 def format_for(path: str, explicit: str | None = None) -> str:
     if explicit:
         return explicit
@@ -55,7 +46,6 @@ def format_for(path: str, explicit: str | None = None) -> str:
     raise ValueError(f"Cannot tell the format of {path!r} from its extension; pass --format.")
 
 
-@register_reader("csv")
 def read_csv(lines: Iterator[str]) -> Iterator[tuple]:
     """A header row, then one record per row; quoted fields may span lines (line_no is the first)."""
     reader = csv.reader(lines)
@@ -75,7 +65,6 @@ def read_csv(lines: Iterator[str]) -> Iterator[tuple]:
         yield start, dict(zip(header, row))
 
 
-@register_reader("jsonl")
 def read_jsonl(lines: Iterator[str]) -> Iterator[tuple]:
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
@@ -89,9 +78,6 @@ def read_jsonl(lines: Iterator[str]) -> Iterator[tuple]:
             yield line_no, ParseProblem("unparseable: not a JSON object")
             continue
         yield line_no, {str(k).lower(): ("" if v is None else str(v)) for k, v in record.items()}
-
-
-HEADER_CHECKS: dict[str, Callable] = {}  # format -> fn(path, required, optional) -> problem text or None
 
 
 def check_columns(path: str, fmt: str, required: tuple, optional: tuple = ()) -> None:
@@ -130,7 +116,10 @@ def _csv_header_problem(path: str, required: tuple, optional: tuple) -> str | No
             f"{expected}; found: {shown}.")
 
 
-HEADER_CHECKS["csv"] = _csv_header_problem
+# Every file format the ingest reads, by the name ``--format`` takes.
+READERS: dict[str, Callable] = {"csv": read_csv, "jsonl": read_jsonl}
+# format -> fn(path, required, optional) -> problem text or None; JSON lines name their fields on every line.
+HEADER_CHECKS: dict[str, Callable] = {"csv": _csv_header_problem}
 
 
 def file_identity(path: str, chunk: int = 1 << 20) -> tuple[str, int]:

@@ -16,9 +16,6 @@ from typing import Optional
 
 from sqlalchemy import event
 
-WRITERS: dict = {}
-
-
 class StatementDuringCopy(RuntimeError):
     """A statement was sent on a batch's connection while a COPY was streaming on it.
 
@@ -27,21 +24,13 @@ class StatementDuringCopy(RuntimeError):
     """
 
 
-def register_writer(dialect: str):
-    def wrap(cls):
-        WRITERS[dialect] = cls
-        return cls
-
-    return wrap
-
-
 def writer_for(session, statement_timeout: Optional[float] = None):
     """A writer on the connection of the session's current transaction (call once per batch).
 
     ``statement_timeout`` (seconds) bounds every statement of the batch where
     the database can (PostgreSQL): a batch that waits longer fails instead of hanging.
     """
-    return WRITERS[session.get_bind().dialect.name](session, statement_timeout)
+    return _writers()[session.get_bind().dialect.name](session, statement_timeout)
 
 
 def trip_renderer(session):
@@ -49,7 +38,13 @@ def trip_renderer(session):
 
     The runner calls it in the reading thread, so that work overlaps the database work of the batch before.
     """
-    return WRITERS[session.get_bind().dialect.name].render_trip
+    return _writers()[session.get_bind().dialect.name].render_trip
+
+
+
+def _writers() -> dict:
+    """The writer class for each database dialect."""
+    return {"postgresql": PostgresWriter, "sqlite": SQLiteWriter}
 
 
 @contextmanager
@@ -196,7 +191,6 @@ class BaseWriter:
                    now_s, "", now_s)
 
 
-@register_writer("postgresql")
 class PostgresWriter(BaseWriter):
     def fmt_time(self, moment: datetime) -> str:
         return moment.isoformat()
@@ -349,7 +343,6 @@ class PostgresWriter(BaseWriter):
              "dkey": joined(r[3] for r in rows)})
 
 
-@register_writer("sqlite")
 class SQLiteWriter(BaseWriter):
     """SQLite has one writer at a time: the batch transaction already excludes other runs."""
 

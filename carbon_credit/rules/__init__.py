@@ -5,10 +5,10 @@ single API request, a nightly batch of millions of trips and a draft preview.
 """
 from .compiled import CapSpec, CompiledRule, CompiledRuleSet, compile_rule_set
 from .engine import ActionFacts, Adjustment, Outcome, evaluate
-from .methods import METHODS, register_method
+from .methods import METHODS
 from .usage import MemoryUsage, Usage
 
 __all__ = [
     "ActionFacts", "Adjustment", "CapSpec", "CompiledRule", "CompiledRuleSet", "METHODS", "MemoryUsage",
-    "Outcome", "Usage", "compile_rule_set", "evaluate", "register_method",
+    "Outcome", "Usage", "compile_rule_set", "evaluate",
 ]

@@ -2,7 +2,7 @@
 
 A method returns the carbon before evidence weighting (grams, Decimal), the
 points that do not derive from carbon (points-only behaviours), and trace
-details. New methods are added with ``register_method``; rules name them.
+details. A new method is a function here and an entry in ``METHODS``; rules name them.
 """
 from __future__ import annotations
 
@@ -21,18 +21,6 @@ class BaseAmount:
     detail: dict = field(default_factory=dict)
 
 
-METHODS: dict[str, Callable] = {}
-
-
-def register_method(name: str):
-    def wrap(fn):
-        METHODS[name] = fn
-        return fn
-
-    return wrap
-
-
-@register_method("per_unit")
 def per_unit(rule: CompiledRule, quantity: Decimal, unit: str, attributes: dict) -> BaseAmount:
     """Quantity × factor for that unit: per km when the trip has a distance, per trip otherwise."""
     factor = rule.factors.get(unit)
@@ -43,7 +31,6 @@ def per_unit(rule: CompiledRule, quantity: Decimal, unit: str, attributes: dict)
     return BaseAmount(grams=grams, fixed_points=Decimal(0), detail={"factor": detail})
 
 
-@register_method("points_only")
 def points_only(rule: CompiledRule, quantity: Decimal, unit: str, attributes: dict) -> BaseAmount:
     """Behaviours without an authoritative factor earn fixed points and claim 0 g CO2e."""
     points = quantity * rule.points_per_unit
@@ -51,7 +38,6 @@ def points_only(rule: CompiledRule, quantity: Decimal, unit: str, attributes: di
     return BaseAmount(grams=Decimal(0), fixed_points=points, detail={"points_only": detail})
 
 
-@register_method("appliance_kwh")
 def appliance_kwh(rule: CompiledRule, quantity: Decimal, unit: str, attributes: dict) -> BaseAmount:
     """(baseline kWh/yr − label kWh/yr) × grid factor × years, when the category has a baseline.
 
@@ -76,3 +62,11 @@ def appliance_kwh(rule: CompiledRule, quantity: Decimal, unit: str, attributes: 
     detail = {"category": category, "fallback_points": str(fallback),
               "reason": "no baseline kWh set for this category: points only, 0 g claimed"}
     return BaseAmount(grams=Decimal(0), fixed_points=quantity * fallback, detail={"appliance": detail})
+
+
+# Every method a rule may name, by the name rules use.
+METHODS: dict[str, Callable] = {
+    "per_unit": per_unit,
+    "points_only": points_only,
+    "appliance_kwh": appliance_kwh,
+}

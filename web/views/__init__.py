@@ -19,11 +19,28 @@ console = Blueprint("console", __name__, url_prefix="/console", template_folder=
                     static_folder="../static", static_url_path="/static")
 PUBLIC_ENDPOINTS = {"console.sign_in", "console.static", "console.vendor"}
 SESSION_KEY = "sid"
-# The main menu: (endpoint, label, endpoint prefix that marks it current).
-NAV = [("console.dashboard", "概览", None)]
+# The main menu, in its order: (endpoint, label, endpoint prefix or prefixes that mark it current).
+NAV = [
+    ("console.dashboard", "概览", None),
+    ("console.campaigns", "活动", ("console.campaign", "console.weigh_in")),
+    ("console.reviews", "审核", "console.review"),
+    ("console.rewards", "奖品", ("console.reward", "console.redemption", "console.voucher")),
+    ("console.stations", "站点", "console.station"),
+    ("console.report", "报表", "console.report"),
+]
 # Pages only admins may open (the API answers a worker 403 there), shown after the others.
-ADMIN_NAV: list = []
-ADMIN_ONLY: set[str] = set()  # endpoint prefixes a worker is refused (403, as by the API)
+ADMIN_NAV = [
+    ("console.staff", "人员", "console.staff"),
+    ("console.rules", "规则", "console.rule"),
+    ("console.audit", "审计", "console.audit"),
+    ("console.budgets", "预算", "console.budget"),
+    ("console.partners", "合作方", "console.partner"),
+    ("console.org", "组织", "console.org"),
+    ("console.sends", "发送记录", "console.sends"),
+    ("console.ingest", "数据导入", "console.ingest"),
+]
+# Endpoint prefixes a worker is refused (403, as by the API): every admin page's.
+ADMIN_ONLY = frozenset(prefix for _endpoint, _label, prefix in ADMIN_NAV)
 
 
 @console.before_request
@@ -127,4 +144,4 @@ def unknown(anything):
 
 
 from . import auth, campaigns, dashboard, reviews, rewards, weighins, stations, reports, downloads  # noqa: E402,F401  (routes on the blueprint)
-from . import rules, people, audit, budgets, partners, org, sends, ingest  # noqa: E402,F401,I001  (admins' pages, in the order of their menu)
+from . import rules, people, audit, budgets, partners, org, sends, ingest  # noqa: E402,F401,I001  (admins' pages)

@@ -12,10 +12,8 @@ from carbon_credit.timeutil import start_of_local_day
 
 from .. import texts
 from ..forms import AuditFilter
-from . import ADMIN_NAV, ADMIN_ONLY, console
+from . import console
 
-ADMIN_NAV.append(("console.audit", "审计", "console.audit"))
-ADMIN_ONLY.add("console.audit")
 PAGE_SIZE = 50
 
 

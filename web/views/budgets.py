@@ -11,11 +11,8 @@ from carbon_credit.errors import DomainError
 from carbon_credit.timeutil import utcnow
 
 from ..forms import ActionForm, BudgetEditForm, BudgetForm
-from . import ADMIN_NAV, ADMIN_ONLY, console
+from . import console
 from .people import refuse
-
-ADMIN_NAV.append(("console.budgets", "预算", "console.budget"))
-ADMIN_ONLY.add("console.budget")
 
 
 def _month():

@@ -19,9 +19,8 @@ from carbon_credit.timeutil import local_date, start_of_local_day, utcnow
 
 from .. import texts
 from ..forms import ActionForm, CampaignForm, CampaignTextForm
-from . import NAV, console
+from . import console
 
-NAV.append(("console.campaigns", "活动", ("console.campaign", "console.weigh_in")))
 PAGE_SIZE = 20
 
 

@@ -10,10 +10,7 @@ from carbon_credit.ingest.runs import find_run, list_runs
 
 from .. import ingest_jobs
 from ..forms import IngestUploadForm
-from . import ADMIN_NAV, ADMIN_ONLY, console
-
-ADMIN_NAV.append(("console.ingest", "数据导入", "console.ingest"))
-ADMIN_ONLY.add("console.ingest")
+from . import console
 
 
 @console.before_request

@@ -10,11 +10,8 @@ from carbon_credit.org import (create_community, create_street, get_community, g
 from carbon_credit.timeutil import utcnow
 
 from ..forms import CommunityForm, StreetForm
-from . import ADMIN_NAV, ADMIN_ONLY, console
+from . import console
 from .people import refuse
-
-ADMIN_NAV.append(("console.org", "组织", "console.org"))
-ADMIN_ONLY.add("console.org")
 
 
 def _community_form(formdata=True, **values):

@@ -15,11 +15,8 @@ from carbon_credit.timeutil import utcnow
 
 from .. import texts
 from ..forms import ActionForm, PartnerForm
-from . import ADMIN_NAV, ADMIN_ONLY, console
+from . import console
 from .people import refuse
-
-ADMIN_NAV.append(("console.partners", "合作方", "console.partner"))
-ADMIN_ONLY.add("console.partner")
 
 
 def _form(partner=None, formdata=True):

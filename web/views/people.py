@@ -13,10 +13,7 @@ from carbon_credit.timeutil import utcnow
 
 from .. import texts
 from ..forms import CommunitiesForm, PasswordResetForm, ReasonForm, StaffForm
-from . import ADMIN_NAV, ADMIN_ONLY, console
-
-ADMIN_NAV.append(("console.staff", "人员", "console.staff"))
-ADMIN_ONLY.add("console.staff")
+from . import console
 
 
 def _community_choices():

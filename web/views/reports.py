@@ -11,9 +11,7 @@ from carbon_credit.street_report import report_xlsx, street_report
 from carbon_credit.timeutil import TZ, utcnow
 
 from .. import texts
-from . import NAV, console
-
-NAV.append(("console.report", "报表", "console.report"))
+from . import console
 
 
 def _choices():

@@ -13,9 +13,7 @@ from carbon_credit.timeutil import utcnow
 
 from .. import texts
 from ..forms import DECISIONS, ReviewForm
-from . import NAV, console
-
-NAV.append(("console.reviews", "审核", "console.review"))
+from . import console
 
 
 def _filters() -> dict:

@@ -15,9 +15,8 @@ from carbon_credit.timeutil import local_date, start_of_local_day, utcnow
 
 from .. import texts
 from ..forms import RewardForm, VoucherForm
-from . import NAV, console
+from . import console
 
-NAV.append(("console.rewards", "奖品", ("console.reward", "console.redemption", "console.voucher")))
 PAGE_SIZE = 20
 REWARD_FIELDS = ("kind", "title", "description", "points_cost", "stock", "per_resident_limit", "active")
 

@@ -16,10 +16,7 @@ from carbon_credit.timeutil import start_of_local_day, utcnow
 
 from .. import texts
 from ..forms import ActionForm, ActivateForm, PreviewFilter, RuleForm
-from . import ADMIN_NAV, ADMIN_ONLY, console
-
-ADMIN_NAV.append(("console.rules", "规则", "console.rule"))
-ADMIN_ONLY.add("console.rule")
+from . import console
 
 
 def _in_force(now):

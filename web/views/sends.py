@@ -6,10 +6,8 @@ from flask import render_template, request
 from ..database import db
 from carbon_credit.sends import mass_sends, qr_codes, template_sends
 
-from . import ADMIN_NAV, ADMIN_ONLY, console
+from . import console
 
-ADMIN_NAV.append(("console.sends", "发送记录", "console.sends"))
-ADMIN_ONLY.add("console.sends")
 LISTS = {"templates": template_sends, "mass": mass_sends, "qrcodes": qr_codes}
 
 

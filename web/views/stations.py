@@ -14,11 +14,9 @@ from carbon_credit.timeutil import utcnow
 
 from .. import texts
 from ..forms import StationForm
-from . import NAV, console
+from . import console
 from .campaign_site import qr_svg, request_qrcode
 from .people import refuse
-
-NAV.append(("console.stations", "站点", "console.station"))
 
 
 def _form(station=None):
