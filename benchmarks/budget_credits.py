@@ -20,7 +20,6 @@ from decimal import Decimal
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-import carbon_credit.budgets  # noqa: F401  (registers the budget hook)
 from carbon_credit.actions import ActionInput, record_action
 from carbon_credit.budget_admin import create_budget
 from carbon_credit.catalog import install_default_rule_set

@@ -5,7 +5,6 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-import carbon_credit.budgets  # noqa: F401  (registers the budget hooks)
 from carbon_credit.actions import ActionInput, record_action
 from carbon_credit.budget_admin import create_budget
 from carbon_credit.explain import explain_credit
