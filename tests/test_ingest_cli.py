@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from carbon_credit.cards import bind_card
+from carbon_credit.ingest.runner import scratch_path
 from carbon_credit.ledger import ledger_is_consistent
 from carbon_credit.models import Account, Credit, GreenAction
 from carbon_credit.models.cards import IngestRun, UnmatchedTrip
@@ -151,7 +151,8 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     assert child.wait() == -signal.SIGKILL
     assert done_at_kill < len(rows), "the run finished before it could be killed"
     session.rollback()
-    scratch = os.path.join(tempfile.gettempdir(), f"carbon-ingest-run-{session.execute(select(IngestRun.id)).scalar_one()}")
+    scratch = scratch_path(None, session.get_bind().url.render_as_string(hide_password=True),
+                           session.execute(select(IngestRun.id)).scalar_one())
     assert os.path.isdir(scratch)  # a killed run cannot remove its partitions
     finished = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr

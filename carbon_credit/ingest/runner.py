@@ -8,6 +8,7 @@ twice because every trip id is checked against what is stored first.
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import os
 import shutil
@@ -170,15 +171,28 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
             raise
 
 
+def scratch_path(parent: Optional[str], database: str, run_id: int) -> str:
+    """Where run ``run_id`` of ``database`` (its URL) splits its file.
+
+    Named after the database as well as the run: run 1 of one database and run 1
+    of another (two deployments on one host, a test database beside a city's)
+    never share a directory.
+    """
+    if database in ("sqlite://", "sqlite:///:memory:"):
+        database += f"#{os.getpid()}"  # an in-memory database is this process's alone
+    key = hashlib.sha256(database.encode()).hexdigest()[:12]
+    return os.path.join(parent or tempfile.gettempdir(), f"carbon-ingest-{key}-run-{run_id}")
+
+
 @contextmanager
-def scratch_dir(parent: Optional[str], run_id: int):
-    """The run's own directory for its partitions, named after the run and emptied first.
+def scratch_dir(parent: Optional[str], database: str, run_id: int):
+    """The run's own directory for its partitions, named after its database and run and emptied first.
 
     A run killed outright (SIGKILL, power loss) cannot remove its files; the
     next run of the same file, which resumes it, clears them. The run lock
     keeps two processes of one run out of each other's way.
     """
-    path = os.path.join(parent or tempfile.gettempdir(), f"carbon-ingest-run-{run_id}")
+    path = scratch_path(parent, database, run_id)
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     try:
@@ -197,7 +211,8 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
     size = max(1, os.path.getsize(path))
     log.info("ingest run %s started on %s (%s bytes, source %s), after row %s", run.id, os.path.basename(path), size,
              options.source, run.rows_done)
-    with scratch_dir(options.work_dir, run.id) as scratch, ThreadPoolExecutor(max_workers=1) as pool:
+    database = session.get_bind().url.render_as_string(hide_password=True)
+    with scratch_dir(options.work_dir, database, run.id) as scratch, ThreadPoolExecutor(max_workers=1) as pool:
         # First pass: the file split by card (half of the progress bar).
         with open(path, "rb") as handle:
             counter = ByteCounter(handle)
