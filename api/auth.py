@@ -23,8 +23,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from carbon_credit.errors import DomainError, Forbidden
 from carbon_credit.models import Resident, Staff
-from carbon_credit.scope import require_community
-from carbon_credit.signin import policy_from_config, sign_in_staff, throttle_store
+from carbon_credit.staff.scope import require_community
+from carbon_credit.staff.signin import policy_from_config, sign_in_staff, throttle_store
 from carbon_credit.timeutil import utcnow
 
 from .extensions import db

@@ -7,8 +7,8 @@ import click
 from flask.cli import AppGroup
 
 from carbon_credit.errors import DomainError
-from carbon_credit.residents import find_resident_by_openid
-from carbon_credit.staff import STAFF_ROLES, create_staff
+from carbon_credit.residents.accounts import find_resident_by_openid
+from carbon_credit.staff.accounts import STAFF_ROLES, create_staff
 from carbon_credit.timeutil import utcnow
 
 from .auth import hash_password, issue_resident_token

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from carbon_credit.demo import DEMO_ADMIN, DEMO_WORKER, demo_openid, seed_demo
+from carbon_credit.demo.seed import DEMO_ADMIN, DEMO_WORKER, demo_openid, seed_demo
 from carbon_credit.timeutil import utcnow
 
 from .auth import hash_password

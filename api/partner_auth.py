@@ -2,7 +2,7 @@
 and the ``partner_required`` decorator.
 
 The scheme itself (string to sign, checks, error codes) is in
-carbon_credit/signing.py and documented in the README's partner section.
+carbon_credit/partners/signing.py and documented in the README's partner section.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from carbon_credit.intake import IdentityKeys
-from carbon_credit.partners import SignedRequest, verify_partner_request
-from carbon_credit.signing import DatabaseNonces, RedisNonces
+from carbon_credit.actions.intake import IdentityKeys
+from carbon_credit.partners.keys import SignedRequest, verify_partner_request
+from carbon_credit.partners.signing import DatabaseNonces, RedisNonces
 from carbon_credit.timeutil import utcnow
 
 from .extensions import db

@@ -11,7 +11,7 @@ to it when they are registered, e.g. the bot::
 Nothing registers a job by being imported, and the scheduler imports no face.
 
 Every run goes through ``run_job``: it takes the job's database lock
-(carbon_credit.joblocks) so the same job never runs twice at once, even with
+(carbon_credit.jobs.locks) so the same job never runs twice at once, even with
 several scheduler processes started by mistake; a process that finds the lock
 taken skips the run, logs it and records a ``skipped`` run. Every job must be
 idempotent, because a crash can always cut a run short and the next one redoes it.
@@ -25,7 +25,7 @@ from typing import Callable, Optional
 
 from sqlalchemy import delete, insert, inspect, update
 
-from carbon_credit.joblocks import DEFAULT_LEASE, job_lock, new_holder
+from carbon_credit.jobs.locks import DEFAULT_LEASE, job_lock, new_holder
 from carbon_credit.models import JobRun
 from carbon_credit.timeutil import TZ, utcnow
 

@@ -57,7 +57,7 @@ def prepare(url: str, residents: int) -> list[str]:
     from api import create_app
     from api.auth import hash_password, issue_resident_token
     from api.extensions import db
-    from carbon_credit.demo import seed_demo
+    from carbon_credit.demo.seed import seed_demo
     from carbon_credit.models import Resident
     from carbon_credit.timeutil import utcnow
 

@@ -9,13 +9,13 @@ import time
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from tripgen import card_number
 
 import carbon_credit.models  # noqa: F401
 from api.config import configure_sqlite_engine, normalise_database_url
-from carbon_credit.cards import card_hash
-from carbon_credit.catalog import install_default_rule_set
 from carbon_credit.db import Base
-from tripgen import card_number
+from carbon_credit.residents.cards import card_hash
+from carbon_credit.rules.install import install_default_rule_set
 
 OUTPUT_TABLES = ("green_actions", "trace_forms", "credits", "ledger_entries", "unmatched_trips", "notifications")
 REFERENCE_TABLES = ("streets", "communities", "staff", "residents", "accounts", "action_types", "rule_sets", "rules")

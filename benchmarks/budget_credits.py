@@ -20,12 +20,12 @@ from decimal import Decimal
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from carbon_credit.actions import ActionInput, record_action
-from carbon_credit.budget_admin import create_budget
-from carbon_credit.catalog import install_default_rule_set
+from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.budgets.admin import create_budget
 from carbon_credit.db import Base
 from carbon_credit.models import Staff
-from carbon_credit.residents import register_resident
+from carbon_credit.residents.accounts import register_resident
+from carbon_credit.rules.install import install_default_rule_set
 
 NOW = datetime(2026, 6, 5, 2, 0, tzinfo=timezone.utc)
 _ext = itertools.count()

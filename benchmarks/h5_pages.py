@@ -43,7 +43,7 @@ def build_app(folder: str):
     from api.config import configure_sqlite_engine
     from api.extensions import db
     from carbon_credit.db import Base
-    from carbon_credit.demo import seed_demo
+    from carbon_credit.demo.seed import seed_demo
 
     url = f"sqlite:///{folder}/bench.sqlite3"
     engine = create_engine(url)

@@ -76,7 +76,7 @@ def seed(database_url: str, residents: int) -> list[str]:
     from api.auth import hash_password
     from api.extensions import db
     from carbon_credit.db import Base
-    from carbon_credit.demo import seed_demo
+    from carbon_credit.demo.seed import seed_demo
     from carbon_credit.models import Resident
     from carbon_credit.timeutil import utcnow
 

@@ -50,8 +50,8 @@ def credit_pipeline() -> CreditPipeline:
     for, because they themselves record actions (campaign check-ins) and so
     import ``actions``, which takes this pipeline.
     """
-    from .budgets import apply_budget, prepare_batch_budget
-    from .campaigns.bonuses import BatchCampaigns, campaign_adjustments, release_unused_bonus
+    from carbon_credit.budgets.limits import apply_budget, prepare_batch_budget
+    from carbon_credit.campaigns.bonuses import BatchCampaigns, campaign_adjustments, release_unused_bonus
 
     return CreditPipeline(
         adjustments=(campaign_adjustments,),

@@ -7,10 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from carbon_credit.actions import ActionInput, record_action
-from carbon_credit.catalog import install_default_rule_set
-from carbon_credit.models import (Account, ActionType, AuditLog, Credit, GreenAction, LedgerEntry, Rule,
-                                  RuleSet)
+from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.models import Account, ActionType, AuditLog, Credit, GreenAction, LedgerEntry, Rule, RuleSet
+from carbon_credit.rules.install import install_default_rule_set
 from carbon_credit.timeutil import utcnow
 
 from .factories import FIXED_NOW, auth_header, make_community, make_resident

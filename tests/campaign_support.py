@@ -5,9 +5,9 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from carbon_credit.actions import ActionInput, record_action
-from carbon_credit.catalog import install_default_rule_set
+from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.models import Campaign
+from carbon_credit.rules.install import install_default_rule_set
 
 from .factories import FIXED_NOW
 

@@ -150,7 +150,7 @@ def pending_claim(session, resident, *, invoice_no: str = "044001900111-12345678
     from datetime import timedelta
     from decimal import Decimal
 
-    from carbon_credit.appliances import ApplianceSubmission, submit_appliance_claim
+    from carbon_credit.actions.appliances import ApplianceSubmission, submit_appliance_claim
     from carbon_credit.timeutil import local_date, utcnow
 
     now = now or utcnow()

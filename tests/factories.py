@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from werkzeug.security import generate_password_hash
 
 from carbon_credit.models import Community, Staff, Street
-from carbon_credit.residents import register_resident
+from carbon_credit.residents.accounts import register_resident
 
 FIXED_NOW = datetime(2026, 6, 5, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, 全国低碳日 season
 STAFF_PASSWORD = "correct horse battery staple"

@@ -8,11 +8,11 @@ from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import func, select
 
-from carbon_credit.cards import bind_card
-from carbon_credit.catalog import install_default_rule_set
 from carbon_credit.ingest import IngestOptions, ingest_transit_file
 from carbon_credit.models import Account, Credit
-from carbon_credit.rulesets import compiled_in_force
+from carbon_credit.residents.cards import bind_card
+from carbon_credit.rules.install import install_default_rule_set
+from carbon_credit.rules.versions import compiled_in_force
 from carbon_credit.timeutil import TZ
 
 from .factories import make_resident

@@ -6,8 +6,8 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from carbon_credit.catalog import install_default_rule_set
-from carbon_credit.signing import sign
+from carbon_credit.partners.signing import sign
+from carbon_credit.rules.install import install_default_rule_set
 
 from .factories import FIXED_NOW, auth_header
 

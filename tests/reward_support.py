@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from carbon_credit.ledger import add_lot, lock_account
+from carbon_credit.ledger.points import add_lot, lock_account
 from carbon_credit.models import LedgerEntry, Redemption, Reward
 
 from .factories import FIXED_NOW

@@ -236,7 +236,7 @@ def test_openapi_document_lists_the_endpoints_and_says_how_numbers_are_computed(
 
 
 def test_staff_find_a_resident_by_mobile_number(client, session, admin_token):
-    from carbon_credit.residents import set_phone
+    from carbon_credit.residents.accounts import set_phone
 
     resident = make_resident(session, display_name="王芳")
     other = make_resident(session, display_name="李强")

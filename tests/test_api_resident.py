@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 from freezegun import freeze_time
 
-from carbon_credit.catalog import install_default_rule_set
-from carbon_credit.explain import explain_credit
-from carbon_credit.ledger import add_lot, lock_account
+from carbon_credit.ledger.points import add_lot, lock_account
 from carbon_credit.rules import ActionFacts, Adjustment, compile_rule_set, evaluate
+from carbon_credit.rules.explain import explain_credit
+from carbon_credit.rules.install import install_default_rule_set
 from carbon_credit.rules.usage import Usage
 from carbon_credit.timeutil import local_date, start_of_local_day, utcnow
 

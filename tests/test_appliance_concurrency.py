@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from carbon_credit.appliances import ApplianceSubmission, submit_appliance_claim
+from carbon_credit.actions.appliances import ApplianceSubmission, submit_appliance_claim
 from carbon_credit.errors import Conflict
 from carbon_credit.models import GreenAction
 from carbon_credit.models.appliances import ApplianceClaim, EvidencePhoto

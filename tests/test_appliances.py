@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from carbon_credit.models import Account, AuditLog, GreenAction, Notification, Resident
 from carbon_credit.models.appliances import ApplianceClaim, EvidencePhoto
-from carbon_credit.rulesets import activate_rule_set, create_draft, update_rule
+from carbon_credit.rules.versions import activate_rule_set, create_draft, update_rule
 from carbon_credit.timeutil import local_date
 
 from .factories import auth_header, login, make_community, make_resident

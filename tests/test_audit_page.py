@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from carbon_credit.audit import audit
-from carbon_credit.history import audit_page, audit_verbs
+from carbon_credit.reporting.history import audit_page, audit_verbs
+from carbon_credit.staff.audit import audit
 
 from .factories import FIXED_NOW
 

@@ -10,13 +10,13 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot import texts
-from carbon_credit import cards
 from bot.handlers import build_handlers
 from bot.handlers.registry import normalise
-from carbon_credit.actions import ActionInput, record_action
+from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.ingest import ingest_transit_file
-from carbon_credit.ledger import adjust_balance
+from carbon_credit.ledger.points import adjust_balance
 from carbon_credit.models.cards import UnmatchedTrip
+from carbon_credit.residents import cards
 from carbon_credit.texts import error_text, format_carbon
 
 from .bot_support import load_push, say, text
@@ -101,8 +101,8 @@ def test_history_lists_the_last_five_credits_with_caps_explained(client, session
 
 
 def test_history_lists_spends_refunds_adjustments_and_expiries_newest_first(client, session, resident):
-    from carbon_credit.ledger import expire_due_accounts
-    from carbon_credit.redemptions import cancel_redemption, redeem_reward
+    from carbon_credit.ledger.points import expire_due_accounts
+    from carbon_credit.rewards.redemptions import cancel_redemption, redeem_reward
     from carbon_credit.timeutil import TZ
 
     from .reward_support import give_points, make_reward

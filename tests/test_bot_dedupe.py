@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from bot.dedupe import REDIS_PREFIX, dedupe_key, purge_answered_pushes
-from carbon_credit.ledger import adjust_balance
+from carbon_credit.ledger.points import adjust_balance
 from carbon_credit.models import Account, CampaignCheckin, Credit, InboundMessage, Resident
 
 from .bot_support import MODES, load_push, reply_fields, say, signed_request, text

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from carbon_credit.models import Account, Notification, Resident
-from carbon_credit.notify import enqueue_notification
+from carbon_credit.outreach.notifications import enqueue_notification
 
 from .campaign_support import install_rules, weigh_in
 from .factories import FIXED_NOW, auth_header, make_community, make_resident

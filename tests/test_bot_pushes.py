@@ -8,8 +8,16 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from bot import texts
-from carbon_credit.models import (Account, CampaignCheckin, MassSend, MassSendBatch, Notification, Resident,
-                                  TemplateRefusal, TemplateSend)
+from carbon_credit.models import (
+    Account,
+    CampaignCheckin,
+    MassSend,
+    MassSendBatch,
+    Notification,
+    Resident,
+    TemplateRefusal,
+    TemplateSend,
+)
 
 from .bot_support import MODES, RECORDED_OPENID, load_push, say
 from .campaign_support import install_rules, running_campaign
@@ -116,7 +124,7 @@ def test_a_station_or_campaign_code_that_names_nothing_is_called_invalid_not_tem
 
 
 def test_a_closed_station_says_its_code_is_no_longer_valid(client, session, scene):
-    from carbon_credit.stations import create_station
+    from carbon_credit.org.stations import create_station
 
     station = create_station(session, {"name": "桥南回收点", "kind": "recycling_station", "active": False,
                                        "community_id": make_community(session).id}, FIXED_NOW)

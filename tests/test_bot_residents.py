@@ -11,8 +11,8 @@ from sqlalchemy.orm import sessionmaker
 
 from bot import texts
 from carbon_credit.models import Account, AuditLog, Credit, LedgerEntry, Notification, Resident
-from carbon_credit.notify import enqueue_notification
-from carbon_credit.residents import erase_resident, follow_resident, openid_digest, unfollow_resident
+from carbon_credit.outreach.notifications import enqueue_notification
+from carbon_credit.residents.accounts import erase_resident, follow_resident, openid_digest, unfollow_resident
 
 from .bot_support import load_push, say, text
 from .campaign_support import install_rules, weigh_in
@@ -154,7 +154,7 @@ def test_concurrent_returns_of_one_follower_relink_once(engine, session, member)
 
 
 def test_unfollow_releases_bound_transit_cards(session, member):
-    from carbon_credit import cards
+    from carbon_credit.residents import cards
 
     cards.bind_card(session, member.id, "3100 1234 5678", FIXED_NOW, key="card-key", claim_window=timedelta(days=7))
     assert len(cards.active_cards(session, member.id)) == 1

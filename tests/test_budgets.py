@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from carbon_credit.actions import ActionInput, record_action
-from carbon_credit.budget_admin import FORECAST_METHOD, create_budget, month_report, update_budget
-from carbon_credit.budgets import prepare_batch_budget
+from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.budgets.admin import FORECAST_METHOD, create_budget, month_report, update_budget
+from carbon_credit.budgets.limits import prepare_batch_budget
 from carbon_credit.errors import Conflict, InvalidInput
 from carbon_credit.models import BudgetCounter
 from carbon_credit.rules import Outcome

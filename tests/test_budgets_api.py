@@ -1,7 +1,7 @@
 """The budgets endpoints: admins set a month's budget and read issued points, liability and forecast."""
 from __future__ import annotations
 
-from carbon_credit.budgets import month_of
+from carbon_credit.budgets.limits import month_of
 from carbon_credit.timeutil import utcnow
 
 from .factories import auth_header

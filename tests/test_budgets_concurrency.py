@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from carbon_credit.budget_admin import create_budget
+from carbon_credit.budgets.admin import create_budget
 from carbon_credit.models import BudgetCounter, Credit
 
 from .factories import FIXED_NOW, make_resident

@@ -7,8 +7,8 @@ import pytest
 from freezegun import freeze_time as _freeze_time
 from openpyxl import load_workbook
 
+from carbon_credit.actions.scans import scan_scene
 from carbon_credit.campaigns import advance_campaigns
-from carbon_credit.checkins import scan_scene
 from carbon_credit.models import Campaign, CampaignCheckin, GreenAction
 
 from .campaign_support import install_rules, weigh_in

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from carbon_credit.actions.scans import scan_scene
 from carbon_credit.campaigns import check_in_on_site
-from carbon_credit.checkins import scan_scene
 from carbon_credit.errors import Conflict, InvalidInput
 from carbon_credit.models import Account, CampaignCheckin, Credit, GreenAction, Resident
 

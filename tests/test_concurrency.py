@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from carbon_credit import errors
-from carbon_credit.actions import ActionInput, record_action
-from carbon_credit.ledger import balance_summary, ledger_is_consistent, lock_account, take_points
+from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.ledger.points import balance_summary, ledger_is_consistent, lock_account, take_points
 from carbon_credit.models import Credit, GreenAction, LedgerEntry, Resident
-from carbon_credit.rulesets import activate_rule_set, create_draft, update_rule
+from carbon_credit.rules.versions import activate_rule_set, create_draft, update_rule
 
 from .domain_helpers import act, install_rules
 from .factories import FIXED_NOW, make_resident

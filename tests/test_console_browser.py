@@ -1,17 +1,15 @@
 """The console in a real Chromium, walked as a community worker does it."""
 from __future__ import annotations
 
-import pytest
-
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from carbon_credit.models import Account, Campaign, GreenAction, QRCode, Station
 from carbon_credit.timeutil import local_date, utcnow
 
-from .console_support import (assert_labelled, browser_sign_in, live_server, page,  # noqa: F401
-                              pending_claim, shot)
+from .console_support import assert_labelled, browser_sign_in, live_server, page, pending_claim, shot  # noqa: F401
 from .domain_helpers import act, install_rules
 from .factories import make_community, make_resident, make_staff
 
@@ -167,7 +165,7 @@ def test_a_worker_reviews_appliance_claims_with_their_photos_one_after_another(p
 
 
 def test_a_worker_verifies_a_voucher_by_typing_its_code(page, area, session):
-    from carbon_credit.redemptions import redeem_reward
+    from carbon_credit.rewards.redemptions import redeem_reward
 
     from .reward_support import give_points, make_reward
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from carbon_credit.models import Redemption, Reward
-from carbon_credit.redemptions import redeem_reward
+from carbon_credit.rewards.redemptions import redeem_reward
 
 from .console_support import post_form, sign_in
 from .factories import FIXED_NOW, make_community, make_resident, make_staff

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from carbon_credit.models import RuleSet
-from carbon_credit.rulesets import rule_set_in_force
+from carbon_credit.rules.versions import rule_set_in_force
 from carbon_credit.timeutil import utcnow
 
 from .console_support import csrf_token, post_form, sign_in

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from carbon_credit.demo import DEMO_ADMIN, demo_openid, seed_demo
-from carbon_credit.ledger import ledger_is_consistent
+from carbon_credit.demo.seed import DEMO_ADMIN, demo_openid, seed_demo
+from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account, Community, Credit, Resident, RuleSet, Staff, Street
 
 from .factories import FIXED_NOW, login
@@ -48,9 +48,9 @@ def test_demo_admin_can_sign_in_and_a_demo_resident_gets_a_token(app, client, se
 
 
 def test_the_demo_has_something_for_every_console_page(app, session):
-    from carbon_credit.models import (ApplianceClaim, GreenAction, MassSend, Partner, QRCode, Redemption, Station)
-    from carbon_credit.models.wechat import TemplateSend
     from api.partner_auth import partner_cipher
+    from carbon_credit.models import ApplianceClaim, GreenAction, MassSend, Partner, QRCode, Redemption, Station
+    from carbon_credit.models.wechat import TemplateSend
 
     with app.app_context():
         cipher = partner_cipher()

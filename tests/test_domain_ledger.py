@@ -6,8 +6,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from carbon_credit import errors
-from carbon_credit.ledger import (adjust_balance, balance_summary, expire_due_accounts, ledger_is_consistent,
-                                  lock_account, refund_points, take_points)
+from carbon_credit.ledger.points import (
+    adjust_balance,
+    balance_summary,
+    expire_due_accounts,
+    ledger_is_consistent,
+    lock_account,
+    refund_points,
+    take_points,
+)
 from carbon_credit.models import AuditLog, LedgerEntry
 from carbon_credit.timeutil import TZ, expiry_for
 

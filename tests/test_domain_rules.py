@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from carbon_credit import errors
-from carbon_credit.ledger import balance_summary, ledger_is_consistent
+from carbon_credit.ledger.points import balance_summary, ledger_is_consistent
 from carbon_credit.models import Credit, GreenAction, LedgerEntry
-from carbon_credit.rulesets import activate_rule_set, create_draft, update_caps, update_rule
+from carbon_credit.rules.versions import activate_rule_set, create_draft, update_caps, update_rule
 
 from .domain_helpers import act, install_rules
 from .factories import FIXED_NOW, make_resident
@@ -151,7 +151,8 @@ def test_activation_refuses_the_past_and_invalid_drafts(session, resident):
 
 
 def test_appliance_waits_for_review_then_credits_points_only_without_a_baseline(session, resident):
-    from carbon_credit.actions import review_action
+    from carbon_credit.actions.record import review_action
+
     from .factories import make_staff
 
     reviewer = make_staff(session, "rev", "admin")

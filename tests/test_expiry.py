@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from carbon_credit.expiry import expire_points, remind_expiring
-from carbon_credit.ledger import ledger_is_consistent, lock_account, take_points
+from carbon_credit.ledger.expiry import expire_points, remind_expiring
+from carbon_credit.ledger.points import ledger_is_consistent, lock_account, take_points
 from carbon_credit.models import LedgerEntry, Notification
 from carbon_credit.timeutil import TZ
 

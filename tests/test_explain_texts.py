@@ -5,9 +5,9 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from carbon_credit.actions import ActionInput, record_action
-from carbon_credit.budget_admin import create_budget
-from carbon_credit.explain import explain_credit
+from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.budgets.admin import create_budget
+from carbon_credit.rules.explain import explain_credit
 
 from .campaign_support import install_rules, running_campaign
 from .factories import FIXED_NOW, make_community, make_resident, make_staff

@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from carbon_credit.errors import InvalidInput
-from carbon_credit.figures import check_range, community_figures
-from carbon_credit.figures_export import community_table, street_board_table, to_csv, to_xlsx
-from carbon_credit.leaderboards import street_leaderboard
+from carbon_credit.reporting.exports import community_table, street_board_table, to_csv, to_xlsx
+from carbon_credit.reporting.figures import check_range, community_figures
+from carbon_credit.reporting.leaderboards import street_leaderboard
 
 from .campaign_support import install_rules, weigh_in
 from .factories import FIXED_NOW, make_community, make_resident, make_street

@@ -9,9 +9,9 @@ from responses import matchers
 from sqlalchemy import select
 
 from api import create_app
-from carbon_credit.ledger import lock_account, take_points
+from carbon_credit.ledger.points import lock_account, take_points
 from carbon_credit.models import Credit, Resident
-from carbon_credit.residents import erase_resident
+from carbon_credit.residents.accounts import erase_resident
 from carbon_credit.timeutil import utcnow
 
 from .domain_helpers import act, install_rules

@@ -5,9 +5,7 @@ import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from carbon_credit.models import Credit
 from carbon_credit.timeutil import local_date, utcnow
 
 from .console_support import PHONE, live_server  # noqa: F401

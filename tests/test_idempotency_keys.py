@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from carbon_credit.ledger import adjust_balance
-from carbon_credit.stations import create_station
+from carbon_credit.ledger.points import adjust_balance
+from carbon_credit.org.stations import create_station
 from carbon_credit.timeutil import utcnow
 
 from .api_helpers import assert_error, bearer, install_rules, resident_in, snapshot

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from carbon_credit.budget_admin import create_budget
-from carbon_credit.explain import explain_credit
-from carbon_credit.ledger import ledger_is_consistent
+from carbon_credit.budgets.admin import create_budget
+from carbon_credit.ledger.points import ledger_is_consistent
+from carbon_credit.rules.explain import explain_credit
 
 from .factories import make_staff
 from .ingest_helpers import NOW, balance_of, credits_of, ingest, resident_with_card, setup_rules, trip, write_file

@@ -5,13 +5,25 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from carbon_credit.cards import bind_card, card_hash
-from carbon_credit.ledger import ledger_is_consistent
+from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account
 from carbon_credit.models.cards import UnmatchedTrip
+from carbon_credit.residents.cards import bind_card, card_hash
 
 from .factories import make_resident
-from .ingest_helpers import CLAIM_WINDOW, DAY, KEY, NOW, balance_of, credits_of, expected_grams, ingest, setup_rules, trip, write_file
+from .ingest_helpers import (
+    CLAIM_WINDOW,
+    DAY,
+    KEY,
+    NOW,
+    balance_of,
+    credits_of,
+    expected_grams,
+    ingest,
+    setup_rules,
+    trip,
+    write_file,
+)
 
 CARD = "310000000777"
 
@@ -66,7 +78,7 @@ def test_claimed_trips_respect_the_caps_of_their_day(session, tmp_path):
 
 
 def test_a_bound_card_is_matched_and_a_card_unbound_again_is_not(session, tmp_path):
-    from carbon_credit.cards import unbind_card
+    from carbon_credit.residents.cards import unbind_card
 
     setup_rules(session)
     resident = make_resident(session)

@@ -10,7 +10,7 @@ import pytest
 from carbon_credit.ingest.crediting import BatchCreditor, _usage_key, dump_trace
 from carbon_credit.ingest.trips import Trip
 from carbon_credit.rules import ActionFacts, Usage, evaluate
-from carbon_credit.rulesets import compiled_in_force
+from carbon_credit.rules.versions import compiled_in_force
 
 from .ingest_helpers import DAY, NOW, setup_rules
 

@@ -14,14 +14,23 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from carbon_credit.actions import ActionInput, record_action
+from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.db import Base
 from carbon_credit.ingest import StopAfterBatches
 from carbon_credit.ingest.trips import MODES
 from carbon_credit.models import Credit, GreenAction
 
-from .ingest_helpers import (DAY, NOW, at, balance_of, expected_grams, ingest, resident_with_card, setup_rules,
-                             write_file)
+from .ingest_helpers import (
+    DAY,
+    NOW,
+    at,
+    balance_of,
+    expected_grams,
+    ingest,
+    resident_with_card,
+    setup_rules,
+    write_file,
+)
 
 CARD = "310000000301"
 

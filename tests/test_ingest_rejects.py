@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from carbon_credit.rulesets import compiled_in_force
+from carbon_credit.rules.versions import compiled_in_force
 
 from .ingest_helpers import NOW, at, balance_of, credits_of, ingest, resident_with_card, setup_rules, trip, write_file
 

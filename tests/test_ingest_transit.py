@@ -7,16 +7,28 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from carbon_credit.actions import ActionInput, record_action
+from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.ingest import StopAfterBatches
-from carbon_credit.ledger import ledger_is_consistent
-from carbon_credit.explain import explain_credit
+from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account, Credit, GreenAction, LedgerEntry, Notification, TraceForm
 from carbon_credit.models.cards import IngestRun
-from carbon_credit.rulesets import compiled_in_force
+from carbon_credit.rules.explain import explain_credit
+from carbon_credit.rules.versions import compiled_in_force
 
-from .ingest_helpers import (DAY, NOW, at, balance_of, credit_count, credits_of, expected_grams, ingest,
-                             resident_with_card, setup_rules, trip, write_file)
+from .ingest_helpers import (
+    DAY,
+    NOW,
+    at,
+    balance_of,
+    credit_count,
+    credits_of,
+    expected_grams,
+    ingest,
+    resident_with_card,
+    setup_rules,
+    trip,
+    write_file,
+)
 
 CARD_A, CARD_B = "310000000001", "310000000002"
 

@@ -18,16 +18,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from api import create_app
 from api.config import ConfigurationError, normalise_database_url
-from carbon_credit.cards import bind_card
-from carbon_credit.catalog import install_default_rule_set
-from carbon_credit.demo import seed_demo
+from carbon_credit.demo.seed import seed_demo
 from carbon_credit.errors import InvalidInput
 from carbon_credit.models import Account, ActionType, Resident, RuleSet, Staff, Street
-from carbon_credit.staff import check_password_policy
+from carbon_credit.residents.cards import bind_card
+from carbon_credit.rules.install import install_default_rule_set
+from carbon_credit.staff.accounts import check_password_policy
 from carbon_credit.timeutil import local_date, start_of_local_day, utcnow
 
 from .factories import FAST_HASH_METHOD, FIXED_NOW, make_resident
@@ -128,8 +127,9 @@ def test_a_fresh_install_credits_its_first_trip_with_no_demo_data(production_env
 
 
 def test_the_demo_seeds_on_top_of_a_migrated_database_and_stays_idempotent(empty_url):
-    from api.extensions import db
     from flask_migrate import upgrade
+
+    from api.extensions import db
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
     with app.app_context():
@@ -159,9 +159,10 @@ def _rule_set_as_data(session) -> dict:
 
 
 def test_the_migrated_version_1_is_the_catalogue_the_demo_and_tests_install(empty_url, session):
-    """The migration carries a snapshot of carbon_credit/defaults.py; the two must not drift apart."""
-    from api.extensions import db
+    """The migration carries a snapshot of carbon_credit/rules/defaults.py; the two must not drift apart."""
     from flask_migrate import upgrade
+
+    from api.extensions import db
 
     install_default_rule_set(session, FIXED_NOW, FIXED_NOW)
     session.commit()
@@ -177,8 +178,9 @@ def test_the_migrated_version_1_is_the_catalogue_the_demo_and_tests_install(empt
 
 
 def test_an_install_that_already_has_rules_keeps_them(empty_url):
-    from api.extensions import db
     from flask_migrate import upgrade
+
+    from api.extensions import db
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
     with app.app_context():

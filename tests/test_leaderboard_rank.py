@@ -1,6 +1,12 @@
 from datetime import datetime, timedelta, timezone
 
-from carbon_credit.leaderboards import RankInfo, community_leaderboard, mask_name, parse_month, resident_rank
+from carbon_credit.reporting.leaderboards import (
+    RankInfo,
+    community_leaderboard,
+    mask_name,
+    parse_month,
+    resident_rank,
+)
 
 from .campaign_support import install_rules, weigh_in
 from .factories import FIXED_NOW, make_community, make_resident

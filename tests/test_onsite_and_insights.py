@@ -5,7 +5,7 @@ import pytest
 
 from carbon_credit.campaigns.insights import bonus_examples, participation_counts
 from carbon_credit.errors import InvalidInput
-from carbon_credit.onsite import find_residents_by_name_and_tail, resident_in_scope
+from carbon_credit.residents.onsite import find_residents_by_name_and_tail, resident_in_scope
 
 from .campaign_support import plain_campaign
 from .domain_helpers import install_rules

@@ -6,7 +6,13 @@ from sqlalchemy import select
 
 from carbon_credit.errors import Conflict, InvalidInput, NotFound
 from carbon_credit.models import AuditLog
-from carbon_credit.org import create_community, create_street, move_community, rename_community, rename_street
+from carbon_credit.org.places import (
+    create_community,
+    create_street,
+    move_community,
+    rename_community,
+    rename_street,
+)
 
 from .factories import FIXED_NOW
 

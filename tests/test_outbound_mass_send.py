@@ -11,11 +11,17 @@ from sqlalchemy.orm import sessionmaker
 from bot.outbound import record_mass_send_result, send_publicity
 from bot.outbound.mass_send import plan_batches
 from carbon_credit.models import MassSend, MassSendBatch, MassSendRecipient
-from carbon_credit.publicity import MONTHLY_MASS_SENDS, monthly_count, quota_month
+from carbon_credit.outreach.mass_send_quota import MONTHLY_MASS_SENDS, monthly_count, quota_month
 
 from .factories import FIXED_NOW, make_community, make_resident
 from .outbound_support import (
-    MASS_SEND, add_api, add_stable_token, body_of, calls_to, db_client, recorded,
+    MASS_SEND,
+    add_api,
+    add_stable_token,
+    body_of,
+    calls_to,
+    db_client,
+    recorded,
     rsps,  # noqa: F401  (fixture)
 )
 

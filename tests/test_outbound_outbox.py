@@ -14,11 +14,17 @@ from sqlalchemy.orm import sessionmaker
 from bot.outbound import deliver_outbox, deliver_outbox_job, record_template_result
 from bot.outbound.templates import load_templates
 from carbon_credit.models import Notification, TemplateRefusal, TemplateSend
-from carbon_credit.notify import enqueue_notification, skip_pending_notifications
+from carbon_credit.outreach.notifications import enqueue_notification, skip_pending_notifications
 
 from .factories import FIXED_NOW, make_resident
 from .outbound_support import (
-    TEMPLATE_SEND, add_api, add_stable_token, body_of, calls_to, db_client, recorded,
+    TEMPLATE_SEND,
+    add_api,
+    add_stable_token,
+    body_of,
+    calls_to,
+    db_client,
+    recorded,
     rsps,  # noqa: F401  (fixture)
 )
 

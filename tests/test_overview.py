@@ -5,8 +5,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from carbon_credit.overview import expiring_points, month_overview, narrow_scope, visible_communities
-from carbon_credit.scope import OutOfScope
+from carbon_credit.reporting.overview import (
+    expiring_points,
+    month_overview,
+    narrow_scope,
+    visible_communities,
+)
+from carbon_credit.staff.scope import OutOfScope
 from carbon_credit.timeutil import expiry_for
 
 from .domain_helpers import act, install_rules

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from carbon_credit.models import AuditLog, Partner, PartnerNonce
-from carbon_credit.signing import NONCE_TTL, DatabaseNonces, RedisNonces, string_to_sign
+from carbon_credit.partners.signing import NONCE_TTL, DatabaseNonces, RedisNonces, string_to_sign
 
 from .factories import auth_header, make_resident
 from .partner_support import EVENTS_PATH, install_rules, push_events, register_partner, signed_headers
@@ -150,7 +150,7 @@ def test_redis_nonce_store_refuses_a_replay_and_expires():
 
 
 def test_the_readme_worked_example_signs_as_documented():
-    from carbon_credit.signing import sign
+    from carbon_credit.partners.signing import sign
 
     body = ('{"events":[{"event_id":"bin7-000123","action_type":"recyclables_dropoff","category":"paper",'
             '"quantity":2.5,"station_id":7,"occurred_at":"2026-06-05T10:02:11+08:00",'

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from carbon_credit.cards import bind_card
+from carbon_credit.actions.partner_events import MAX_BATCH
 from carbon_credit.models import Account, Credit, GreenAction, Notification
-from carbon_credit.partner_events import MAX_BATCH
-from carbon_credit.residents import set_phone
-from carbon_credit.stations import create_station
+from carbon_credit.org.stations import create_station
+from carbon_credit.residents.accounts import set_phone
+from carbon_credit.residents.cards import bind_card
 
 from .factories import make_community, make_resident
 from .partner_support import install_rules, push_events, register_partner
@@ -157,7 +157,7 @@ def test_batches_over_the_documented_size_are_refused(client, world):
 
 
 def test_stored_fingerprints_cannot_be_recomputed_from_a_guessed_phone(client, session, world):
-    from carbon_credit.actions import request_fingerprint
+    from carbon_credit.actions.record import request_fingerprint
 
     event = weigh("fp-1", {"phone": PHONE}, "paper", 1, station_id=world["station"])
     assert results(push_events(client, world["partner"], [event]))["fp-1"]["status"] == "credited"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from carbon_credit.defaults import DEFAULT_RULES
 from carbon_credit.ingest.trips import MAX_TRIP_HOURS, MODES
+from carbon_credit.rules.defaults import DEFAULT_RULES
 
 from .ingest_helpers import ingest, resident_with_card, setup_rules, trip, write_file
 

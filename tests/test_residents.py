@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from carbon_credit.models import Account, Resident
-from carbon_credit.residents import register_resident
+from carbon_credit.residents.accounts import register_resident
 
 from .factories import FIXED_NOW, make_community
 

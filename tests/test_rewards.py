@@ -8,10 +8,17 @@ import pytest
 from sqlalchemy import select
 
 from carbon_credit.errors import IdempotencyKeyReused, InsufficientPoints, NotFound
-from carbon_credit.ledger import ledger_is_consistent, lock_account
+from carbon_credit.ledger.points import ledger_is_consistent, lock_account
 from carbon_credit.models import LedgerEntry, Notification, Redemption
-from carbon_credit.redemptions import (OutOfStock, RedemptionLimitReached, RewardNotAvailable, cancel_redemption,
-                                       normalise_voucher_code, redeem_reward, use_voucher)
+from carbon_credit.rewards.redemptions import (
+    OutOfStock,
+    RedemptionLimitReached,
+    RewardNotAvailable,
+    cancel_redemption,
+    normalise_voucher_code,
+    redeem_reward,
+    use_voucher,
+)
 
 from .factories import FIXED_NOW, make_community, make_resident, make_staff
 from .reward_support import balance, count, give_points, make_reward, stock_of

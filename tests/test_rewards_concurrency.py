@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from carbon_credit.errors import DomainError
-from carbon_credit.ledger import ledger_is_consistent
+from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account, LedgerEntry, Redemption
-from carbon_credit.redemptions import redeem_reward
+from carbon_credit.rewards.redemptions import redeem_reward
 
 from .factories import FIXED_NOW, make_community, make_resident
 from .reward_support import give_points, make_reward, stock_of

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from api.scheduler import JOBSTORE_TABLE, build_scheduler, jobs_of, run_job
-from carbon_credit.joblocks import new_holder, take_lease
+from carbon_credit.jobs.locks import new_holder, take_lease
 from carbon_credit.models import JobRun, LedgerEntry, Notification
 
 from .factories import make_resident
@@ -150,7 +150,7 @@ def test_job_lock_is_exclusive_across_separate_engines(db_url):
     from sqlalchemy import create_engine
 
     from api.config import configure_sqlite_engine
-    from carbon_credit.joblocks import job_lock
+    from carbon_credit.jobs.locks import job_lock
 
     engines = [create_engine(db_url) for _ in range(2)]
     for each in engines:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from carbon_credit.models import DailyStat
-from carbon_credit.stats import compute_daily_stats, recompute_recent_days
+from carbon_credit.reporting.daily_stats import compute_daily_stats, recompute_recent_days
 
 from .campaign_support import install_rules, weigh_in
 from .factories import FIXED_NOW, make_community, make_resident

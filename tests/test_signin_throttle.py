@@ -9,8 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from carbon_credit.models import SignInCounter
-from carbon_credit.signin import (DatabaseStore, InvalidCredentials, RedisStore, SignInThrottled, ThrottlePolicy,
-                                  sign_in_staff, throttle_store)
+from carbon_credit.staff.signin import (
+    DatabaseStore,
+    InvalidCredentials,
+    RedisStore,
+    SignInThrottled,
+    ThrottlePolicy,
+    sign_in_staff,
+    throttle_store,
+)
 
 from .api_helpers import assert_error
 from .factories import FIXED_NOW, STAFF_PASSWORD, make_staff

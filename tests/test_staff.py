@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from carbon_credit.errors import Conflict, InvalidInput, NotFound
 from carbon_credit.models import AuditLog
-from carbon_credit.staff import create_staff
+from carbon_credit.staff.accounts import create_staff
 
 from .factories import FIXED_NOW, STAFF_PASSWORD, fast_hash, make_community
 

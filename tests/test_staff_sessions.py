@@ -6,8 +6,13 @@ from datetime import timedelta
 import pytest
 
 from carbon_credit.errors import InvalidInput
-from carbon_credit.staff_sessions import (change_own_password, end_all_sessions, end_session, open_session,
-                                          session_staff)
+from carbon_credit.staff.sessions import (
+    change_own_password,
+    end_all_sessions,
+    end_session,
+    open_session,
+    session_staff,
+)
 
 from .factories import FIXED_NOW, make_community, make_staff
 

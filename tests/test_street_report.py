@@ -8,8 +8,8 @@ import pytest
 from openpyxl import load_workbook
 
 from carbon_credit.errors import NotFound
-from carbon_credit.overview import current_month
-from carbon_credit.street_report import street_report
+from carbon_credit.reporting.overview import current_month
+from carbon_credit.reporting.street_report import street_report
 from carbon_credit.timeutil import utcnow
 
 from .console_support import sign_in

@@ -1,7 +1,7 @@
 """Action types: every signed-in user reads them; admins add and change them."""
 from __future__ import annotations
 
-from carbon_credit.action_types import create_action_type, list_action_types, update_action_type
+from carbon_credit.actions.types import create_action_type, list_action_types, update_action_type
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

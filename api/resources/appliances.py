@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from carbon_credit.appliances import MAX_PHOTO_BYTES, ApplianceSubmission, claims_of, submit_appliance_claim
+from carbon_credit.actions.appliances import (
+    MAX_PHOTO_BYTES,
+    ApplianceSubmission,
+    claims_of,
+    submit_appliance_claim,
+)
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

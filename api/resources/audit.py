@@ -1,7 +1,7 @@
 """The audit log: who changed which rule, adjusted which balance, approved which evidence."""
 from __future__ import annotations
 
-from carbon_credit.history import audit_query
+from carbon_credit.reporting.history import audit_query
 
 from ..auth import auth_required
 from ..inputs import Blueprint

@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 from carbon_credit.errors import ResidentInactive
-from carbon_credit.residents import register_resident
-from carbon_credit.staff import change_own_password, sign_out_staff
+from carbon_credit.residents.accounts import register_resident
+from carbon_credit.staff.accounts import change_own_password, sign_out_staff
 from carbon_credit.timeutil import utcnow
 
-from ..auth import (auth_required, authenticate_staff, check_password, current_principal, hash_password,
-                    issue_resident_token, issue_staff_token)
+from ..auth import (
+    auth_required,
+    authenticate_staff,
+    check_password,
+    current_principal,
+    hash_password,
+    issue_resident_token,
+    issue_staff_token,
+)
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..inputs import Blueprint
-from ..schemas.auth import (PasswordChangeSchema, PrincipalSchema, StaffLoginSchema, TokenSchema,
-                            WeChatCodeSchema)
+from ..schemas.auth import PasswordChangeSchema, PrincipalSchema, StaffLoginSchema, TokenSchema, WeChatCodeSchema
 from ..wechat_oauth import exchange_code
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and bearer tokens")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from carbon_credit.budget_admin import create_budget, delete_budget, month_report, update_budget
-from carbon_credit.budgets import month_of, parse_month
+from carbon_credit.budgets.admin import create_budget, delete_budget, month_report, update_budget
+from carbon_credit.budgets.limits import month_of, parse_month
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

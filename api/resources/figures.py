@@ -15,20 +15,32 @@ from urllib.parse import quote
 from flask import Response
 from sqlalchemy import select
 
-from carbon_credit import figures_export as export
 from carbon_credit.campaigns import check_readable, get_campaign
-from carbon_credit.figures import campaign_figures, check_range, community_figures
-from carbon_credit.leaderboards import (community_leaderboard, month_label, parse_month, street_leaderboard)
 from carbon_credit.models import Community
-from carbon_credit.scope import OutOfScope
+from carbon_credit.reporting import exports as export
+from carbon_credit.reporting.figures import campaign_figures, check_range, community_figures
+from carbon_credit.reporting.leaderboards import (
+    community_leaderboard,
+    month_label,
+    parse_month,
+    street_leaderboard,
+)
+from carbon_credit.staff.scope import OutOfScope
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, ensure_community_access
 from ..extensions import db
 from ..inputs import Blueprint
-from ..schemas.figures import (CampaignFiguresQuerySchema, CampaignFiguresSchema, CommunityBoardQuerySchema,
-                               CommunityBoardSchema, CommunityFiguresQuerySchema, CommunityFiguresSchema,
-                               StreetBoardQuerySchema, StreetBoardSchema)
+from ..schemas.figures import (
+    CampaignFiguresQuerySchema,
+    CampaignFiguresSchema,
+    CommunityBoardQuerySchema,
+    CommunityBoardSchema,
+    CommunityFiguresQuerySchema,
+    CommunityFiguresSchema,
+    StreetBoardQuerySchema,
+    StreetBoardSchema,
+)
 
 blp = Blueprint("figures", __name__, url_prefix="/api/v1", description=__doc__)
 STAFF = ("admin", "worker")

@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
+from carbon_credit.actions.self_report import Declaration, declare_action
 from carbon_credit.errors import NotFound
-from carbon_credit.explain import explain_credit
-from carbon_credit.history import history_items, history_query
-from carbon_credit.ledger import balance_summary
+from carbon_credit.ledger.points import balance_summary
 from carbon_credit.models import ActionType, Credit, GreenAction
-from carbon_credit.self_report import Declaration, declare_action
+from carbon_credit.reporting.history import history_items, history_query
+from carbon_credit.rules.explain import explain_credit
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
@@ -18,8 +18,14 @@ from ..extensions import db
 from ..idempotency import idempotency_key_required
 from ..inputs import Blueprint
 from ..schemas.common import BalanceSchema
-from ..schemas.me import (ActionBodySchema, CreditExplanationSchema, HistoryItemSchema,
-                          HistoryQuerySchema, ProfileSchema, RecordedSchema)
+from ..schemas.me import (
+    ActionBodySchema,
+    CreditExplanationSchema,
+    HistoryItemSchema,
+    HistoryQuerySchema,
+    ProfileSchema,
+    RecordedSchema,
+)
 from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me",

@@ -4,8 +4,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from carbon_credit.models import Community, Street
-from carbon_credit.org import (create_community, create_street, get_community, move_community, rename_community,
-                               rename_street)
+from carbon_credit.org.places import (
+    create_community,
+    create_street,
+    get_community,
+    move_community,
+    rename_community,
+    rename_street,
+)
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

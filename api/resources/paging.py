@@ -1,7 +1,7 @@
 """Paging SQL queries with flask-smorest's pagination (``page``/``page_size`` in, X-Pagination out)."""
 from __future__ import annotations
 
-from carbon_credit.history import page_of
+from carbon_credit.reporting.history import page_of
 
 from ..extensions import db
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from carbon_credit.partner_events import MAX_BATCH, ingest_partner_events
+from carbon_credit.actions.partner_events import MAX_BATCH, ingest_partner_events
 from carbon_credit.timeutil import utcnow
 
 from ..errors import ErrorSchema
+from ..extensions import db
 from ..inputs import Blueprint
 from ..limits import limit_body
-from ..extensions import db
 from ..partner_auth import SECURITY_SCHEME, current_partner, identity_keys, partner_required
 from ..schemas.partners import BatchResultSchema, PartnerBatchSchema
 

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from carbon_credit.partners import (create_partner, get_partner, list_partners, partner_station_ids,
-                                    rotate_partner_key, update_partner)
+from carbon_credit.partners.keys import (
+    create_partner,
+    get_partner,
+    list_partners,
+    partner_station_ids,
+    rotate_partner_key,
+    update_partner,
+)
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import current_app
 
-from carbon_credit.residents import set_phone
+from carbon_credit.residents.accounts import set_phone
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..inputs import Blueprint
-from ..schemas.appliances import PhoneSchema, PhoneResultSchema
+from ..schemas.appliances import PhoneResultSchema, PhoneSchema
 
 blp = Blueprint("phone", __name__, url_prefix="/api/v1/me", description="The resident's phone number")
 

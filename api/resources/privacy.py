@@ -1,8 +1,8 @@
 """A resident's own data: export it, or have it erased."""
 from __future__ import annotations
 
-from carbon_credit.privacy import export_resident_data
-from carbon_credit.residents import erase_resident
+from carbon_credit.residents.accounts import erase_resident
+from carbon_credit.residents.privacy import export_resident_data
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

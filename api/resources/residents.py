@@ -7,20 +7,26 @@ from uuid import uuid4
 from flask import current_app
 
 from carbon_credit.errors import InvalidInput
-from carbon_credit.history import ledger_query, resident_search_query
-from carbon_credit.ledger import BalanceSummary, adjust_balance, balance_summary
+from carbon_credit.ledger.points import BalanceSummary, adjust_balance, balance_summary
 from carbon_credit.models import Resident
-from carbon_credit.residents import block_resident, phone_hash, unblock_resident
-from carbon_credit.scope import require_resident
+from carbon_credit.reporting.history import ledger_query, resident_search_query
+from carbon_credit.residents.accounts import block_resident, phone_hash, unblock_resident
+from carbon_credit.staff.scope import require_resident
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, ensure_community_access
 from ..errors import ErrorSchema
 from ..extensions import db
-from ..schemas.accounts import ReasonSchema
 from ..inputs import Blueprint
-from ..schemas.staff import (AdjustmentBodySchema, AdjustmentSchema, LedgerEntrySchema, ResidentDetailSchema,
-                             ResidentQuerySchema, ResidentSummarySchema)
+from ..schemas.accounts import ReasonSchema
+from ..schemas.staff import (
+    AdjustmentBodySchema,
+    AdjustmentSchema,
+    LedgerEntrySchema,
+    ResidentDetailSchema,
+    ResidentQuerySchema,
+    ResidentSummarySchema,
+)
 from .paging import MAX_PAGE_SIZE, PAGE_SIZE, paged
 
 blp = Blueprint("residents", __name__, url_prefix="/api/v1/residents",

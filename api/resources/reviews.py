@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
-from carbon_credit.reviews import MAX_PAGE_SIZE, decide_review, list_reviews, review_photo
+from carbon_credit.actions.reviews import MAX_PAGE_SIZE, decide_review, list_reviews, review_photo
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

@@ -4,8 +4,14 @@ from __future__ import annotations
 from flask import g
 from flask.views import MethodView
 
-from carbon_credit.redemptions import cancel_redemption, list_redemptions, redeem_reward, use_voucher
-from carbon_credit.rewards import create_reward, get_reward, list_rewards, offered_rewards, update_reward
+from carbon_credit.rewards.catalogue import (
+    create_reward,
+    get_reward,
+    list_rewards,
+    offered_rewards,
+    update_reward,
+)
+from carbon_credit.rewards.redemptions import cancel_redemption, list_redemptions, redeem_reward, use_voucher
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
@@ -13,9 +19,18 @@ from ..errors import ErrorSchema
 from ..extensions import db
 from ..idempotency import idempotency_key_required
 from ..inputs import Blueprint
-from ..schemas.rewards import (CancelBodySchema, OfferedRewardSchema, RedeemBodySchema,
-                               RedemptionQuerySchema, RedemptionSchema, RewardBodySchema, RewardListQuerySchema,
-                               RewardPatchSchema, RewardSchema, VoucherUseSchema)
+from ..schemas.rewards import (
+    CancelBodySchema,
+    OfferedRewardSchema,
+    RedeemBodySchema,
+    RedemptionQuerySchema,
+    RedemptionSchema,
+    RewardBodySchema,
+    RewardListQuerySchema,
+    RewardPatchSchema,
+    RewardSchema,
+    VoucherUseSchema,
+)
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Rewards, redemptions and vouchers")
 STAFF = ("admin", "worker")

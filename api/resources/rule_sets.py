@@ -7,18 +7,39 @@ from sqlalchemy import select
 
 from carbon_credit.errors import NoActiveRuleSet
 from carbon_credit.models import RuleSet
-from carbon_credit.preview import preview_rule_set
-from carbon_credit.rulesets import (activate_rule_set, create_draft, diff_rule_sets, discard_draft, get_rule_set,
-                                    rule_set_in_force, state_of, update_caps, update_rule, validate_rule_set)
+from carbon_credit.rules.preview import preview_rule_set
+from carbon_credit.rules.versions import (
+    activate_rule_set,
+    create_draft,
+    diff_rule_sets,
+    discard_draft,
+    get_rule_set,
+    rule_set_in_force,
+    state_of,
+    update_caps,
+    update_rule,
+    validate_rule_set,
+)
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..inputs import Blueprint
-from ..schemas.rules import (ActivateSchema, CapsBodySchema, DiffQuerySchema, DiffSchema, PreviewBodySchema,
-                             PreviewSchema, RulePatchSchema, RuleSchema, RuleSetCreateSchema, RuleSetSchema,
-                             RuleSetSummarySchema, ValidationResultSchema)
+from ..schemas.rules import (
+    ActivateSchema,
+    CapsBodySchema,
+    DiffQuerySchema,
+    DiffSchema,
+    PreviewBodySchema,
+    PreviewSchema,
+    RulePatchSchema,
+    RuleSchema,
+    RuleSetCreateSchema,
+    RuleSetSchema,
+    RuleSetSummarySchema,
+    ValidationResultSchema,
+)
 
 blp = Blueprint("rule_sets", __name__, url_prefix="/api/v1/rule-sets",
                 description="Versioned point rules (admins). An activated version is never edited.")

@@ -2,17 +2,29 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from ..inputs import Blueprint
 
-from carbon_credit.staff import (assign_communities, create_staff, get_staff, list_staff, reset_staff_password,
-                                 set_staff_active)
+from carbon_credit.staff.accounts import (
+    assign_communities,
+    create_staff,
+    get_staff,
+    list_staff,
+    reset_staff_password,
+    set_staff_active,
+)
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal, hash_password
 from ..errors import ErrorSchema
 from ..extensions import db
-from ..schemas.accounts import (CommunityAssignmentSchema, PasswordResetSchema, ReasonSchema, StaffAccountSchema,
-                                StaffCreateSchema, StaffQuerySchema)
+from ..inputs import Blueprint
+from ..schemas.accounts import (
+    CommunityAssignmentSchema,
+    PasswordResetSchema,
+    ReasonSchema,
+    StaffAccountSchema,
+    StaffCreateSchema,
+    StaffQuerySchema,
+)
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff",
                 description="Staff accounts (admins): workers and their communities, disabling, password resets")

@@ -4,18 +4,24 @@ from __future__ import annotations
 from flask import g
 from flask.views import MethodView
 
-from carbon_credit.stations import create_station, get_station, list_stations, update_station
+from carbon_credit.actions.weighins import record_worker_weigh_in
+from carbon_credit.org.stations import create_station, get_station, list_stations, update_station
 from carbon_credit.timeutil import utcnow
-from carbon_credit.weighins import record_worker_weigh_in
 
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
+from ..idempotency import idempotency_key_required
 from ..inputs import Blueprint
 from ..partner_auth import identity_keys
-from ..idempotency import idempotency_key_required
-from ..schemas.stations import (RecordedActionSchema, StationCreateSchema,
-                                StationQuerySchema, StationSchema, StationUpdateSchema, WeighInSchema)
+from ..schemas.stations import (
+    RecordedActionSchema,
+    StationCreateSchema,
+    StationQuerySchema,
+    StationSchema,
+    StationUpdateSchema,
+    WeighInSchema,
+)
 
 blp = Blueprint("stations", __name__, url_prefix="/api/v1/stations",
                 description="Waste-sorting and recycling stations and their weigh-ins")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow.validate import Length, OneOf, Range
 
-from carbon_credit.staff import STAFF_ROLES
+from carbon_credit.staff.accounts import STAFF_ROLES
 
 COMMUNITY_ID = ma.fields.Integer(strict=True, validate=Range(min=1, max=2**31 - 1))
 REASON = {"required": True, "validate": Length(min=1, max=256),

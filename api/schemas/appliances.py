@@ -5,8 +5,8 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow.validate import Length, OneOf, Range
 
+from carbon_credit.actions.reviews import REVIEW_STATUSES
 from carbon_credit.models.appliances import APPLIANCE_CATEGORIES
-from carbon_credit.reviews import REVIEW_STATUSES
 
 from .common import Number
 

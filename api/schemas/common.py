@@ -6,7 +6,7 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow.validate import Regexp
 
-from carbon_credit.explain import fmt
+from carbon_credit.rules.explain import fmt
 
 
 class Number(ma.fields.Decimal):

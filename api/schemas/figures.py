@@ -4,9 +4,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow.validate import OneOf, Range
 
-from carbon_credit.figures import GROUPS
-from carbon_credit.figures_export import FORMATS
-from carbon_credit.leaderboards import STREET_ORDERS
+from carbon_credit.reporting.exports import FORMATS
+from carbon_credit.reporting.figures import GROUPS
+from carbon_credit.reporting.leaderboards import STREET_ORDERS
 
 from .common import MONTH
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow.validate import Length, OneOf
 
+from carbon_credit.actions.partner_events import MAX_BATCH, RESULT_STATUSES
 from carbon_credit.models.partners import PARTNER_KINDS
-from carbon_credit.partner_events import MAX_BATCH, RESULT_STATUSES
 
 
 class PartnerCreateSchema(ma.Schema):

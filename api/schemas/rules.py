@@ -5,8 +5,8 @@ import marshmallow as ma
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from carbon_credit.models import EVIDENCE_KINDS
-from carbon_credit.preview import MAX_DAYS
-from carbon_credit.rulesets import CAP_METRICS
+from carbon_credit.rules.preview import MAX_DAYS
+from carbon_credit.rules.versions import CAP_METRICS
 from carbon_credit.timeutil import PERIODS
 
 from .common import Number, ProblemSchema

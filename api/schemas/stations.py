@@ -4,8 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow.validate import Length, OneOf, Range
 
+from carbon_credit.actions.weighins import WEIGH_IN_CATEGORIES
 from carbon_credit.models.stations import STATION_KINDS
-from carbon_credit.weighins import WEIGH_IN_CATEGORIES
 
 from .common import Number
 

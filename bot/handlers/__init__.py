@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from carbon_credit.models import Resident
-from carbon_credit.residents import find_resident_by_openid, follow_resident
+from carbon_credit.residents.accounts import find_resident_by_openid, follow_resident
 
 from .. import texts
 from . import account_commands, card_commands, community_commands, events, messages

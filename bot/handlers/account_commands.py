@@ -1,9 +1,9 @@
 """余额, 明细 and 帮助: the resident's own account."""
 from __future__ import annotations
 
-from carbon_credit.ledger import balance_summary
+from carbon_credit.ledger.points import balance_summary
+from carbon_credit.ledger.statement import StatementLine, recent_changes
 from carbon_credit.models import Credit
-from carbon_credit.statement import StatementLine, recent_changes
 from carbon_credit.texts import format_carbon
 
 from .. import texts

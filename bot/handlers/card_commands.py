@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from carbon_credit import cards
 from carbon_credit.errors import DomainError
+from carbon_credit.residents import cards
 from carbon_credit.texts import ERROR_TEXTS, error_text
 
 from .. import texts

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from carbon_credit.campaigns import open_campaigns_for
-from carbon_credit.leaderboards import resident_rank
+from carbon_credit.reporting.leaderboards import resident_rank
 from carbon_credit.timeutil import local_date
 
 from .. import texts

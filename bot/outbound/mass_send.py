@@ -18,9 +18,15 @@ from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
 from carbon_credit.models import MassSend, MassSendBatch, Resident
-from carbon_credit.publicity import (
-    eligible_resident_ids, lock_mass_send, quota_month, record_recipients, release_quota, reserve_quota,
-    start_mass_send, unreached,
+from carbon_credit.outreach.mass_send_quota import (
+    eligible_resident_ids,
+    lock_mass_send,
+    quota_month,
+    record_recipients,
+    release_quota,
+    reserve_quota,
+    start_mass_send,
+    unreached,
 )
 
 from .client import describe_error

@@ -22,11 +22,18 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..models import ActionType, Campaign, CampaignCheckin, CampaignEnrolment, Resident, campaign_communities
-from ..rules import Adjustment
-from . import texts
-from .enrolment import claim_first_bonus, ensure_enrolment, release_first_bonus
-from .validation import CHECKIN_TYPE
+from carbon_credit.campaigns import texts
+from carbon_credit.campaigns.enrolment import claim_first_bonus, ensure_enrolment, release_first_bonus
+from carbon_credit.campaigns.validation import CHECKIN_TYPE
+from carbon_credit.models import (
+    ActionType,
+    Campaign,
+    CampaignCheckin,
+    CampaignEnrolment,
+    Resident,
+    campaign_communities,
+)
+from carbon_credit.rules import Adjustment
 
 BONUS_STATUSES = ("published", "running", "ended")
 _CLAIMS_KEY = "campaign_first_bonus_claims"

@@ -16,19 +16,18 @@ from typing import Optional
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..actions import ActionInput, record_action
-from ..scenes import ScanResult, scene_id
-from ..errors import Conflict, DomainError, InvalidInput, NotFound
-from ..ledger import lock_account
-from ..models import Campaign, CampaignCheckin, Resident
-from ..timeutil import local_date
-from .enrolment import ensure_enrolment
-from .queries import get_campaign
-from .validation import CHECKIN_TYPE
-
-from ..cards import resident_id_for_card
-from ..residents import find_resident_by_phone
-from ..scope import OutOfScope, covers
+from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.actions.scenes import ScanResult, scene_id
+from carbon_credit.campaigns.enrolment import ensure_enrolment
+from carbon_credit.campaigns.queries import get_campaign
+from carbon_credit.campaigns.validation import CHECKIN_TYPE
+from carbon_credit.errors import Conflict, DomainError, InvalidInput, NotFound
+from carbon_credit.ledger.points import lock_account
+from carbon_credit.models import Campaign, CampaignCheckin, Resident
+from carbon_credit.residents.accounts import find_resident_by_phone
+from carbon_credit.residents.cards import resident_id_for_card
+from carbon_credit.staff.scope import OutOfScope, covers
+from carbon_credit.timeutil import local_date
 
 CHECKIN_STATUSES = ("published", "running")
 # How a refused worker check-in is answered: {scan code: (error class, message)}.

@@ -14,9 +14,9 @@ from typing import Optional
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, NotFound
-from ..models import CampaignEnrolment
-from .queries import VISIBLE_STATUSES, get_campaign
+from carbon_credit.campaigns.queries import VISIBLE_STATUSES, get_campaign
+from carbon_credit.errors import Conflict, NotFound
+from carbon_credit.models import CampaignEnrolment
 
 
 def ensure_enrolment(session, campaign_id: int, resident_id: int, via: str, now: datetime

@@ -14,11 +14,11 @@ from typing import Iterable
 
 from sqlalchemy import func, select
 
-from ..errors import DomainError
-from ..models import ActionType, Campaign, CampaignCheckin, CampaignEnrolment
-from ..rules import ActionFacts, Adjustment, Usage, evaluate
-from ..rulesets import compiled_in_force
-from ..timeutil import local_date
+from carbon_credit.errors import DomainError
+from carbon_credit.models import ActionType, Campaign, CampaignCheckin, CampaignEnrolment
+from carbon_credit.rules import ActionFacts, Adjustment, Usage, evaluate
+from carbon_credit.rules.versions import compiled_in_force
+from carbon_credit.timeutil import local_date
 
 # A typical single action per type (quantity, unit); other types use one of their default unit.
 TYPICAL = {

@@ -16,8 +16,8 @@ from typing import Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..models import ActionType, Campaign, CampaignPublicity
-from . import texts
+from carbon_credit.campaigns import texts
+from carbon_credit.models import ActionType, Campaign, CampaignPublicity
 
 # Results are announced only this long after the end (a first run on an old database stays quiet).
 RESULTS_GRACE = timedelta(days=7)
@@ -45,7 +45,7 @@ def publicity_text(session, campaign: Campaign, kind: str, now: datetime) -> str
     if kind == "reminder":
         days_left = max(1, -(-int((campaign.active_until - now).total_seconds()) // 86400))
         return texts.reminder_text(campaign, days_left)
-    from ..figures import campaign_figures
+    from carbon_credit.reporting.figures import campaign_figures
 
     figures = campaign_figures(session, campaign.id)
     # Enrolment covers everyone who acted or checked in, plus those who signed up.

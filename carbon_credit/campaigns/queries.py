@@ -5,8 +5,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..errors import NotFound
-from ..models import Campaign, campaign_communities
+from carbon_credit.errors import NotFound
+from carbon_credit.models import Campaign, campaign_communities
 
 # States in which residents see a campaign (inside its visible window).
 VISIBLE_STATUSES = ("published", "running")

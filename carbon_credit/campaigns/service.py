@@ -17,12 +17,12 @@ from typing import Optional
 
 from sqlalchemy import or_, select
 
-from ..audit import audit
-from ..errors import Conflict
-from ..scope import OutOfScope, covers_all, covers_any
-from ..models import Campaign, Community, campaign_communities
-from .queries import get_campaign
-from .validation import check_campaign, normalise
+from carbon_credit.campaigns.queries import get_campaign
+from carbon_credit.campaigns.validation import check_campaign, normalise
+from carbon_credit.errors import Conflict
+from carbon_credit.models import Campaign, Community, campaign_communities
+from carbon_credit.staff.audit import audit
+from carbon_credit.staff.scope import OutOfScope, covers_all, covers_any
 
 TEXT_FIELDS = ("title", "description", "cover_text")
 STRUCTURAL_FIELDS = (

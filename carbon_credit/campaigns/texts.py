@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..timeutil import TZ
+from carbon_credit.timeutil import TZ
 
 
 def _day(moment: datetime) -> str:

@@ -9,9 +9,9 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from ..errors import InvalidInput
-from ..models import ActionType, Community
-from ..models.campaigns import QR_KINDS
+from carbon_credit.errors import InvalidInput
+from carbon_credit.models import ActionType, Community
+from carbon_credit.models.campaigns import QR_KINDS
 
 CHECKIN_TYPE = "campaign_checkin"
 MULTIPLIER_MAX = Decimal(10)

@@ -6,10 +6,17 @@ residents by the keyed card hash, credited with the one rules engine, written
 set-based (COPY on PostgreSQL, executemany on SQLite) and committed together
 with its checkpoint, so a run can be killed and resumed at any point.
 """
-from .readers import READERS
-from .runner import (DEFAULT_BATCH, DEFAULT_STATEMENT_TIMEOUT, BatchTimedOut, IngestOptions, IngestSummary,
-                     StopAfterBatches, ingest_transit_file)
-from .trips import MODES
+from carbon_credit.ingest.readers import READERS
+from carbon_credit.ingest.runner import (
+    DEFAULT_BATCH,
+    DEFAULT_STATEMENT_TIMEOUT,
+    BatchTimedOut,
+    IngestOptions,
+    IngestSummary,
+    StopAfterBatches,
+    ingest_transit_file,
+)
+from carbon_credit.ingest.trips import MODES
 
 __all__ = [
     "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestOptions", "IngestSummary", "MODES", "READERS",

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 
-from ..cards import card_hash
-from ..pipeline import CreditPipeline, credit_pipeline
-from ..timeutil import expiry_for
-from .crediting import BatchCreditor, Credited, usage_window
+from carbon_credit.ingest.crediting import BatchCreditor, Credited, usage_window
+from carbon_credit.pipeline import CreditPipeline, credit_pipeline
+from carbon_credit.residents.cards import card_hash
+from carbon_credit.timeutil import expiry_for
 
 
 @dataclass(slots=True)

@@ -25,9 +25,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Optional
 
-from ..models.actions import fill_trace_form
-from ..rules import ActionFacts, Usage, evaluate
-from ..timeutil import period_end, period_start
+from carbon_credit.models.actions import fill_trace_form
+from carbon_credit.rules import ActionFacts, Usage, evaluate
+from carbon_credit.timeutil import period_end, period_start
 
 EVIDENCE = "partner"
 MEMO_LIMIT = 20_000

@@ -24,7 +24,7 @@ import os
 import zlib
 from typing import Iterator
 
-from .readers import ParseProblem
+from carbon_credit.ingest.readers import ParseProblem
 
 FIELDS = ("trip_id", "card_no", "mode", "board_time", "alight_time", "distance_km")
 MAX_PARTITIONS = 500  # open files during the split; a bigger file gets bigger partitions

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..errors import InvalidInput
+from carbon_credit.errors import InvalidInput
 
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 

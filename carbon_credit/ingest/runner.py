@@ -22,17 +22,24 @@ from typing import Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..cards import card_hash
-from ..errors import Conflict, DomainError, InvalidInput
-from ..models import ActionType, RuleSet
-from ..models.cards import IngestRun
-from ..pipeline import CreditPipeline
-from ..rules import compile_rule_set
-from .batch import BitSet, QueuedDigests, process_batch
-from .partition import FIELDS, partition_count, read_partitions, split
-from .readers import READERS, ByteCounter, ParseProblem, check_columns, file_identity, format_for
-from .trips import MODES, REQUIRED, Rejected, RuleSets, check_against_rules, parse_trip
-from .writers import run_lock, trip_attributes, trip_renderer, writer_for
+from carbon_credit.errors import Conflict, DomainError, InvalidInput
+from carbon_credit.ingest.batch import BitSet, QueuedDigests, process_batch
+from carbon_credit.ingest.partition import FIELDS, partition_count, read_partitions, split
+from carbon_credit.ingest.readers import (
+    READERS,
+    ByteCounter,
+    ParseProblem,
+    check_columns,
+    file_identity,
+    format_for,
+)
+from carbon_credit.ingest.trips import MODES, REQUIRED, Rejected, RuleSets, check_against_rules, parse_trip
+from carbon_credit.ingest.writers import run_lock, trip_attributes, trip_renderer, writer_for
+from carbon_credit.models import ActionType, RuleSet
+from carbon_credit.models.cards import IngestRun
+from carbon_credit.pipeline import CreditPipeline
+from carbon_credit.residents.cards import card_hash
+from carbon_credit.rules import compile_rule_set
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..models import IngestRun
+from carbon_credit.models import IngestRun
 
 
 def list_runs(session, page: int = 1, size: int = 50) -> tuple[list[IngestRun], bool]:

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Optional
 
-from ..cards import CARD_MAX_DIGITS, CARD_MIN_DIGITS
-from ..timeutil import TZ
+from carbon_credit.residents.cards import CARD_MAX_DIGITS, CARD_MIN_DIGITS
+from carbon_credit.timeutil import TZ
 
 MODES = {"bus": "bus_ride", "metro": "metro_ride", "bike": "bike_ride"}
 REQUIRED = ("trip_id", "card_no", "mode", "board_time", "alight_time")

@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 ACTION_STATUSES = ("pending_review", "credited", "capped", "rejected")
 IN_REVIEW = "status = 'pending_review' OR reviewed_at IS NOT NULL"

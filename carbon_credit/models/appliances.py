@@ -21,7 +21,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 APPLIANCE_CATEGORIES = ("refrigerator", "air_conditioner", "washing_machine", "water_heater", "tv", "other")
 CLAIM_STATUSES = ("pending", "approved", "rejected")

@@ -11,7 +11,7 @@ from typing import Optional
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 
 class InboundMessage(Base):

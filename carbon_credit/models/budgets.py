@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base
+from carbon_credit.db import Base
 
 BUDGET_MODES = ("stop", "scale")
 ALL_TYPES = ""  # the action_type of a budget over every action type

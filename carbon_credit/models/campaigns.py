@@ -15,8 +15,8 @@ from typing import Optional
 from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, BigID
-from .org import Community
+from carbon_credit.db import Base, BigID
+from carbon_credit.models.org import Community
 
 CAMPAIGN_STATUSES = ("draft", "published", "running", "ended", "cancelled")
 QR_KINDS = ("temporary", "permanent")

@@ -7,7 +7,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 JOB_RUN_STATUSES = ("running", "ok", "failed", "skipped")
 

@@ -12,7 +12,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 ENTRY_KINDS = ("earn", "spend", "expire", "adjust", "reverse", "refund")
 

@@ -7,7 +7,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 NOTIFICATION_STATUSES = ("pending", "sent", "failed", "skipped")
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base
+from carbon_credit.db import Base
 
 staff_communities = Table(
     "staff_communities",

@@ -8,10 +8,11 @@ once, when it is issued.
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 PARTNER_KINDS = ("transit_operator", "bike_operator", "smart_bin", "recycling_kiosk")
 

@@ -7,8 +7,8 @@ from typing import Optional
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, BigID
-from .org import Community
+from carbon_credit.db import Base, BigID
+from carbon_credit.models.org import Community
 
 REWARD_KINDS = ("coupon", "transit_credit", "goods", "donation")
 REDEMPTION_STATUSES = ("issued", "used", "cancelled")

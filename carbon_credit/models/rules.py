@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base
+from carbon_credit.db import Base
 
 
 class ActionType(Base):

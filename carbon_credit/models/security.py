@@ -1,4 +1,4 @@
-"""Sign-in counters for the throttle when no Redis is configured (carbon_credit/signin.py)."""
+"""Sign-in counters for the throttle when no Redis is configured (carbon_credit/staff/signin.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base
+from carbon_credit.db import Base
 
 
 class SignInCounter(Base):

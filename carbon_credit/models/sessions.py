@@ -7,7 +7,7 @@ from typing import Optional
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base
+from carbon_credit.db import Base
 
 
 class StaffSession(Base):

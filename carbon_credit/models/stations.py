@@ -7,8 +7,8 @@ from typing import Optional
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, BigID
-from .org import Community
+from carbon_credit.db import Base, BigID
+from carbon_credit.models.org import Community
 
 STATION_KINDS = ("recycling_station", "smart_bin", "kiosk")
 

@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, BigID
+from carbon_credit.db import Base, BigID
 
 QR_KINDS = ("permanent", "temporary")
 

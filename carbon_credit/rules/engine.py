@@ -19,9 +19,9 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Callable, Optional
 
-from .compiled import CompiledRuleSet
-from .methods import METHODS
-from .usage import Usage
+from carbon_credit.rules.compiled import CompiledRuleSet
+from carbon_credit.rules.methods import METHODS
+from carbon_credit.rules.usage import Usage
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from ..errors import InvalidInput
-from .compiled import CompiledRule, dec
+from carbon_credit.errors import InvalidInput
+from carbon_credit.rules.compiled import CompiledRule, dec
 
 
 @dataclass

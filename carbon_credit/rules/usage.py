@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ..timeutil import period_start
+from carbon_credit.timeutil import period_start
 
 
 @dataclass

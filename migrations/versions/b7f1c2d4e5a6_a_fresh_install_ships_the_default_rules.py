@@ -5,7 +5,7 @@ Revises: 3c8e51a0d7b2
 Create Date: 2026-12-05 00:40:00.000000
 
 METHODOLOGY.md: the platform ships with one active rule set. The rows are a
-snapshot of carbon_credit/defaults.py as of this revision, written with
+snapshot of carbon_credit/rules/defaults.py as of this revision, written with
 lightweight tables naming only the columns that exist here, so later model
 changes cannot break this step. An install that already has a rule set (the
 demo seed, an earlier manual set-up) is left as it is; otherwise the missing
@@ -14,9 +14,8 @@ action types are added (any already there keep what admins set) and version 1.
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7f1c2d4e5a6'

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, request, session
 
-from ..database import db
-from carbon_credit.explain import explain_credit
-from carbon_credit.leaderboards import community_leaderboard, parse_month, resident_rank
-from carbon_credit.ledger import balance_summary
+from carbon_credit.ledger.points import balance_summary
 from carbon_credit.models import ActionType
-from carbon_credit.resident_view import next_expiry, own_credit, statement_page, trend
+from carbon_credit.reporting.leaderboards import community_leaderboard, parse_month, resident_rank
+from carbon_credit.residents.pages import next_expiry, own_credit, statement_page, trend
+from carbon_credit.rules.explain import explain_credit
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from . import ELDER_KEY, h5
 from .auth import safe_next
 from .chart import stacked_bars

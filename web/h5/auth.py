@@ -7,13 +7,13 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 from wechatpy.oauth import WeChatOAuth
 
-from ..database import db
 from carbon_credit.errors import DomainError
-from carbon_credit.history import page_of, resident_search_query
 from carbon_credit.models import Resident
-from carbon_credit.residents import register_resident
+from carbon_credit.reporting.history import page_of, resident_search_query
+from carbon_credit.residents.accounts import register_resident
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from . import demo_sign_in_allowed, end_session, h5, signed_in_resident, start_session
 
 STATE_KEY = "h5_oauth_state"

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, url_for
 
-from ..database import db
 from carbon_credit.campaigns import enrol_resident
 from carbon_credit.campaigns.queries import open_campaigns_for
 from carbon_credit.errors import DomainError, NotFound
-from carbon_credit.resident_view import action_type_names, campaign_activity
+from carbon_credit.residents.pages import action_type_names, campaign_activity
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from . import h5
 from .texts import error_text
 

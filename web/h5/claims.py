@@ -9,13 +9,13 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..database import db
-from carbon_credit.appliances import MAX_PHOTO_BYTES, ApplianceSubmission, submit_appliance_claim
+from carbon_credit.actions.appliances import MAX_PHOTO_BYTES, ApplianceSubmission, submit_appliance_claim
 from carbon_credit.errors import DomainError
-from carbon_credit.resident_view import appliance_claims
+from carbon_credit.residents.pages import appliance_claims
 from carbon_credit.timeutil import local_date, utcnow
 
 from .. import texts as console_texts
+from ..database import db
 from . import h5
 from .texts import CLAIM_STATUS, FIELD_HINTS, error_text
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
-from ..database import db
-from carbon_credit.cards import MAX_ACTIVE_CARDS, active_cards, bind_card, unbind_card
 from carbon_credit.errors import DomainError, NotFound
-from carbon_credit.privacy import export_resident_data
-from carbon_credit.residents import erase_resident
+from carbon_credit.residents.accounts import erase_resident
+from carbon_credit.residents.cards import MAX_ACTIVE_CARDS, active_cards, bind_card, unbind_card
+from carbon_credit.residents.privacy import export_resident_data
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from . import end_session, h5
 from .texts import error_text
 

@@ -8,14 +8,14 @@ import qrcode.image.svg
 from flask import abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from ..database import db
 from carbon_credit.errors import DomainError
-from carbon_credit.ledger import balance_summary
-from carbon_credit.redemptions import cancel_redemption, list_redemptions, redeem_reward
-from carbon_credit.resident_view import own_redemption
-from carbon_credit.rewards import offered_rewards
+from carbon_credit.ledger.points import balance_summary
+from carbon_credit.residents.pages import own_redemption
+from carbon_credit.rewards.catalogue import offered_rewards
+from carbon_credit.rewards.redemptions import cancel_redemption, list_redemptions, redeem_reward
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from . import h5
 from .texts import STATUS_WORDS, error_text
 

@@ -5,11 +5,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, render_template, request
 
-from ..database import db
-from carbon_credit.checkins import scan_scene
-from carbon_credit.resident_view import scene_for_code
+from carbon_credit.actions.scans import scan_scene
+from carbon_credit.residents.pages import scene_for_code
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from . import h5
 from .texts import SCAN_OTHER, SCAN_RESULTS
 

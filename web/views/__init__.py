@@ -7,12 +7,12 @@ from decimal import Decimal
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from ..database import db
 from carbon_credit.errors import DomainError, Forbidden, NotFound
-from carbon_credit.staff_sessions import session_staff
+from carbon_credit.staff.sessions import session_staff
 from carbon_credit.timeutil import TZ, local_date, utcnow
 
 from .. import csrf, texts
+from ..database import db
 from ..vendor import vendor_file
 
 console = Blueprint("console", __name__, url_prefix="/console", template_folder="../templates",
@@ -143,5 +143,22 @@ def unknown(anything):
     abort(404)
 
 
-from . import auth, campaigns, dashboard, reviews, rewards, weighins, stations, reports, downloads  # noqa: E402,F401  (routes on the blueprint)
-from . import rules, people, audit, budgets, partners, org, sends, ingest  # noqa: E402,F401,I001  (admins' pages)
+from . import (  # noqa: E402,F401  (routes on the blueprint)  # noqa: E402,F401,I001  (admins' pages)
+    audit,
+    auth,
+    budgets,
+    campaigns,
+    dashboard,
+    downloads,
+    ingest,
+    org,
+    partners,
+    people,
+    reports,
+    reviews,
+    rewards,
+    rules,
+    sends,
+    stations,
+    weighins,
+)

@@ -5,12 +5,12 @@ from datetime import timedelta
 
 from flask import render_template, request
 
-from ..database import db
-from carbon_credit.history import audit_page, audit_verbs
-from carbon_credit.staff import list_staff
+from carbon_credit.reporting.history import audit_page, audit_verbs
+from carbon_credit.staff.accounts import list_staff
 from carbon_credit.timeutil import start_of_local_day
 
 from .. import texts
+from ..database import db
 from ..forms import AuditFilter
 from . import console
 

@@ -7,14 +7,19 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..database import db
 from carbon_credit.errors import InvalidInput
-from carbon_credit.signin import (InvalidCredentials, SignInThrottled, policy_from_config, sign_in_staff,
-                                  throttle_store)
-from carbon_credit.staff_sessions import change_own_password, end_session, may_sign_in, open_session
+from carbon_credit.staff.sessions import change_own_password, end_session, may_sign_in, open_session
+from carbon_credit.staff.signin import (
+    InvalidCredentials,
+    SignInThrottled,
+    policy_from_config,
+    sign_in_staff,
+    throttle_store,
+)
 from carbon_credit.timeutil import utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import ActionForm, PasswordForm, SignInForm
 from . import SESSION_KEY, console
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..database import db
-from carbon_credit.action_types import list_action_types
-from carbon_credit.budget_admin import create_budget, delete_budget, month_report, update_budget
-from carbon_credit.budgets import month_of, parse_month
+from carbon_credit.actions.types import list_action_types
+from carbon_credit.budgets.admin import create_budget, delete_budget, month_report, update_budget
+from carbon_credit.budgets.limits import month_of, parse_month
 from carbon_credit.errors import DomainError
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from ..forms import ActionForm, BudgetEditForm, BudgetForm
 from . import console
 from .people import refuse

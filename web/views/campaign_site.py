@@ -10,16 +10,21 @@ from flask import current_app, flash, g, redirect, render_template, url_for
 from markupsafe import Markup
 from wechatpy.exceptions import WeChatClientException
 
-from ..database import db
 from carbon_credit.campaigns import check_in_on_site
 from carbon_credit.errors import DomainError, NotFound
-from carbon_credit.onsite import community_label, find_residents_by_name_and_tail, resident_in_scope
+from carbon_credit.residents.onsite import community_label, find_residents_by_name_and_tail, resident_in_scope
 from carbon_credit.timeutil import utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import ActionForm, CheckinForm
 from ..wechat import (
-    WeChatNotConfigured, describe_error, get_client, qrcode_for_request, resolve_qr_request, stored_qrcode_for_target,
+    WeChatNotConfigured,
+    describe_error,
+    get_client,
+    qrcode_for_request,
+    resolve_qr_request,
+    stored_qrcode_for_target,
 )
 from . import console
 from .campaigns import _readable, _writable

@@ -6,18 +6,26 @@ from decimal import Decimal
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..database import db
-from carbon_credit.action_types import list_action_types
-from carbon_credit.campaigns import (cancel_campaign, check_access, check_readable, create_campaign,
-                                     get_campaign, list_campaigns, publish_campaign, update_campaign)
+from carbon_credit.actions.types import list_action_types
+from carbon_credit.campaigns import (
+    cancel_campaign,
+    check_access,
+    check_readable,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+    publish_campaign,
+    update_campaign,
+)
 from carbon_credit.campaigns.insights import bonus_examples, participation_counts
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
 from carbon_credit.errors import Conflict, DomainError, InvalidInput
 from carbon_credit.models.campaigns import CAMPAIGN_STATUSES
-from carbon_credit.overview import narrow_scope, visible_communities
+from carbon_credit.reporting.overview import narrow_scope, visible_communities
 from carbon_credit.timeutil import local_date, start_of_local_day, utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import ActionForm, CampaignForm, CampaignTextForm
 from . import console
 

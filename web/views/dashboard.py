@@ -3,13 +3,19 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from ..database import db
-from carbon_credit.budget_admin import liability, month_report
-from carbon_credit.budgets import parse_month
-from carbon_credit.overview import current_month, expiring_points, month_overview, narrow_scope, visible_communities
+from carbon_credit.budgets.admin import liability, month_report
+from carbon_credit.budgets.limits import parse_month
+from carbon_credit.reporting.overview import (
+    current_month,
+    expiring_points,
+    month_overview,
+    narrow_scope,
+    visible_communities,
+)
 from carbon_credit.timeutil import utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import DashboardFilter
 from . import console
 

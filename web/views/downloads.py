@@ -5,13 +5,13 @@ from urllib.parse import quote
 
 from flask import Response, abort, g, request
 
-from ..database import db
-from carbon_credit import figures_export as export
-from carbon_credit.figures import campaign_figures
-from carbon_credit.leaderboards import month_label, street_leaderboard
-from carbon_credit.street_report import street_communities
+from carbon_credit.reporting import exports as export
+from carbon_credit.reporting.figures import campaign_figures
+from carbon_credit.reporting.leaderboards import month_label, street_leaderboard
+from carbon_credit.reporting.street_report import street_communities
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from . import console
 from .campaigns import _readable
 from .reports import _month

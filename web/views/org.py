@@ -3,12 +3,20 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..database import db
 from carbon_credit.errors import DomainError
-from carbon_credit.org import (create_community, create_street, get_community, get_street, list_streets,
-                               move_community, rename_community, rename_street)
+from carbon_credit.org.places import (
+    create_community,
+    create_street,
+    get_community,
+    get_street,
+    list_streets,
+    move_community,
+    rename_community,
+    rename_street,
+)
 from carbon_credit.timeutil import utcnow
 
+from ..database import db
 from ..forms import CommunityForm, StreetForm
 from . import console
 from .people import refuse

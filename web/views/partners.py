@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from ..database import db
-from carbon_credit.action_types import list_action_types
+from carbon_credit.actions.types import list_action_types
 from carbon_credit.errors import DomainError
 from carbon_credit.models.partners import PARTNER_KINDS
-from carbon_credit.partners import (create_partner, get_partner, list_partners, partner_station_ids,
-                                    rotate_partner_key, update_partner)
-from carbon_credit.stations import list_stations
+from carbon_credit.org.stations import list_stations
+from carbon_credit.partners.keys import (
+    create_partner,
+    get_partner,
+    list_partners,
+    partner_station_ids,
+    rotate_partner_key,
+    update_partner,
+)
 from carbon_credit.timeutil import utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import ActionForm, PartnerForm
 from . import console
 from .people import refuse

@@ -4,14 +4,20 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.security import generate_password_hash
 
-from ..database import db
 from carbon_credit.errors import DomainError
-from carbon_credit.overview import visible_communities
-from carbon_credit.staff import (assign_communities, create_staff, get_staff, list_staff, reset_staff_password,
-                                 set_staff_active)
+from carbon_credit.reporting.overview import visible_communities
+from carbon_credit.staff.accounts import (
+    assign_communities,
+    create_staff,
+    get_staff,
+    list_staff,
+    reset_staff_password,
+    set_staff_active,
+)
 from carbon_credit.timeutil import utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import CommunitiesForm, PasswordResetForm, ReasonForm, StaffForm
 from . import console
 

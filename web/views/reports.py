@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import Response, g, render_template, request
 
-from ..database import db
-from carbon_credit.budgets import parse_month
+from carbon_credit.budgets.limits import parse_month
 from carbon_credit.errors import DomainError
-from carbon_credit.overview import current_month, visible_communities
-from carbon_credit.street_report import report_xlsx, street_report
+from carbon_credit.reporting.overview import current_month, visible_communities
+from carbon_credit.reporting.street_report import report_xlsx, street_report
 from carbon_credit.timeutil import TZ, utcnow
 
 from .. import texts
+from ..database import db
 from . import console
 
 

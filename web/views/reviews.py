@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from ..database import db
-from carbon_credit.action_types import list_action_types
+from carbon_credit.actions.reviews import decide_review, list_reviews, review_photo
+from carbon_credit.actions.types import list_action_types
 from carbon_credit.errors import DomainError
-from carbon_credit.onsite import community_label
-from carbon_credit.overview import visible_communities
-from carbon_credit.reviews import decide_review, list_reviews, review_photo
+from carbon_credit.reporting.overview import visible_communities
+from carbon_credit.residents.onsite import community_label
 from carbon_credit.timeutil import utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import DECISIONS, ReviewForm
 from . import console
 

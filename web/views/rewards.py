@@ -5,15 +5,15 @@ from datetime import timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..database import db
 from carbon_credit.errors import DomainError, Forbidden, InvalidInput
 from carbon_credit.models.rewards import REDEMPTION_STATUSES
-from carbon_credit.overview import visible_communities
-from carbon_credit.redemptions import cancel_redemption, list_redemptions, use_voucher
-from carbon_credit.rewards import create_reward, get_reward, list_rewards, may_manage, update_reward
+from carbon_credit.reporting.overview import visible_communities
+from carbon_credit.rewards.catalogue import create_reward, get_reward, list_rewards, may_manage, update_reward
+from carbon_credit.rewards.redemptions import cancel_redemption, list_redemptions, use_voucher
 from carbon_credit.timeutil import local_date, start_of_local_day, utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import RewardForm, VoucherForm
 from . import console
 

@@ -6,15 +6,24 @@ from decimal import Decimal
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from ..database import db
 from carbon_credit.errors import DomainError, NoActiveRuleSet, NotFound, RuleSetInvalid
 from carbon_credit.models import ActionType, RuleSet
-from carbon_credit.preview import preview_rule_set
-from carbon_credit.rulesets import (activate_rule_set, create_draft, diff_rule_sets, discard_draft, get_rule_set,
-                                    rule_set_in_force, state_of, update_rule, validate_rule_set)
+from carbon_credit.rules.preview import preview_rule_set
+from carbon_credit.rules.versions import (
+    activate_rule_set,
+    create_draft,
+    diff_rule_sets,
+    discard_draft,
+    get_rule_set,
+    rule_set_in_force,
+    state_of,
+    update_rule,
+    validate_rule_set,
+)
 from carbon_credit.timeutil import start_of_local_day, utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import ActionForm, ActivateForm, PreviewFilter, RuleForm
 from . import console
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from ..database import db
-from carbon_credit.sends import mass_sends, qr_codes, template_sends
+from carbon_credit.outreach.sends import mass_sends, qr_codes, template_sends
 
+from ..database import db
 from . import console
 
 LISTS = {"templates": template_sends, "mass": mass_sends, "qrcodes": qr_codes}

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..database import db
-from ..wechat import stored_qrcode_for_target
 from carbon_credit.errors import DomainError, NotFound
 from carbon_credit.models.stations import STATION_KINDS
-from carbon_credit.overview import visible_communities
-from carbon_credit.partners import list_partners
-from carbon_credit.stations import create_station, get_station, list_stations, update_station
+from carbon_credit.org.stations import create_station, get_station, list_stations, update_station
+from carbon_credit.partners.keys import list_partners
+from carbon_credit.reporting.overview import visible_communities
 from carbon_credit.timeutil import utcnow
 
 from .. import texts
+from ..database import db
 from ..forms import StationForm
+from ..wechat import stored_qrcode_for_target
 from . import console
 from .campaign_site import qr_svg, request_qrcode
 from .people import refuse

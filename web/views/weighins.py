@@ -5,15 +5,15 @@ import secrets
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from ..database import db
+from carbon_credit.actions.intake import IdentityKeys
+from carbon_credit.actions.weighins import WEIGH_IN_CATEGORIES, record_worker_weigh_in
 from carbon_credit.errors import DomainError
-from carbon_credit.intake import IdentityKeys
-from carbon_credit.onsite import community_label, find_residents_by_name_and_tail
-from carbon_credit.stations import list_stations
+from carbon_credit.org.stations import list_stations
+from carbon_credit.residents.onsite import community_label, find_residents_by_name_and_tail
 from carbon_credit.timeutil import utcnow
-from carbon_credit.weighins import WEIGH_IN_CATEGORIES, record_worker_weigh_in
 
 from .. import texts
+from ..database import db
 from ..forms import WeighInForm
 from . import console
 

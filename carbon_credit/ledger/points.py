@@ -1,0 +1,195 @@
+"""The points ledger: earn lots, oldest-first spending, expiry, adjustments, refunds.
+
+Every change writes an entry and moves the account balance in the same
+transaction, under a row lock on that one resident's account (never on a
+shared row). Services flush; the caller commits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+
+from carbon_credit.errors import InsufficientPoints, InvalidInput, NotFound
+from carbon_credit.models import Account, LedgerEntry
+from carbon_credit.timeutil import expiry_for
+
+LOT_KINDS = ("earn", "adjust", "refund")
+REMINDER_WINDOW = timedelta(days=30)
+
+
+def lock_account(session, resident_id: int) -> Account:
+    """The resident's account, locked until the transaction ends (serialises that resident only)."""
+    account = session.execute(
+        select(Account).where(Account.resident_id == resident_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound("This resident has no points account.", code="account_not_found")
+    return account
+
+
+def add_lot(session, account: Account, now: datetime, *, kind: str, points: int, grams: int = 0,
+            credit_id=None, reference=None, reason: str = "", actor_id=None) -> LedgerEntry:
+    """A positive entry that can later be spent; it expires per the methodology."""
+    entry = LedgerEntry(account_id=account.id, kind=kind, points=points, grams=grams, remaining=points,
+                        expires_at=expiry_for(now) if points > 0 else None, credit_id=credit_id,
+                        reference=reference, reason=reason, actor_id=actor_id, created_at=now)
+    session.add(entry)
+    account.balance += points
+    if kind == "earn":
+        account.earned_total += points
+        account.grams_total += grams
+    account.updated_at = now
+    return entry
+
+
+def _open_lots(session, account_id: int, now: datetime):
+    return session.execute(
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account_id, LedgerEntry.remaining > 0, LedgerEntry.expires_at > now)
+        .order_by(LedgerEntry.expires_at, LedgerEntry.id)
+    ).scalars()
+
+
+def take_points(session, account: Account, now: datetime, *, kind: str, points: int, reference=None,
+                reason: str = "", actor_id=None) -> LedgerEntry:
+    """Consume ``points`` from the oldest unexpired lots first; refuse to go below zero."""
+    if points <= 0:
+        raise InvalidInput("Points to take must be positive.", code="invalid_points")
+    expire_account(session, account, now)
+    if account.balance < points:
+        raise InsufficientPoints(f"Balance {account.balance} is below {points}.", balance=account.balance)
+    left = points
+    for lot in _open_lots(session, account.id, now):
+        used = min(lot.remaining, left)
+        lot.remaining -= used
+        left -= used
+        if left == 0:
+            break
+    entry = LedgerEntry(account_id=account.id, kind=kind, points=-points, grams=0, remaining=0,
+                        reference=reference, reason=reason, actor_id=actor_id, created_at=now)
+    session.add(entry)
+    account.balance -= points
+    account.updated_at = now
+    return entry
+
+
+def expire_account(session, account: Account, now: datetime) -> int:
+    """Write expire entries for this account's lots that are due. Returns points expired."""
+    due = session.execute(
+        select(LedgerEntry).where(LedgerEntry.account_id == account.id, LedgerEntry.remaining > 0,
+                                  LedgerEntry.expires_at <= now)
+    ).scalars().all()
+    total = 0
+    for lot in due:
+        total += lot.remaining
+        session.add(LedgerEntry(account_id=account.id, kind="expire", points=-lot.remaining, remaining=0,
+                                reference=f"expire:{lot.id}", reason="积分到期", created_at=now))
+        lot.remaining = 0
+    if total:
+        account.balance -= total
+        account.updated_at = now
+    return total
+
+
+def expire_due_accounts(session, now: datetime, limit: int = 1000) -> tuple[int, int]:
+    """One batch of the expiry job: accounts with due lots. Returns (accounts, points).
+
+    Each account is locked and re-read, so running the job twice, or beside a
+    spend, never expires a lot twice (the ``expire:<lot>`` reference is unique).
+    """
+    account_ids = session.execute(
+        select(LedgerEntry.account_id).where(LedgerEntry.remaining > 0, LedgerEntry.expires_at <= now)
+        .group_by(LedgerEntry.account_id).limit(limit)
+    ).scalars().all()
+    points = 0
+    for account_id in account_ids:
+        account = session.execute(select(Account).where(Account.id == account_id).with_for_update()
+                                  .execution_options(populate_existing=True)).scalar_one()
+        points += expire_account(session, account, now)
+    session.flush()
+    return len(account_ids), points
+
+
+@dataclass
+class BalanceSummary:
+    points: int
+    grams: int
+    earned_total: int
+    expiring_soon: int
+    expiring_before: datetime
+
+
+def balance_summary(session, resident_id: int, now: datetime) -> BalanceSummary:
+    """Points spendable now, grams CO2e credited in total, and points that expire within 30 days.
+
+    One round trip: the account row joined with only the open lots that expire
+    before the horizon (the partial index on open lots keeps that range small).
+    """
+    horizon = now + REMINDER_WINDOW
+    row = session.execute(
+        select(
+            Account.balance, Account.grams_total, Account.earned_total,
+            func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at <= now), 0),
+            func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at > now), 0),
+        )
+        .select_from(Account)
+        .outerjoin(LedgerEntry, and_(LedgerEntry.account_id == Account.id, LedgerEntry.remaining > 0,
+                                     LedgerEntry.expires_at <= horizon))
+        .where(Account.resident_id == resident_id)
+        .group_by(Account.id, Account.balance, Account.grams_total, Account.earned_total)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("This resident has no points account.", code="account_not_found")
+    balance, grams, earned, overdue, soon = row
+    return BalanceSummary(points=balance - int(overdue), grams=grams, earned_total=earned,
+                          expiring_soon=int(soon), expiring_before=horizon)
+
+
+def adjust_balance(session, resident_id: int, points: int, reason: str, now: datetime, *, actor_id,
+                   reference: str) -> LedgerEntry:
+    """An admin correction: positive adds a fresh lot, negative takes from the oldest lots."""
+    from carbon_credit.staff.audit import audit
+
+    if points == 0:
+        raise InvalidInput("An adjustment must change the balance.", code="invalid_points",
+                           errors={"points": ["must not be 0"]})
+    if not reason or not reason.strip():
+        raise InvalidInput("An adjustment needs a reason.", errors={"reason": ["required"]})
+    account = lock_account(session, resident_id)
+    if points > 0:
+        entry = add_lot(session, account, now, kind="adjust", points=points, reference=reference,
+                        reason=reason, actor_id=actor_id)
+    else:
+        entry = take_points(session, account, now, kind="adjust", points=-points, reference=reference,
+                            reason=reason, actor_id=actor_id)
+    session.flush()
+    audit(session, now, "balance.adjust", "resident", resident_id, actor_id=actor_id, points=points,
+          reason=reason, entry_id=entry.id, balance_after=account.balance)
+    return entry
+
+
+def refund_points(session, resident_id: int, points: int, now: datetime, *, reference: str, reason: str,
+                  actor_id=None) -> LedgerEntry:
+    """Give points back as a fresh lot (a cancelled redemption)."""
+    account = lock_account(session, resident_id)
+    return add_lot(session, account, now, kind="refund", points=points, reference=reference, reason=reason,
+                   actor_id=actor_id)
+
+
+def ledger_is_consistent(session, account_id: int) -> bool:
+    """Balance equals the sum of entries, and unspent lots add up to the balance."""
+    total = session.execute(select(func.coalesce(func.sum(LedgerEntry.points), 0))
+                            .where(LedgerEntry.account_id == account_id)).scalar_one()
+    remaining = session.execute(select(func.coalesce(func.sum(LedgerEntry.remaining), 0))
+                                .where(LedgerEntry.account_id == account_id)).scalar_one()
+    balance = session.execute(select(Account.balance).where(Account.id == account_id)).scalar_one()
+    return int(total) == balance == int(remaining)
+
+
+__all__ = [
+    "BalanceSummary", "LOT_KINDS", "add_lot", "adjust_balance", "balance_summary", "expire_account",
+    "expire_due_accounts", "ledger_is_consistent", "lock_account", "refund_points", "take_points",
+]

@@ -1,0 +1,1 @@
+"""Streets, communities and their stations."""

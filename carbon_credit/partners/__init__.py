@@ -1,0 +1,1 @@
+"""Partners (transit operators, recycling firms): their keys and the signatures on their requests."""

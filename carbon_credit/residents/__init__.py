@@ -1,0 +1,1 @@
+"""Residents: their accounts, transit cards, privacy requests and their own pages' figures."""

@@ -1,0 +1,44 @@
+"""What the platform holds about one resident, for their own export request.
+
+Everything tied to the person: profile, account, green actions with their
+credits and traces, ledger entries and notifications. Erasure is
+``residents.erase_resident``; an unfollow is ``residents.unfollow_resident``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from carbon_credit.errors import NotFound
+from carbon_credit.models import Account, Credit, GreenAction, LedgerEntry, Notification, Resident
+
+
+def export_resident_data(session, resident_id: int, now: datetime) -> dict:
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound("No such resident.", code="resident_not_found")
+    account = session.scalar(select(Account).where(Account.resident_id == resident_id))
+    return {
+        "exported_at": now,
+        "resident": resident,
+        "community": resident.community.name if resident.community else None,
+        "account": account,
+        "actions": _actions(session, resident_id),
+        "ledger": _ledger(session, account.id) if account else [],
+        "notifications": list(session.scalars(select(Notification).where(Notification.resident_id == resident_id)
+                                              .order_by(Notification.created_at, Notification.id))),
+    }
+
+
+def _actions(session, resident_id: int) -> list[dict]:
+    rows = session.execute(
+        select(GreenAction, Credit).outerjoin(Credit, Credit.action_id == GreenAction.id)
+        .where(GreenAction.resident_id == resident_id).order_by(GreenAction.occurred_at, GreenAction.id)
+    ).all()
+    return [{"action": action, "credit": credit} for action, credit in rows]
+
+
+def _ledger(session, account_id: int) -> list[LedgerEntry]:
+    return list(session.scalars(select(LedgerEntry).where(LedgerEntry.account_id == account_id)
+                                .order_by(LedgerEntry.created_at, LedgerEntry.id)))
