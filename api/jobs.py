@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from carbon_credit.actions.card_trips import purge_unmatched_trips
 from carbon_credit.campaigns import advance_campaigns
 from carbon_credit.ledger.expiry import expire_points, remind_expiring
 from carbon_credit.models import JobRun
 from carbon_credit.partners.signing import prune_nonces
 from carbon_credit.reporting.daily_stats import recompute_recent_days
-from carbon_credit.residents.cards import purge_unmatched_trips
 
 from .extensions import db
 

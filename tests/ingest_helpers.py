@@ -8,9 +8,9 @@ from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import func, select
 
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.ingest import IngestOptions, ingest_transit_file
 from carbon_credit.models import Account, Credit
-from carbon_credit.residents.cards import bind_card
 from carbon_credit.rules.install import install_default_rule_set
 from carbon_credit.rules.versions import compiled_in_force
 from carbon_credit.timeutil import TZ

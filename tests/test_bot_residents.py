@@ -154,9 +154,11 @@ def test_concurrent_returns_of_one_follower_relink_once(engine, session, member)
 
 
 def test_unfollow_releases_bound_transit_cards(session, member):
+    from carbon_credit.actions import card_trips
     from carbon_credit.residents import cards
 
-    cards.bind_card(session, member.id, "3100 1234 5678", FIXED_NOW, key="card-key", claim_window=timedelta(days=7))
+    card_trips.bind_card(session, member.id, "3100 1234 5678", FIXED_NOW, key="card-key",
+                         claim_window=timedelta(days=7))
     assert len(cards.active_cards(session, member.id)) == 1
     unfollow_resident(session, "o-member", FIXED_NOW, hash_key=KEY)
     assert cards.active_cards(session, member.id) == []

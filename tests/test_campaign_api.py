@@ -7,9 +7,9 @@ import pytest
 from freezegun import freeze_time as _freeze_time
 from openpyxl import load_workbook
 
-from carbon_credit.actions.scans import scan_scene
 from carbon_credit.campaigns import advance_campaigns
 from carbon_credit.models import Campaign, CampaignCheckin, GreenAction
+from carbon_credit.scans import scan_scene
 
 from .campaign_support import install_rules, weigh_in
 from .factories import auth_header, make_community, make_resident, make_street

@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from carbon_credit.actions.scans import scan_scene
-from carbon_credit.campaigns import check_in_on_site
+from carbon_credit.actions.campaign_checkins import check_in_on_site
 from carbon_credit.errors import Conflict, InvalidInput
 from carbon_credit.models import Account, CampaignCheckin, Credit, GreenAction, Resident
+from carbon_credit.scans import scan_scene
 
 from .campaign_support import install_rules, running_campaign
 from .factories import FIXED_NOW, make_community, make_resident

@@ -14,10 +14,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.models import Account, Credit, GreenAction
 from carbon_credit.reporting.figures import community_figures
-from carbon_credit.residents.cards import bind_card
 from carbon_credit.rules.explain import explain_credit
 
 from .campaign_support import plain_campaign

@@ -62,7 +62,7 @@ def test_the_scan_dispatch_method_and_reader_tables_are_complete_without_other_i
     import subprocess
     import sys
 
-    code = ("from carbon_credit.actions.scans import SCENE_HANDLERS; from carbon_credit.rules.methods import METHODS; "
+    code = ("from carbon_credit.scans import SCENE_HANDLERS; from carbon_credit.rules.methods import METHODS; "
             "from carbon_credit.ingest.readers import READERS; "
             "print(sorted(SCENE_HANDLERS), sorted(METHODS), sorted(READERS))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.budgets.admin import create_budget
 from carbon_credit.db import Base
@@ -31,7 +32,7 @@ from carbon_credit.ingest.writers import StatementDuringCopy
 from carbon_credit.models import Account, BudgetCounter, CampaignEnrolment, Credit, GreenAction, Resident
 from carbon_credit.models.cards import IngestRun, TransitCard
 from carbon_credit.pipeline import CreditPipeline
-from carbon_credit.residents.cards import bind_card, card_hash
+from carbon_credit.residents.cards import card_hash
 
 from .campaign_support import plain_campaign
 from .factories import make_community, make_resident, make_staff

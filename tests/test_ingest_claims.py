@@ -5,10 +5,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account
 from carbon_credit.models.cards import UnmatchedTrip
-from carbon_credit.residents.cards import bind_card, card_hash
+from carbon_credit.residents.cards import card_hash
 
 from .factories import make_resident
 from .ingest_helpers import (

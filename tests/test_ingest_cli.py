@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.ingest.runner import scratch_path
 from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account, Credit, GreenAction
 from carbon_credit.models.cards import IngestRun, UnmatchedTrip
-from carbon_credit.residents.cards import bind_card
 
 from .factories import make_resident
 from .ingest_helpers import CLAIM_WINDOW, KEY, NOW, at, setup_rules, trip, write_file

@@ -21,10 +21,10 @@ from sqlalchemy.engine import make_url
 
 from api import create_app
 from api.config import ConfigurationError, normalise_database_url
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.demo.seed import seed_demo
 from carbon_credit.errors import InvalidInput
 from carbon_credit.models import Account, ActionType, Resident, RuleSet, Staff, Street
-from carbon_credit.residents.cards import bind_card
 from carbon_credit.rules.install import install_default_rule_set
 from carbon_credit.staff.accounts import check_password_policy
 from carbon_credit.timeutil import local_date, start_of_local_day, utcnow

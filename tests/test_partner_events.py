@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.actions.partner_events import MAX_BATCH
 from carbon_credit.models import Account, Credit, GreenAction, Notification
 from carbon_credit.org.stations import create_station
 from carbon_credit.residents.accounts import set_phone
-from carbon_credit.residents.cards import bind_card
 
 from .factories import make_community, make_resident
 from .partner_support import install_rules, push_events, register_partner

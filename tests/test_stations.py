@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from carbon_credit.actions.scans import scan_scene
 from carbon_credit.models import Account, AuditLog, GreenAction, Resident
 from carbon_credit.models.stations import StationVisit
 from carbon_credit.org.stations import VISIT_LENGTH, create_station
 from carbon_credit.residents.accounts import set_phone
+from carbon_credit.scans import scan_scene
 
 from .factories import auth_header, make_community, make_resident
 from .partner_support import install_rules, push_events, register_partner

@@ -20,18 +20,36 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from carbon_credit.campaigns import (cancel_campaign, check_access, check_in_on_site, check_readable, create_campaign, enrol_resident,
-                                     get_campaign, list_campaigns, open_campaigns_for, publish_campaign,
-                                     update_campaign)
+from carbon_credit.actions.campaign_checkins import check_in_on_site
+from carbon_credit.campaigns import (
+    cancel_campaign,
+    check_access,
+    check_readable,
+    create_campaign,
+    enrol_resident,
+    get_campaign,
+    list_campaigns,
+    open_campaigns_for,
+    publish_campaign,
+    update_campaign,
+)
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal
 from ..errors import ErrorSchema
 from ..extensions import db
 from ..inputs import Blueprint
-from ..schemas.campaigns import (CampaignBodySchema, CampaignListQuerySchema, CampaignPatchSchema, CampaignSchema,
-                                 CancelSchema,
-                                 CheckinResultSchema, EnrolmentSchema, OnSiteCheckinSchema, OpenCampaignSchema)
+from ..schemas.campaigns import (
+    CampaignBodySchema,
+    CampaignListQuerySchema,
+    CampaignPatchSchema,
+    CampaignSchema,
+    CancelSchema,
+    CheckinResultSchema,
+    EnrolmentSchema,
+    OnSiteCheckinSchema,
+    OpenCampaignSchema,
+)
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1", description=__doc__)
 STAFF = ("admin", "worker")

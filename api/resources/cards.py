@@ -8,7 +8,8 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow.validate import Length
 
-from carbon_credit.residents.cards import active_cards, bind_card, unbind_card
+from carbon_credit.actions.card_trips import bind_card
+from carbon_credit.residents.cards import active_cards, unbind_card
 from carbon_credit.timeutil import utcnow
 
 from ..auth import auth_required, current_principal

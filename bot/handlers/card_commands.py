@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
+from carbon_credit.actions import card_trips
 from carbon_credit.errors import DomainError
-from carbon_credit.residents import cards
 from carbon_credit.texts import ERROR_TEXTS, error_text
 
 from .. import texts
@@ -20,7 +20,7 @@ def bind_card(push, argument: str) -> str:
     resident = push.resident()
     try:
         with push.session.begin_nested():
-            result = cards.bind_card(push.session, resident.id, argument, push.now, key=push.keys.card_hash,
+            result = card_trips.bind_card(push.session, resident.id, argument, push.now, key=push.keys.card_hash,
                                      claim_window=push.keys.card_claim_window)
     except DomainError as error:
         reason = error_text(error.code) if error.code in ERROR_TEXTS else texts.BIND_CARD_REASON_OTHER
@@ -28,7 +28,7 @@ def bind_card(push, argument: str) -> str:
     return bound_text(result, push.keys.card_claim_window.days)
 
 
-def bound_text(result: cards.BindResult, days: int) -> str:
+def bound_text(result: card_trips.BindResult, days: int) -> str:
     """The binding and what it claimed: the trips of the claim window credited now, or none."""
     if not result.created:
         return texts.BIND_CARD_ALREADY.format(tail=result.card.last4)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from carbon_credit.actions.scans import scan_scene
-from carbon_credit.actions.scenes import ScanResult
 from carbon_credit.errors import DomainError
 from carbon_credit.ledger.points import balance_summary
+from carbon_credit.scans import scan_scene
+from carbon_credit.scenes import ScanResult
 from carbon_credit.texts import ERROR_TEXTS, error_text
 
 from .. import texts

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from carbon_credit.actions.scans import is_known_scene
 from carbon_credit.residents.accounts import follow_resident, unfollow_resident
+from carbon_credit.scans import is_known_scene
 
 from .. import texts
 from ..outbound import record_mass_send_result, record_template_result

@@ -4,7 +4,7 @@ The service knows only scene strings and the two kinds WeChat offers:
 permanent codes (``QR_LIMIT_STR_SCENE``, at most 100,000 per account, for
 fixed recycling stations) and temporary ones (``QR_STR_SCENE``, at most 30
 days, for campaign sessions). What a scene names is the business of the
-scene handlers (``carbon_credit.actions.scans``) and of ``qr_targets``.
+scene handlers (``carbon_credit.scans``) and of ``qr_targets``.
 """
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from carbon_credit.errors import InvalidInput
 from carbon_credit.models import Account, Credit, GreenAction, Resident
 from carbon_credit.outreach.notifications import enqueue_notification
 from carbon_credit.residents.accounts import find_resident_by_phone
+from carbon_credit.residents.cards import resident_id_for_card
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ def _by_phone(session, value, keys: IdentityKeys) -> Optional[int]:
 
 
 def _by_card(session, value, keys: IdentityKeys) -> Optional[int]:
-    from carbon_credit.residents.cards import resident_id_for_card
-
     return resident_id_for_card(session, value, key=keys.card_key)
 
 

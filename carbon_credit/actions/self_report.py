@@ -88,3 +88,11 @@ def declare_action(session, resident_id: int, key: str, declaration: Declaration
                       idem_scope=resident_scope(resident_id), external_id=key,
                       request_hash=fingerprint(declaration, unit), attributes=attributes)
     return record_action(session, inp, now, max_age=MAX_AGE)
+
+
+def declarable_types(session) -> list:
+    """Action types a resident may declare on their own (appliances have their own form)."""
+    return [t for t in session.execute(select(ActionType).where(ActionType.self_report.is_(True),
+                                                                ActionType.active.is_(True))
+                                       .order_by(ActionType.category, ActionType.code)).scalars()
+            if t.code not in DEDICATED_ENDPOINTS]

@@ -1,11 +1,11 @@
-"""Green-community campaigns: bonus rules, enrolment, check-ins, state changes and publicity.
+"""Green-community campaigns: bonus rules, enrolment, state changes and publicity.
 
 One module per concern; import from here. The bonuses enter credits through
-the credit pipeline (carbon_credit.pipeline), not by importing this package.
-Importing it registers the ``campaign`` QR scene handler (carbon_credit.actions.scans).
+the credit pipeline (carbon_credit.pipeline). Checking a resident in at a
+campaign records an action, so it lives with the other ways actions come in
+(carbon_credit.actions.campaign_checkins).
 """
 from carbon_credit.campaigns.bonuses import BONUS_STATUSES, BatchCampaigns
-from carbon_credit.campaigns.checkins import check_in, check_in_on_site, find_resident_on_site, scan_campaign
 from carbon_credit.campaigns.enrolment import claim_first_bonus, enrol_resident, ensure_enrolment
 from carbon_credit.campaigns.publicity import run_campaign_publicity
 from carbon_credit.campaigns.queries import VISIBLE_STATUSES, get_campaign, open_campaigns_for
@@ -25,7 +25,7 @@ __all__ = [
     "BONUS_STATUSES", "BatchCampaigns", "CHECKIN_TYPE", "VISIBLE_STATUSES", "advance_campaigns", "cancel_campaign",
     "check_access",
     "check_readable",
-    "check_in", "check_in_on_site", "claim_first_bonus", "create_campaign", "enrol_resident", "ensure_enrolment",
-    "find_resident_on_site", "get_campaign", "list_campaigns", "open_campaigns_for",
-    "publish_campaign", "run_campaign_publicity", "scan_campaign", "update_campaign",
+    "claim_first_bonus", "create_campaign", "enrol_resident", "ensure_enrolment",
+    "get_campaign", "list_campaigns", "open_campaigns_for",
+    "publish_campaign", "run_campaign_publicity", "update_campaign",
 ]

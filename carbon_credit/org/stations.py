@@ -14,12 +14,12 @@ from typing import Optional
 
 from sqlalchemy import select, update
 
-from carbon_credit.actions.scenes import ScanResult, scene_id
 from carbon_credit.errors import InvalidInput, NotFound
 from carbon_credit.ledger.points import lock_account
 from carbon_credit.models import Community
 from carbon_credit.models.partners import Partner
 from carbon_credit.models.stations import STATION_KINDS, Station, StationVisit
+from carbon_credit.scenes import ScanResult, scene_id
 from carbon_credit.staff.audit import audit
 from carbon_credit.staff.scope import covers
 

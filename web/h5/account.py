@@ -6,7 +6,7 @@ from flask import abort, g, redirect, render_template, request, session
 from carbon_credit.ledger.points import balance_summary
 from carbon_credit.models import ActionType
 from carbon_credit.reporting.leaderboards import community_leaderboard, parse_month, resident_rank
-from carbon_credit.residents.pages import next_expiry, own_credit, statement_page, trend
+from carbon_credit.reporting.resident_pages import next_expiry, own_credit, statement_page, trend
 from carbon_credit.rules.explain import explain_credit
 from carbon_credit.timeutil import utcnow
 

@@ -6,7 +6,7 @@ from flask import abort, g, redirect, render_template, url_for
 from carbon_credit.campaigns import enrol_resident
 from carbon_credit.campaigns.queries import open_campaigns_for
 from carbon_credit.errors import DomainError, NotFound
-from carbon_credit.residents.pages import action_type_names, campaign_activity
+from carbon_credit.reporting.resident_pages import action_type_names, campaign_activity
 from carbon_credit.timeutil import utcnow
 
 from ..database import db

@@ -19,7 +19,7 @@ class Bar:
 
 
 def stacked_bars(trend) -> dict:
-    """Rectangles, legend and axis labels for ``trend`` (carbon_credit.residents.pages.Trend)."""
+    """Rectangles, legend and axis labels for ``trend`` (carbon_credit.reporting.resident_pages.Trend)."""
     days = trend.days
     totals = [sum(values[i] for values in trend.series.values()) for i in range(len(days))]
     peak = max(totals or [0]) or 1

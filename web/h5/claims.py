@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from carbon_credit.actions.appliances import MAX_PHOTO_BYTES, ApplianceSubmission, submit_appliance_claim
 from carbon_credit.errors import DomainError
-from carbon_credit.residents.pages import appliance_claims
+from carbon_credit.reporting.resident_pages import appliance_claims
 from carbon_credit.timeutil import local_date, utcnow
 
 from .. import texts as console_texts

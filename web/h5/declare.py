@@ -7,9 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from flask import g, redirect, render_template, request, url_for
 
-from carbon_credit.actions.self_report import MAX_AGE, Declaration, declare_action
+from carbon_credit.actions.self_report import MAX_AGE, Declaration, declarable_types, declare_action
 from carbon_credit.errors import DomainError
-from carbon_credit.residents.pages import declarable_types
 from carbon_credit.timeutil import TZ, local_date, utcnow
 
 from .. import texts as console_texts

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
+from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.errors import DomainError, NotFound
 from carbon_credit.residents.accounts import erase_resident
-from carbon_credit.residents.cards import MAX_ACTIVE_CARDS, active_cards, bind_card, unbind_card
+from carbon_credit.residents.cards import MAX_ACTIVE_CARDS, active_cards, unbind_card
 from carbon_credit.residents.privacy import export_resident_data
 from carbon_credit.timeutil import utcnow
 

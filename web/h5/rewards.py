@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from carbon_credit.errors import DomainError
 from carbon_credit.ledger.points import balance_summary
-from carbon_credit.residents.pages import own_redemption
+from carbon_credit.reporting.resident_pages import own_redemption
 from carbon_credit.rewards.catalogue import offered_rewards
 from carbon_credit.rewards.redemptions import cancel_redemption, list_redemptions, redeem_reward
 from carbon_credit.timeutil import utcnow

@@ -5,8 +5,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, jsonify, render_template, request
 
-from carbon_credit.actions.scans import scan_scene
-from carbon_credit.residents.pages import scene_for_code
+from carbon_credit.reporting.resident_pages import scene_for_code
+from carbon_credit.scans import scan_scene
 from carbon_credit.timeutil import utcnow
 
 from ..database import db

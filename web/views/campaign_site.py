@@ -10,7 +10,7 @@ from flask import current_app, flash, g, redirect, render_template, url_for
 from markupsafe import Markup
 from wechatpy.exceptions import WeChatClientException
 
-from carbon_credit.campaigns import check_in_on_site
+from carbon_credit.actions.campaign_checkins import check_in_on_site
 from carbon_credit.errors import DomainError, NotFound
 from carbon_credit.residents.onsite import community_label, find_residents_by_name_and_tail, resident_in_scope
 from carbon_credit.timeutil import utcnow

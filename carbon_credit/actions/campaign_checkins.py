@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from carbon_credit.actions.record import ActionInput, record_action
-from carbon_credit.actions.scenes import ScanResult, scene_id
 from carbon_credit.campaigns.enrolment import ensure_enrolment
 from carbon_credit.campaigns.queries import get_campaign
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
@@ -26,6 +25,7 @@ from carbon_credit.ledger.points import lock_account
 from carbon_credit.models import Campaign, CampaignCheckin, Resident
 from carbon_credit.residents.accounts import find_resident_by_phone
 from carbon_credit.residents.cards import resident_id_for_card
+from carbon_credit.scenes import ScanResult, scene_id
 from carbon_credit.staff.scope import OutOfScope, covers
 from carbon_credit.timeutil import local_date
 

@@ -11,9 +11,9 @@ from typing import Optional
 
 from sqlalchemy import Select, func, select
 
-from carbon_credit.actions.scenes import parse_scene
 from carbon_credit.models import ActionType, Credit, LedgerEntry, QRCode
 from carbon_credit.models.residents import Account
+from carbon_credit.scenes import parse_scene
 from carbon_credit.timeutil import local_date
 
 TREND_DAYS = 30
@@ -127,16 +127,6 @@ def appliance_claims(session, resident_id: int, claim_id: int | None = None) -> 
     if claim_id is not None:
         query = query.where(ApplianceClaim.id == claim_id)
     return [(row[0], row[1] or "") for row in session.execute(query).all()]
-
-
-def declarable_types(session) -> list:
-    """Action types a resident may declare on their own (appliances have their own form)."""
-    from carbon_credit.actions.self_report import DEDICATED_ENDPOINTS
-
-    return [t for t in session.execute(select(ActionType).where(ActionType.self_report.is_(True),
-                                                                ActionType.active.is_(True))
-                                       .order_by(ActionType.category, ActionType.code)).scalars()
-            if t.code not in DEDICATED_ENDPOINTS]
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from carbon_credit.actions.scenes import ScanResult, parse_scene
-from carbon_credit.campaigns.checkins import scan_campaign
+from carbon_credit.actions.campaign_checkins import scan_campaign
 from carbon_credit.org.stations import scan_station
+from carbon_credit.scenes import ScanResult, parse_scene
 
 SCENE_HANDLERS: dict[str, Callable] = {
     "campaign": scan_campaign,
