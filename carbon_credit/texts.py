@@ -114,6 +114,7 @@ ERROR_TEXTS = {
     "campaign_window_over": "活动时间已过，不能发布。",
     "campaign_not_open": "该活动目前不接受报名。",
     "invalid_transition": "活动当前的状态不允许此操作。",
+    "campaign_not_started": "活动还没有开始，不能提前结束；不再举办请取消活动。",
     "checkin_not_open": "该活动现在不在签到时间内（或未设置签到积分）。",
     "checkin_outside_community": "该居民所在社区不在本活动范围内。",
     "checkin_already_checked_in": "该居民今天的签到次数已满。",

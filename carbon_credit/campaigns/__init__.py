@@ -10,7 +10,7 @@ from .enrolment import claim_first_bonus, enrol_resident, ensure_enrolment
 from .publicity import run_campaign_publicity
 from .queries import VISIBLE_STATUSES, get_campaign, open_campaigns_for
 from .service import (advance_campaigns, cancel_campaign, check_access, check_readable, create_campaign,
-                      list_campaigns,
+                      end_campaign, list_campaigns,
                       publish_campaign, update_campaign)
 from .validation import CHECKIN_TYPE
 
@@ -18,7 +18,7 @@ __all__ = [
     "BONUS_STATUSES", "BatchCampaigns", "CHECKIN_TYPE", "VISIBLE_STATUSES", "advance_campaigns", "cancel_campaign",
     "check_access",
     "check_readable",
-    "check_in", "check_in_on_site", "claim_first_bonus", "create_campaign", "enrol_resident", "ensure_enrolment",
+    "check_in", "check_in_on_site", "claim_first_bonus", "create_campaign", "end_campaign", "enrol_resident", "ensure_enrolment",
     "find_resident_on_site", "get_campaign", "list_campaigns", "open_campaigns_for",
     "publish_campaign", "run_campaign_publicity", "scan_campaign", "update_campaign",
 ]

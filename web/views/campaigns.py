@@ -1,4 +1,4 @@
-"""活动: campaigns of the caller's communities: list, create, edit, publish, cancel, poster, on-site check-in."""
+"""活动: campaigns of the caller's communities: list, create, edit, publish, end early, cancel, poster, on-site check-in."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from ..database import db
 from carbon_credit.action_types import list_action_types
 from carbon_credit.campaigns import (cancel_campaign, check_access, check_readable, create_campaign,
-                                     get_campaign, list_campaigns, publish_campaign, update_campaign)
+                                     end_campaign, get_campaign, list_campaigns, publish_campaign, update_campaign)
 from carbon_credit.campaigns.insights import bonus_examples, participation_counts
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
 from carbon_credit.errors import Conflict, DomainError, InvalidInput
@@ -204,6 +204,15 @@ def campaign_publish(campaign_id):
                                 allowed_community_ids=g.scope)
     db.session.commit()
     flash("活动已发布。" + ("现在正在进行中。" if campaign.status == "running" else "到开始日期会自动开始。"))
+    return redirect(url_for("console.campaign", campaign_id=campaign.id))
+
+
+@console.post("/campaigns/<int:campaign_id>/end")
+def campaign_end(campaign_id):
+    campaign = end_campaign(db.session, _writable(campaign_id).id, utcnow(), actor_id=g.staff.id,
+                            allowed_community_ids=g.scope)
+    db.session.commit()
+    flash("活动已结束：从现在起不再接受报名和签到，新的行为不再有活动奖励；已经获得的积分不受影响。")
     return redirect(url_for("console.campaign", campaign_id=campaign.id))
 
 
