@@ -172,3 +172,18 @@ def format_carbon(grams) -> str:
     kilograms = (Decimal(grams) / GRAMS_PER_KILOGRAM).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     text = f"{kilograms:,.2f}".rstrip("0").rstrip(".")
     return f"{text} 千克"
+
+
+def kilograms(grams, places: int = 1) -> Decimal:
+    """Grams of CO2e as kilograms cut to ``places`` decimals, rounded down: 1,999 g is 1.9 kg, never 2.0.
+
+    The one rounding of carbon amounts for tables, figures and charts, so no page shows more
+    carbon than was avoided (``format_carbon`` is the same rule for sentences).
+    """
+    step = Decimal(1).scaleb(-places)
+    return (Decimal(int(grams or 0)) / GRAMS_PER_KILOGRAM).quantize(step, rounding=ROUND_DOWN)
+
+
+def format_kilograms(grams, places: int = 1) -> str:
+    """Kilograms for a table cell under a "kg CO₂e" heading: "1,234.5", rounded down like ``kilograms``."""
+    return f"{kilograms(grams, places):,.{places}f}"

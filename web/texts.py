@@ -11,12 +11,18 @@ from __future__ import annotations
 import re
 
 from carbon_credit.texts import error_text as domain_error_text
+from carbon_credit.texts import kilograms
 
 # The console's own situations; domain error codes read from carbon_credit.texts, like every face.
 CONSOLE_ERRORS = {
     "csrf": "页面已过期或缺少安全校验，请刷新页面后重试。",
     "signed_out": "您已退出登录，或登录已失效，请重新登录。",
 }
+
+
+def chart_kg(grams) -> float:
+    """What a chart plots for an amount of carbon: kilograms to the tenth its tooltip shows, rounded down."""
+    return float(kilograms(grams, 1))
 
 
 FIELDS = {
