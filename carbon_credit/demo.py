@@ -170,9 +170,9 @@ def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, se
     _staff(session, communities, hash_password, now)
     joined = start_of_local_day(today - timedelta(days=days + 3))
     people = _residents(session, communities, rng, joined, residents)
-    campaign = _campaign(session, communities, now)
+    _campaign(session, communities, now)
     _rewards(session, now)
     actions = _history(session, people, rng, today, days)
-    operations = seed_operations(session, now, communities, people, campaign, rng, detailed_days=days, cipher=cipher)
+    operations = seed_operations(session, now, communities, people, rng, detailed_days=days, cipher=cipher)
     return {"streets": len(STREETS), "communities": len(communities), "residents": len(people), "actions": actions,
             **operations}

@@ -21,5 +21,5 @@ from .rules import ActionType, Rule, RuleSet
 from .security import SignInCounter
 from .sessions import StaffSession
 from .stations import Station, StationVisit
-from .wechat import (MassSend, MassSendBatch, MassSendQuota, MassSendRecipient, QRCode, TemplateRefusal,
-                     TemplateSend, WeChatKV)
+from .wechat import (MassSend, MassSendBatch, MassSendQuota, MassSendRecipient, MenuPublication, QRCode,
+                     TemplateRefusal, TemplateSend, WeChatKV)

@@ -67,13 +67,13 @@ def request_qrcode(target_type: str, target_id: int) -> None:
         return
     db.session.commit()  # end the read transaction before the token store may write (SQLite)
     try:
-        qrcode_for_request(db.session, client, qr_request, utcnow(), staff_id=g.staff.id)
+        code, _ = qrcode_for_request(db.session, client, qr_request, utcnow(), staff_id=g.staff.id)
     except (WeChatClientException, requests.RequestException) as exc:
         db.session.rollback()
         flash(texts.error_text("wechat_api_error", detail=describe_error(exc)))
     else:
         db.session.commit()
-        flash("二维码已生成。")
+        flash("离线签到码已生成（本服务器没有连接微信公众号）。" if code.offline else "二维码已生成。")
 
 
 def _keys() -> dict:
