@@ -14,10 +14,10 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from .actions import ActionInput, record_action
+from .actions import ActionInput
+from .bulk import record_actions_in_bulk
 from .catalog import install_default_rule_set
 from .demo_operations import seed_operations
-from .errors import DomainError
 from .models import Account, Community, Resident, Staff, Street
 from .timeutil import TZ, local_date, start_of_local_day
 
@@ -105,22 +105,19 @@ TOUR_COMMUTE = {1: "metro_ride"}
 
 
 def _history(session, residents, rng: random.Random, today, days: int) -> int:
-    recorded = 0
+    """Each resident's days as planned, recorded in bulk through the credit pipeline (bulk.py)."""
+    items = []
     for day_offset in range(days, 0, -1):
         day = today - timedelta(days=day_offset)
         for index, resident in enumerate(residents, start=1):
             profile, commute = PROFILES[(index - 1) % len(PROFILES)], TOUR_COMMUTE.get(index)
             for seq, (code, qty, unit, source, evidence, hour) in enumerate(_day_plan(rng, profile, commute)):
                 at = datetime.combine(day, time(hour, rng.randrange(60)), tzinfo=TZ)
-                inp = ActionInput(resident_id=resident.id, action_type=code, quantity=qty, unit=unit, occurred_at=at,
-                                  source=source, evidence=evidence, idem_scope="demo",
-                                  external_id=f"{resident.id}-{day.isoformat()}-{seq}")
-                try:
-                    record_action(session, inp, at + timedelta(minutes=30))
-                    recorded += 1
-                except DomainError:
-                    continue
-    return recorded
+                items.append((ActionInput(resident_id=resident.id, action_type=code, quantity=qty, unit=unit,
+                                          occurred_at=at, source=source, evidence=evidence, idem_scope="demo",
+                                          external_id=f"{resident.id}-{day.isoformat()}-{seq}"),
+                              at + timedelta(minutes=30)))
+    return record_actions_in_bulk(session, items).recorded
 
 
 def _campaign(session, communities, now: datetime):

@@ -15,10 +15,11 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 
-from .actions import ActionInput, record_action
+from .actions import ActionInput
 from .appliances import ApplianceSubmission, submit_appliance_claim
 from .budget_admin import create_budget
 from .budgets import month_of
+from .bulk import record_actions_in_bulk
 from .errors import DomainError
 from .partners import create_partner
 from .redemptions import redeem_reward
@@ -95,8 +96,8 @@ def _claims(session, residents, now: datetime) -> int:
 
 
 def _older_history(session, residents, rng: random.Random, today, after_days: int) -> int:
-    """One action every few days per resident, for the months before the detailed weeks."""
-    recorded = 0
+    """One action every few days per resident, for the months before the detailed weeks (recorded in bulk)."""
+    items = []
     plans = (("metro_ride", "12", "km", "partner_feed", "partner"), ("bus_ride", "6", "km", "partner_feed", "partner"),
              ("recyclables_dropoff", "2.5", "kg", "station", "partner"), ("walk_steps", "9000", "step", "self", "self"))
     for offset in range(after_days + OLDER_DAYS, after_days, -1):
@@ -106,15 +107,11 @@ def _older_history(session, residents, rng: random.Random, today, after_days: in
                 continue
             code, qty, unit, source, evidence = plans[rng.randrange(len(plans))]
             at = datetime.combine(day, time(rng.randrange(7, 20), rng.randrange(60)), tzinfo=TZ)
-            inp = ActionInput(resident_id=resident.id, action_type=code, quantity=Decimal(qty), unit=unit,
-                              occurred_at=at, source=source, evidence=evidence, idem_scope="demo",
-                              external_id=f"{resident.id}-old-{day.isoformat()}")
-            try:
-                record_action(session, inp, at + timedelta(minutes=30))
-                recorded += 1
-            except DomainError:
-                continue
-    return recorded
+            items.append((ActionInput(resident_id=resident.id, action_type=code, quantity=Decimal(qty), unit=unit,
+                                      occurred_at=at, source=source, evidence=evidence, idem_scope="demo",
+                                      external_id=f"{resident.id}-old-{day.isoformat()}"),
+                          at + timedelta(minutes=30)))
+    return record_actions_in_bulk(session, items).recorded
 
 
 def _redemptions(session, residents, now: datetime) -> int:
