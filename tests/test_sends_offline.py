@@ -26,6 +26,7 @@ from carbon_credit.models import (MassSend, MassSendBatch, MassSendRecipient, Me
 from carbon_credit.models.wechat import TemplateSend
 from carbon_credit.redemptions import redeem_reward
 from carbon_credit.resident_view import scene_for_code
+from carbon_credit.timeutil import utcnow
 
 from .campaign_support import campaign_values, install_rules
 from .console_support import post_form, sign_in
@@ -145,6 +146,7 @@ def test_a_console_qr_request_records_an_offline_code_that_checks_in_by_its_scen
     post_form(offline_client, poster, f"/console/campaigns/{campaign.id}/qrcode", {})
     page = offline_client.get(poster).get_data(as_text=True)
     assert "离线签到码已生成" in page and f"签到码 campaign:{campaign.id}" in page and "<svg" in page
+    assert "连接微信后可在这里重新申请" in page and "请重新申请正式的二维码" not in page
     assert len(rsps.calls) == 0
     session.rollback()
     code = session.scalars(select(QRCode)).one()
@@ -165,6 +167,22 @@ def test_an_offline_code_is_never_handed_out_once_wechat_is_called(session, engi
     real, created = ensure_qrcode(session, db_client(engine), "station:7", "permanent", NOW + timedelta(days=1))
     assert created and real.id != offline.id and not real.offline and real.permanent_scene == "station:7"
     assert len(calls_to(rsps, QRCODE_CREATE)) == 1
+
+
+def test_once_online_the_poster_offers_a_real_code_instead_of_the_offline_one(client, session):
+    community = make_community(session)
+    make_staff(session, "worker", "worker", communities=[community])
+    now = utcnow()
+    station = Station(name="滨河回收站", kind="recycling_station", community_id=community.id, created_at=now,
+                      updated_at=now)
+    session.add(station)
+    session.flush()
+    ensure_qrcode(session, OfflineClient(), f"station:{station.id}", "permanent", now)
+    session.commit()
+    sign_in(client, "worker")  # the test app has the account's credentials: WeChat is called
+    page = client.get(f"/console/stations/{station.id}/poster").get_data(as_text=True)
+    assert "离线签到码" in page and "请重新申请正式的二维码" in page
+    assert f'action="/console/stations/{station.id}/qrcode"' in page
 
 
 def test_the_console_lists_what_was_recorded_offline(offline_app, offline_client, session, rsps):

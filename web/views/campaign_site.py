@@ -34,6 +34,14 @@ def qr_svg(data: str) -> Markup:
     return Markup(svg[svg.index("<svg"):])
 
 
+def wechat_online() -> bool:
+    """Whether asking for a code now reaches WeChat (an offline server only records one again)."""
+    try:
+        return getattr(get_client(), "offline", False) is not True
+    except WeChatNotConfigured:
+        return False
+
+
 def _stored_code(campaign):
     try:
         return stored_qrcode_for_target(db.session, "campaign", campaign.id, utcnow(), community_ids=g.scope)
@@ -46,7 +54,8 @@ def campaign_poster(campaign_id):
     campaign = _readable(campaign_id)
     code = _stored_code(campaign) if campaign.checkin_points > 0 else None
     return render_template("console/poster.html", campaign=campaign, code=code,
-                           svg=qr_svg(code.url) if code is not None else None, action=ActionForm())
+                           svg=qr_svg(code.url) if code is not None else None, action=ActionForm(),
+                           wechat_online=code is not None and code.offline and wechat_online())
 
 
 @console.post("/campaigns/<int:campaign_id>/qrcode")

@@ -19,7 +19,7 @@ def masked(value: str, secret) -> str:
     secret = str(secret or "")
     if len(secret) < 6 or secret not in value:
         return value
-    return value.replace(secret, "•" * (len(secret) - 4) + secret[-4:])
+    return value.replace(secret, "*" * (len(secret) - 4) + secret[-4:])
 
 
 def shown_data(send, note) -> list[tuple[str, str]]:

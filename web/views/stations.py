@@ -15,7 +15,7 @@ from carbon_credit.timeutil import utcnow
 from .. import texts
 from ..forms import StationForm
 from . import NAV, console
-from .campaign_site import qr_svg, request_qrcode
+from .campaign_site import qr_svg, request_qrcode, wechat_online
 from .people import refuse
 
 NAV.append(("console.stations", "站点", "console.station"))
@@ -78,7 +78,8 @@ def station_poster(station_id):
     except NotFound:
         code = None
     return render_template("console/station_poster.html", station=station, code=code,
-                           svg=qr_svg(code.url) if code is not None else None)
+                           svg=qr_svg(code.url) if code is not None else None,
+                           wechat_online=code is not None and code.offline and wechat_online())
 
 
 @console.post("/stations/<int:station_id>/qrcode")
