@@ -23,9 +23,12 @@ def masked(value: str, secret) -> str:
 
 
 def shown_data(send, note) -> list[tuple[str, str]]:
-    """The template's keyword values as sent (voucher codes masked: the page is not the resident's)."""
+    """The template's keyword values as sent, or the notification's payload for a message sent before they
+    were kept; voucher codes masked either way (the page is not the resident's)."""
     secret = (note.payload or {}).get("voucher_code")
-    return [(name, masked(str((item or {}).get("value", "")), secret)) for name, item in (send.data or {}).items()]
+    if not send.data:
+        return [(name, masked(str(value), secret)) for name, value in (note.payload or {}).items()]
+    return [(name, masked(str((item or {}).get("value", "")), secret)) for name, item in send.data.items()]
 
 
 def menu_lines(menu: dict) -> list[str]:
