@@ -93,6 +93,19 @@ def number(minimum: float) -> Callable[[str], float]:
     return parse
 
 
+FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def flag(raw: str) -> bool:
+    value = FLAGS.get(raw.strip().lower())
+    if value is None:
+        raise ValueError("not a yes or no")
+    return value
+
+
+flag.expects = "1 or 0 (true/false, yes/no, on/off)"
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -145,6 +158,7 @@ SETTINGS = (
     Setting("WECHAT_APPID", text, ""),
     Setting("WECHAT_SECRET", text, ""),
     Setting("WECHAT_AES_KEY", text, ""),
+    Setting("WECHAT_OFFLINE", flag),
     Setting("WECHAT_H5_URL", text),
     Setting("WECHAT_TEMPLATES", text, ""),
     Setting("WECHAT_API_TIMEOUT", number(minimum=0.1), 10.0),
@@ -219,6 +233,9 @@ def finalise_config(app) -> None:
     """
     config = app.config
     config["WECHAT_DEMO"] = config.get("WECHAT_APPID") == DEMO_WECHAT["WECHAT_APPID"]
+    if config.get("WECHAT_OFFLINE") is None:  # unset: offline when there is no account to call
+        config["WECHAT_OFFLINE"] = bool(config["WECHAT_DEMO"] or not config.get("WECHAT_APPID")
+                                        or not config.get("WECHAT_SECRET"))
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["TOKEN_TTL_SECONDS"] = int(config["TOKEN_TTL_SECONDS"])
     config["DEMO_MODE"] = is_demo(config) and not app.testing

@@ -37,10 +37,18 @@ def register(app) -> None:
 
 
 def services() -> SimpleNamespace:
-    """The QR-code services the console uses to print a campaign's check-in code."""
+    """What other faces and the host may ask of WeChat without importing the bot: the client (offline or
+    not), the QR-code services the console uses to print check-in codes, and publishing the menu
+    (``publish_menu(session, now, published_by=None)``, as ``flask wechat menu`` does)."""
+    from flask import current_app
+
     from .outbound.client import describe_error, get_client
+    from .outbound.menu import publish_configured_menu
     from .outbound.qr_targets import qrcode_for_request, resolve_qr_request, stored_qrcode_for_target
+
+    def publish_menu(session, now, *, published_by=None):
+        return publish_configured_menu(session, get_client(), current_app.config, now, published_by=published_by)
 
     return SimpleNamespace(get_client=get_client, describe_error=describe_error,
                            resolve_qr_request=resolve_qr_request, qrcode_for_request=qrcode_for_request,
-                           stored_qrcode_for_target=stored_qrcode_for_target)
+                           stored_qrcode_for_target=stored_qrcode_for_target, publish_menu=publish_menu)

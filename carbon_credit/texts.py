@@ -114,6 +114,7 @@ ERROR_TEXTS = {
     "campaign_window_over": "活动时间已过，不能发布。",
     "campaign_not_open": "该活动目前不接受报名。",
     "invalid_transition": "活动当前的状态不允许此操作。",
+    "campaign_not_started": "活动还没有开始，不能提前结束；不再举办请取消活动。",
     "checkin_not_open": "该活动现在不在签到时间内（或未设置签到积分）。",
     "checkin_outside_community": "该居民所在社区不在本活动范围内。",
     "checkin_already_checked_in": "该居民今天的签到次数已满。",
@@ -171,3 +172,18 @@ def format_carbon(grams) -> str:
     kilograms = (Decimal(grams) / GRAMS_PER_KILOGRAM).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     text = f"{kilograms:,.2f}".rstrip("0").rstrip(".")
     return f"{text} 千克"
+
+
+def kilograms(grams, places: int = 1) -> Decimal:
+    """Grams of CO2e as kilograms cut to ``places`` decimals, rounded down: 1,999 g is 1.9 kg, never 2.0.
+
+    The one rounding of carbon amounts for tables, figures and charts, so no page shows more
+    carbon than was avoided (``format_carbon`` is the same rule for sentences).
+    """
+    step = Decimal(1).scaleb(-places)
+    return (Decimal(int(grams or 0)) / GRAMS_PER_KILOGRAM).quantize(step, rounding=ROUND_DOWN)
+
+
+def format_kilograms(grams, places: int = 1) -> str:
+    """Kilograms for a table cell under a "kg CO₂e" heading: "1,234.5", rounded down like ``kilograms``."""
+    return f"{kilograms(grams, places):,.{places}f}"

@@ -93,3 +93,17 @@ def redis_conn():
 def redis_store(redis_conn, clock=None) -> RedisTokenStore:
     conn, prefix = redis_conn
     return RedisTokenStore(conn, prefix=prefix, clock=clock or Clock())
+
+
+@pytest.fixture
+def offline_app(db_url):
+    """The app as the demo configures it: the demo's stand-in WeChat credentials, so WeChat is offline."""
+    from api import create_app
+    from api.config import DEMO_WECHAT
+    from api.extensions import db
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test-secret-key",
+                      "REDIS_URL": None, **DEMO_WECHAT})
+    yield app
+    with app.app_context():
+        db.session.remove()

@@ -28,6 +28,7 @@ SAMPLES = {
     "WECHAT_APPID": ("wx-from-the-environment", "wx-from-the-environment"),
     "WECHAT_SECRET": ("app-secret-from-the-environment", "app-secret-from-the-environment"),
     "WECHAT_AES_KEY": ("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+    "WECHAT_OFFLINE": ("yes", True),
     "WECHAT_H5_URL": ("https://h5.example.cn/", "https://h5.example.cn/"),
     "WECHAT_TEMPLATES": ('{"credit": {"template_id": "t"}}', '{"credit": {"template_id": "t"}}'),
     "WECHAT_API_TIMEOUT": ("2.5", 2.5),

@@ -1,6 +1,7 @@
 """The console in a real Chromium, walked as a community worker does it."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -116,8 +117,35 @@ def test_a_worker_runs_a_campaign_from_draft_to_an_on_site_check_in(page, area, 
     page.get_by_label("重量（千克）").fill("2")
     assert_labelled(page)
     page.keyboard.press("Enter")
-    page.get_by_text("已记录：塑料 2 千克").wait_for()  # the campaign doubles recyclables
+    doubled = _points_of(page.get_by_text("已记录：塑料 2 千克").inner_text())  # the campaign doubles recyclables
     shot(page, "weigh-in")
+
+    page.goto(f"/console/campaigns/{campaign_id}")
+    page.once("dialog", lambda dialog: dialog.accept() if "不能撤销" in dialog.message else dialog.dismiss())
+    page.get_by_role("button", name="结束活动").click()
+    page.get_by_text("活动已结束").wait_for()
+    assert "已结束" in page.get_by_role("heading", level=1).inner_text()
+    assert "提前结束" in page.inner_text("dl.facts")
+    assert page.get_by_role("button", name="结束活动").count() == 0
+    assert page.get_by_role("link", name="现场签到").count() == 0
+    assert_labelled(page)
+    shot(page, "campaign-ended")
+    page.goto("/console/weigh-in")
+    page.get_by_label("站点").select_option(label="滨河社区 · 滨河回收站")
+    page.get_by_label("投放类别").select_option(label="塑料")
+    page.get_by_label("居民姓名").fill("王秀英")
+    page.get_by_label("手机号后四位").fill("1234")
+    page.get_by_label("重量（千克）").fill("2")
+    page.keyboard.press("Enter")
+    plain = _points_of(page.get_by_text("已记录：塑料 2 千克").inner_text())
+    assert (doubled, plain) == (2 * plain, plain) and plain > 0  # after the end: no campaign bonus
+    session.expire_all()
+    ended = session.get(Campaign, campaign_id)
+    assert ended.status == "ended" and ended.planned_until > ended.active_until
+
+
+def _points_of(flash: str) -> int:
+    return int(re.search(r"获得 (\d+) 积分", flash).group(1))
 
 
 def test_a_worker_cannot_open_another_streets_campaign_or_community_by_url(page, area, session):

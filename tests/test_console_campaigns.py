@@ -1,9 +1,12 @@
 """Campaign pages: bad input is answered in Chinese and stores nothing; workers stay in their communities."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from carbon_credit.models import Campaign
+from carbon_credit.timeutil import utcnow
 
 from .campaign_support import plain_campaign
 from .console_support import post_form, sign_in
@@ -74,6 +77,22 @@ def test_another_streets_campaign_cannot_be_published_or_checked_in(client, sess
     assert client.get(f"/console/campaigns/{campaign.id}/poster").status_code == 404
     session.expire_all()
     assert session.get(Campaign, campaign.id).status == "draft"
+
+
+def test_another_streets_running_campaign_cannot_be_ended(client, session):
+    mine, theirs = _worker(session)
+    campaign = plain_campaign(session, [theirs], status="running")
+    tomorrow = utcnow() + timedelta(days=1)
+    own = plain_campaign(session, [mine], status="published", title="明天开始", active_from=tomorrow, now=utcnow())
+    session.commit()
+    sign_in(client, "worker")
+    assert post_form(client, "/console/campaigns", f"/console/campaigns/{campaign.id}/end", {}).status_code == 404
+    not_started = post_form(client, f"/console/campaigns/{own.id}", f"/console/campaigns/{own.id}/end", {})
+    assert not_started.status_code == 409 and "不能提前结束" in not_started.get_data(as_text=True)
+    assert "结束活动" not in client.get(f"/console/campaigns/{own.id}").get_data(as_text=True)
+    session.expire_all()
+    assert (session.get(Campaign, campaign.id).status, session.get(Campaign, own.id).status) == ("running",
+                                                                                               "published")
 
 
 def test_the_list_shows_only_campaigns_reaching_the_workers_communities(client, session):

@@ -39,3 +39,30 @@ def test_a_malformed_month_is_refused_in_chinese(client, session):
     sign_in(client, "worker")
     page = client.get("/console/?month=May").get_data(as_text=True)
     assert "格式如 2026-06" in page
+
+
+def test_1999_grams_never_show_as_two_kilograms(client, session):
+    """Carbon amounts round down everywhere: the figures, the tables and the chart's data."""
+    import json
+    import re
+
+    from carbon_credit.timeutil import utcnow
+
+    from .domain_helpers import act
+    from .factories import make_resident
+
+    mine, _ = _people(session)
+    now = utcnow()
+    resident = make_resident(session, community=mine, now=now)
+    credit = act(session, resident, "textiles_dropoff", "1.562", "kg", now=now).credit  # 1.562 kg × 1280 g/kg
+    session.commit()
+    assert (credit.status, credit.grams) == ("credited", 1999)
+    sign_in(client, "worker")
+    page = client.get("/console/").get_data(as_text=True)
+    kpi = re.search(r'<div class="label">减排量</div>\s*<div class="value">([^<]*)<small>', page).group(1)
+    cells = re.findall(r'<td class="num">([\d.,]+)</td>', page)
+    chart = json.loads(re.search(r'data-chart="trend"[^>]*>\s*<script type="application/json">(.*?)</script>',
+                                 page, re.S).group(1))
+    assert kpi == "1.9"
+    assert cells.count("1.9") == 2 and "2.0" not in cells and "2" not in cells  # the category and the community
+    assert 1.9 in chart["kg"] and max(chart["kg"]) == 1.9

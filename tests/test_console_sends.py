@@ -17,11 +17,16 @@ def test_an_admin_reads_each_kind_of_send_and_a_worker_is_refused(client, sessio
     now = utcnow()
     note = Notification(resident_id=resident.id, kind="credit", payload={"points": 12}, dedupe_key="credit:1",
                         status="sent", next_attempt_at=now, created_at=now, sent_at=now)
-    session.add(note)
+    voucher = Notification(resident_id=resident.id, kind="redemption", dedupe_key="redemption:1", status="sent",
+                           payload={"reward": "乘车券", "voucher_code": "K7QM-2XPA-9RTD"}, next_attempt_at=now,
+                           created_at=now, sent_at=now)
+    session.add_all([note, voucher])
     session.flush()
     session.add_all([
         TemplateSend(notification_id=note.id, msg_id=1001, openid=resident.openid, template_id="TPL_CREDIT",
                      sent_at=now),
+        TemplateSend(notification_id=voucher.id, msg_id=1002, openid=resident.openid, template_id="TPL_REDEEM",
+                     sent_at=now),  # sent before the keyword values were kept: the payload shows, masked
         MassSend(campaign_id=1, publicity_kind="announce", text="垃圾分类周开始啦", status="sent", recipients=3,
                  created_at=now),
         QRCode(scene="station:1", permanent_scene="station:1", kind="permanent", ticket="t-1",
@@ -31,6 +36,8 @@ def test_an_admin_reads_each_kind_of_send_and_a_worker_is_refused(client, sessio
     assert client.get("/console/sends").status_code == 403
     sign_in(client, "admin")
     assert "积分到账" in client.get("/console/sends").get_data(as_text=True)
-    assert "TPL_CREDIT" in client.get("/console/sends?tab=templates").get_data(as_text=True)
+    templates = client.get("/console/sends?tab=templates").get_data(as_text=True)
+    assert "TPL_CREDIT" in templates and "points：12" in templates
+    assert "K7QM-2XPA-9RTD" not in templates and "**********9RTD" in templates
     assert "垃圾分类周开始啦" in client.get("/console/sends?tab=mass").get_data(as_text=True)
     assert "station:1" in client.get("/console/sends?tab=qrcodes").get_data(as_text=True)

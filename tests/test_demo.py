@@ -8,6 +8,7 @@ from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account, Community, Credit, Resident, RuleSet, Staff, Street
 
 from .factories import FIXED_NOW, login
+from .outbound_support import offline_app, rsps  # noqa: F401  (fixtures)
 
 
 def _hash(password):
@@ -47,15 +48,22 @@ def test_demo_admin_can_sign_in_and_a_demo_resident_gets_a_token(app, client, se
     assert result.exit_code == 0 and len(result.output.strip()) > 40
 
 
-def test_the_demo_has_something_for_every_console_page(app, session):
-    from api.partner_auth import partner_cipher
-    from carbon_credit.models import ApplianceClaim, GreenAction, MassSend, Partner, QRCode, Redemption, Station
+def test_the_demo_has_something_for_every_console_page(offline_app, session, rsps):
+    from api.cli_demo import seed_demo_app
+    from carbon_credit.models import (
+        ApplianceClaim,
+        GreenAction,
+        MassSend,
+        MenuPublication,
+        Partner,
+        QRCode,
+        Redemption,
+        Station,
+    )
     from carbon_credit.models.wechat import TemplateSend
 
-    with app.app_context():
-        cipher = partner_cipher()
-    created = seed_demo(session, FIXED_NOW, _hash, residents=6, days=3, cipher=cipher)
-    session.commit()
+    created = seed_demo_app(offline_app, FIXED_NOW, residents=6, days=3)
+    session.rollback()  # the seed wrote on the app's connections
     assert created["stations"] >= 3 and created["claims"] == 3 and created["redemptions"] >= 1
     assert session.scalar(select(func.count(Partner.id))) == 2
     assert session.scalar(select(func.count(Station.id))) == created["stations"]
@@ -63,9 +71,12 @@ def test_the_demo_has_something_for_every_console_page(app, session):
     assert session.scalar(select(func.count(Redemption.id))) == created["redemptions"]
     oldest = session.scalar(select(func.min(GreenAction.occurred_at)))
     assert (FIXED_NOW - oldest).days > 90  # months of history, so trends show
+    # 发送记录: what the WeChat face's flows recorded offline (tests/test_sends_offline.py has the detail).
     assert session.scalar(select(func.count(QRCode.id))) == created["stations"] + 1
     assert session.scalar(select(func.count(MassSend.id))) == 1
     assert session.scalar(select(func.count(TemplateSend.id))) >= created["redemptions"]
+    assert session.scalar(select(func.count(MenuPublication.id))) == 1
+    assert len(rsps.calls) == 0
     assert all(ledger_is_consistent(session, a.id) for a in session.scalars(select(Account)))
     from carbon_credit.models import Budget
 

@@ -5,8 +5,13 @@ import json
 
 import pytest
 
+from sqlalchemy import func, select
+
 from bot.outbound.menu import MENU_KEYS, build_menu, menu_problems, publish_menu, validate_menu
 from carbon_credit.errors import InvalidInput
+from carbon_credit.models import MenuPublication
+
+from .factories import FIXED_NOW
 
 from .outbound_support import (
     MENU_CREATE, STABLE_TOKEN_URL, add_api, add_stable_token, body_of, calls_to, db_client,
@@ -51,23 +56,28 @@ def _top(name="活动", subs=None):
     (_menu(_top(subs=[{"type": "view", "name": "主页", "url": "javascript:alert(1)"}])), "http(s) URL"),
     (_menu(_top(subs=[{"type": "miniprogram", "name": "小程序"}])), "unsupported button type"),
 ])
-def test_menus_breaking_wechats_limits_are_refused_before_calling_wechat(menu, fragment, engine, rsps):
+def test_menus_breaking_wechats_limits_are_refused_before_calling_wechat(menu, fragment, engine, session, rsps):
     assert any(fragment in p for p in menu_problems(menu)), menu_problems(menu)
     with pytest.raises(InvalidInput):
-        publish_menu(db_client(engine), menu)
+        publish_menu(session, db_client(engine), menu, FIXED_NOW)
     assert len(rsps.calls) == 0
+    assert session.scalar(select(func.count()).select_from(MenuPublication)) == 0
 
 
 def test_four_chinese_characters_or_eight_latin_letters_fit_a_top_button():
     validate_menu(_menu(_top("我的积分"), _top("GREENMAP")))
 
 
-def test_publishing_posts_the_menu_and_returns_wechats_answer(engine, rsps):
+def test_publishing_posts_the_menu_and_records_it_with_wechats_answer(engine, session, rsps):
     add_stable_token(rsps)
     add_api(rsps, MENU_CREATE, "menu_create_ok")
     menu = build_menu()
-    assert publish_menu(db_client(engine), menu) == {"errcode": 0, "errmsg": "ok"}
+    publication = publish_menu(session, db_client(engine), menu, FIXED_NOW)
+    session.commit()
     assert body_of(calls_to(rsps, MENU_CREATE)[0]) == menu
+    stored = session.scalars(select(MenuPublication)).one()
+    assert (stored.id, stored.answer, stored.menu, stored.offline, stored.published_at) == (
+        publication.id, {"errcode": 0, "errmsg": "ok"}, menu, False, FIXED_NOW)
 
 
 def test_flask_wechat_menu_prints_wechats_answer(app, runner, rsps):

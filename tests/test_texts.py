@@ -11,7 +11,7 @@ import pytest
 
 import carbon_credit
 from carbon_credit.errors import DomainError
-from carbon_credit.texts import ERROR_TEXTS, GENERIC_ERROR, error_text, format_carbon
+from carbon_credit.texts import ERROR_TEXTS, GENERIC_ERROR, error_text, format_carbon, format_kilograms, kilograms
 
 DOMAIN = Path(carbon_credit.__file__).resolve().parent
 
@@ -84,5 +84,24 @@ def test_the_faces_write_carbon_with_the_one_formatter(app):
     from bot.outbound.templates import display_values
 
     assert app.jinja_env.filters["carbon"](1_999) == "1.99 千克"
+    assert (app.jinja_env.filters["kg"](1_999), app.jinja_env.filters["kg"](1_999, 2)) == ("1.9", "1.99")
     assert display_values({"grams": 1_999})["grams_text"] == "1.99 千克"
     assert display_values({"grams": 999})["grams_text"] == "999 克"
+
+
+@pytest.mark.parametrize("grams, places, shown", [
+    (1_999, 1, "1.9"), (1_999, 2, "1.99"), (2_000, 1, "2.0"), (49, 1, "0.0"), (1_234_567, 1, "1,234.5"),
+    (999.99, 2, "0.99"), (-1_999, 1, "-1.9"),
+])
+def test_kilograms_for_tables_and_charts_round_down(grams, places, shown):
+    assert format_kilograms(grams, places) == shown
+    assert abs(kilograms(grams, places)) <= abs(Decimal(str(grams))) / 1000  # never more than was avoided
+
+
+def test_the_campaign_results_message_does_not_round_up():
+    from types import SimpleNamespace
+
+    from carbon_credit.campaigns.texts import results_text
+
+    text = results_text(SimpleNamespace(title="垃圾分类周"), 3, 4, 1_999, 40)
+    assert "减少碳排放 1.99 千克" in text and "2.0" not in text

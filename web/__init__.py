@@ -12,7 +12,7 @@ import os
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from carbon_credit.texts import format_carbon
+from carbon_credit.texts import format_carbon, format_kilograms
 
 csrf = CSRFProtect()
 
@@ -41,7 +41,9 @@ def register(app: Flask) -> None:
     from .views import console
 
     _configure(app)
-    app.add_template_filter(format_carbon, "carbon")  # grams -> "1.99 千克", rounded down like every face
+    # Every carbon amount a page shows goes through carbon_credit.texts, rounded down like every face:
+    app.add_template_filter(format_carbon, "carbon")  # grams -> "1.99 千克"
+    app.add_template_filter(format_kilograms, "kg")  # grams -> "1,234.5" (a cell under "kg CO₂e"), |kg(2)
     csrf.init_app(app)
     app.register_blueprint(console)
     app.register_blueprint(h5)

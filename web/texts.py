@@ -11,12 +11,18 @@ from __future__ import annotations
 import re
 
 from carbon_credit.texts import error_text as domain_error_text
+from carbon_credit.texts import kilograms
 
 # The console's own situations; domain error codes read from carbon_credit.texts, like every face.
 CONSOLE_ERRORS = {
     "csrf": "页面已过期或缺少安全校验，请刷新页面后重试。",
     "signed_out": "您已退出登录，或登录已失效，请重新登录。",
 }
+
+
+def chart_kg(grams) -> float:
+    """What a chart plots for an amount of carbon: kilograms to the tenth its tooltip shows, rounded down."""
+    return float(kilograms(grams, 1))
 
 
 FIELDS = {
@@ -174,7 +180,7 @@ AUDIT_VERB = {
     "action.approve": "审核通过", "action.reject": "审核驳回", "action_type.create": "新增行为类型",
     "action_type.update": "修改行为类型", "balance.adjust": "调整积分", "budget.create": "新增预算",
     "budget.delete": "删除预算", "budget.update": "修改预算", "campaign.cancel": "取消活动",
-    "campaign.create": "新建活动", "campaign.publish": "发布活动", "campaign.update": "修改活动",
+    "campaign.create": "新建活动", "campaign.end": "提前结束活动", "campaign.publish": "发布活动", "campaign.update": "修改活动",
     "card.bind": "绑定居民卡", "card.unbind": "解绑居民卡", "create_staff": "添加人员", "partner.create": "登记合作方",
     "partner.rotate_key": "更换合作方密钥", "partner.update": "修改合作方", "redemption.cancel": "取消兑换",
     "resident.block": "冻结居民", "resident.erase": "删除居民数据", "resident.refollow": "居民重新关注",

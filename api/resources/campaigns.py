@@ -11,8 +11,11 @@ counts); drafts and cancelled campaigns never apply. Each credit's trace lists
 the adjustments with the campaign id.
 
 States: draft → published → running → ended (by the clock, job
-``advance_campaigns``), and cancelled from any state before ended; any other
-move answers 409 ``invalid_transition``. Communities, windows and bonus rules
+``advance_campaigns``, or early by ``POST …/end``), and cancelled from any
+state before ended; any other move answers 409 ``invalid_transition``.
+Ending early closes the active window at that moment (``planned_until`` keeps
+the planned end): from then on no bonus, check-in or enrolment, while every
+credit already given stays. Communities, windows and bonus rules
 change only while draft (409 ``campaign_not_draft``).
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ from carbon_credit.campaigns import (
     check_access,
     check_readable,
     create_campaign,
+    end_campaign,
     enrol_resident,
     get_campaign,
     list_campaigns,
@@ -46,6 +50,7 @@ from ..schemas.campaigns import (
     CampaignSchema,
     CancelSchema,
     CheckinResultSchema,
+    EndSchema,
     EnrolmentSchema,
     OnSiteCheckinSchema,
     OpenCampaignSchema,
@@ -127,6 +132,24 @@ def cancel(body, campaign_id):
     actor_id, scope = _scope()
     campaign = cancel_campaign(db.session, campaign_id, utcnow(), actor_id=actor_id, allowed_community_ids=scope,
                                reason=body["reason"])
+    db.session.commit()
+    return campaign
+
+
+@blp.post("/campaigns/<int:campaign_id>/end")
+@auth_required(*STAFF)
+@blp.arguments(EndSchema)
+@blp.response(200, CampaignSchema)
+@blp.alt_response(404, schema=ErrorSchema,
+                  description="No such campaign, or not all its communities are the worker's (campaign_not_found)")
+@blp.alt_response(409, schema=ErrorSchema,
+                  description="Not running: not started yet (campaign_not_started; cancel it instead), "
+                              "or already ended or cancelled (invalid_transition)")
+def end(body, campaign_id):
+    """End a running campaign now, before its planned end; credits already given stay."""
+    actor_id, scope = _scope()
+    campaign = end_campaign(db.session, campaign_id, utcnow(), actor_id=actor_id, allowed_community_ids=scope,
+                            reason=body["reason"])
     db.session.commit()
     return campaign
 

@@ -47,6 +47,9 @@ class CampaignSchema(CampaignBodySchema):
     updated_at = ma.fields.AwareDateTime()
     published_at = ma.fields.AwareDateTime(allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)
+    planned_until = ma.fields.AwareDateTime(allow_none=True, metadata={
+        "description": "Set when the campaign was ended early: the end it was planned with "
+                       "(active_until is when it really ended)"})
 
 
 class CampaignListQuerySchema(ma.Schema):
@@ -57,6 +60,11 @@ class CampaignListQuerySchema(ma.Schema):
 
 class CancelSchema(ma.Schema):
     reason = ma.fields.String(load_default="", validate=Length(max=256))
+
+
+class EndSchema(ma.Schema):
+    reason = ma.fields.String(load_default="", validate=Length(max=256),
+                              metadata={"description": "Why it ends early (kept in the audit log)"})
 
 
 class OnSiteCheckinSchema(ma.Schema):

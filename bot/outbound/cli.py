@@ -14,7 +14,7 @@ from carbon_credit.timeutil import utcnow
 
 from ..database import db
 from .client import describe_error, get_client
-from .menu import build_menu, menu_problems, publish_menu
+from .menu import menu_for, menu_problems, publish_configured_menu
 from .qr_targets import qrcode_for_request, resolve_qr_request
 from .qrcodes import image_url
 
@@ -36,7 +36,7 @@ def _domain_message(exc: DomainError) -> str:
 @click.option("--dry-run", is_flag=True, help="Check and print the menu without calling WeChat.")
 def menu_command(dry_run):
     """Publish the official account's menu (VIEW buttons open the H5 pages under WECHAT_H5_URL when set)."""
-    menu = build_menu(current_app.config.get("WECHAT_H5_URL"), current_app.config.get("WECHAT_APPID") or "")
+    menu = menu_for(current_app.config)
     problems = menu_problems(menu)
     if problems:
         raise click.ClickException("The menu breaks WeChat's limits: " + "; ".join(problems))
@@ -44,10 +44,12 @@ def menu_command(dry_run):
         click.echo(json.dumps(menu, ensure_ascii=False, indent=2))
         return
     try:
-        answer = publish_menu(_client(), menu)
+        publication = publish_configured_menu(db.session, _client(), current_app.config, utcnow())
     except (WeChatClientException, requests.RequestException) as exc:
         raise click.ClickException(describe_error(exc)) from exc
-    click.echo(json.dumps(answer, ensure_ascii=False))
+    click.echo(json.dumps(publication.answer, ensure_ascii=False))
+    if publication.offline:
+        click.echo("WeChat is offline on this server (WECHAT_OFFLINE): the menu was recorded, not published.")
 
 
 @click.group("qrcode", cls=AppGroup)
@@ -68,7 +70,8 @@ def _make_qrcode(target_type: str, target_id: int, days: int | None) -> None:
     except (WeChatClientException, requests.RequestException) as exc:
         db.session.rollback()
         raise click.ClickException(describe_error(exc)) from exc
-    click.echo(f"{'created' if created else 'reused'} {code.kind} QR code for scene {code.scene}")
+    click.echo(f"{'created' if created else 'reused'} {code.kind} QR code for scene {code.scene}"
+               + (" (offline: recorded, not issued by WeChat; it encodes the scene itself)" if code.offline else ""))
     click.echo(f"expires: {code.expires_at.isoformat() if code.expires_at else 'never'}")
     click.echo(f"ticket:  {code.ticket}")
     click.echo(f"image:   {image_url(code.ticket)}")

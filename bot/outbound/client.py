@@ -18,6 +18,7 @@ from wechatpy.exceptions import WeChatClientException
 from carbon_credit.errors import WeChatNotConfigured
 
 from ..database import db
+from .offline import OfflineClient
 from .token_store import DatabaseTokenStore, RedisTokenStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ ERROR_HINTS = {
 
 
 class SharedTokenClient(WeChatClient):
+    offline = False  # it calls WeChat (see offline.OfflineClient for the stand-in)
+
     def __init__(self, appid: str, secret: str, store, *, timeout: float):
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
         self.store = store
@@ -119,8 +122,18 @@ def token_store_from_config(config, engine):
     return DatabaseTokenStore(engine)
 
 
-def client_from_config(config, engine) -> SharedTokenClient:
+def client_from_config(config, engine):
+    """The one place that decides how this server talks to WeChat.
+
+    Offline (WECHAT_OFFLINE, by default when there are no credentials or only the demo's stand-ins):
+    the ``OfflineClient``, which records instead of sending. Otherwise the shared-token client, which
+    needs the account's AppID and AppSecret.
+    """
     appid, secret = config.get("WECHAT_APPID"), config.get("WECHAT_SECRET")
+    if config.get("WECHAT_OFFLINE"):
+        log.info("WeChat is offline on this server: the menu, QR codes, template messages and mass sends "
+                 "are recorded as they would have been sent, not sent (WECHAT_OFFLINE)")
+        return OfflineClient(appid or "")
     if not appid or not secret:
         raise WeChatNotConfigured("WECHAT_APPID and WECHAT_SECRET must be set to call the WeChat API.")
     if config.get("WECHAT_DEMO"):
@@ -130,8 +143,8 @@ def client_from_config(config, engine) -> SharedTokenClient:
     return SharedTokenClient(appid, secret, store, timeout=config["WECHAT_API_TIMEOUT"])
 
 
-def get_client(app=None) -> SharedTokenClient:
-    """The application's client (one per process; the token itself is shared by all)."""
+def get_client(app=None):
+    """The application's client (one per process; the token itself is shared by all), offline or not."""
     from flask import current_app
 
     app = app or current_app._get_current_object()

@@ -16,7 +16,7 @@ from ..database import db
 from .client import get_client
 from .mass_send import send_publicity
 from .outbox import DeliveryReport, deliver_outbox
-from .templates import load_templates
+from .templates import templates_for
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def deliver_outbox_job(app, now: datetime | None = None) -> dict:
         except WeChatNotConfigured as exc:
             log.warning("outbox not delivered: %s", exc)
             return {**asdict(total), "error": str(exc)}
-        templates = load_templates(config.get("WECHAT_TEMPLATES"))
+        templates = templates_for(config)
         batch = config["WECHAT_OUTBOX_BATCH"]
         while True:
             report = deliver_outbox(

@@ -5,7 +5,7 @@ kept in the same shared store as the access token (Redis or the database) and
 refreshed under its lock by one process. The bot face registers ``sign`` on the
 app (``app.extensions[EXTENSION]``); the web face calls it without importing
 the bot, and falls back to plain file inputs and typed codes when it is absent
-(the demo, or an account without WeChat credentials).
+or answers None (WeChat offline: the demo, an account without credentials).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import requests
 from wechatpy.exceptions import WeChatClientException
 
 from .client import WeChatNotConfigured, get_client
+from .offline import is_offline
 
 log = logging.getLogger(__name__)
 EXTENSION = "wechat_jsapi_config"
@@ -52,7 +53,10 @@ def register_signer(app) -> None:
     """Offer the web face ``sign(url) -> dict | None`` (None when WeChat cannot be asked)."""
     def sign(url: str) -> dict | None:
         try:
-            return sign_page(get_client(app), url)
+            client = get_client(app)
+            if is_offline(client):
+                return None
+            return sign_page(client, url)
         except WeChatNotConfigured:
             return None
         except (WeChatClientException, requests.RequestException) as exc:

@@ -30,6 +30,7 @@ from carbon_credit.outreach.mass_send_quota import (
 )
 
 from .client import describe_error
+from .offline import is_offline
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _deliver(session, client, mass: MassSend, resident_ids: list[int], now: date
         log.warning("mass send %s batch %s was already accepted by WeChat", mass.id, client_msg_id)
         msg_id, msg_data_id, status = None, None, "already sent (45065)"
     batch = MassSendBatch(mass_send_id=mass.id, msg_id=msg_id, msg_data_id=msg_data_id, recipients=len(openids),
-                          status=status, sent_at=now)
+                          status=status, offline=is_offline(client), sent_at=now)
     session.add(batch)
     session.flush()
     return batch

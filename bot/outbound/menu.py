@@ -1,12 +1,18 @@
 """The official account's custom menu: its layout, WeChat's limits, publishing.
 
 The CLICK keys are the ones the inbound handlers answer; every command a
-resident could type is one tap away, so nobody has to type.
+resident could type is one tap away, so nobody has to type. Each publication
+is recorded (``wechat_menu_publications``) with the menu sent and WeChat's
+answer, or marked offline when the offline client only recorded it.
 """
 from __future__ import annotations
 
-from carbon_credit.errors import InvalidInput
+from datetime import datetime
 
+from carbon_credit.errors import InvalidInput
+from carbon_credit.models import MenuPublication
+
+from .offline import is_offline
 from .pages import page_link
 
 MENU_KEYS = ("BALANCE", "HISTORY", "CAMPAIGNS", "RANK", "BIND_CARD", "HELP")
@@ -42,6 +48,11 @@ def build_menu(h5_url: str | None = None, appid: str = "") -> dict:
             {"name": "更多服务", "sub_button": more},
         ]
     }
+
+
+def menu_for(config) -> dict:
+    """This server's menu: VIEW buttons to the H5 pages when WECHAT_H5_URL is set."""
+    return build_menu(config.get("WECHAT_H5_URL"), config.get("WECHAT_APPID") or "")
 
 
 def name_width(name: str) -> float:
@@ -97,7 +108,29 @@ def validate_menu(menu: dict) -> None:
         raise InvalidInput("The menu breaks WeChat's limits.", errors={"menu": problems})
 
 
-def publish_menu(client, menu: dict) -> dict:
-    """Validate, then create the menu; returns WeChat's answer ({"errcode": 0, "errmsg": "ok"})."""
+def publish_menu(session, client, menu: dict, now: datetime, *, published_by: int | None = None) -> MenuPublication:
+    """Validate, create the menu at WeChat and record it; ``.answer`` is WeChat's ({"errcode": 0, "errmsg": "ok"}).
+
+    Flushes, never commits: the caller commits once WeChat accepted it.
+    """
     validate_menu(menu)
-    return client.menu.create(menu)
+    answer = client.menu.create(menu)
+    publication = MenuPublication(menu=menu, answer=dict(answer or {}), offline=is_offline(client),
+                                  published_by=published_by, published_at=now)
+    session.add(publication)
+    session.flush()
+    return publication
+
+
+def publish_configured_menu(session, client, config, now: datetime, *,
+                            published_by: int | None = None) -> MenuPublication:
+    """Publish this server's menu and commit the record (WeChat's acceptance cannot be taken back)."""
+    menu = menu_for(config)
+    session.commit()  # end any read transaction before the token store may write (SQLite)
+    try:
+        publication = publish_menu(session, client, menu, now, published_by=published_by)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return publication

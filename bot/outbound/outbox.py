@@ -5,7 +5,8 @@ PostgreSQL, so two deliverers never take the same row): each claimed row gets
 a lease (its ``next_attempt_at`` moves past the send) and the claim commits.
 WeChat is then called with no transaction open, and each result is committed
 on its own. A deliverer that dies mid-send leaves the row to be retried once
-the lease ends.
+the lease ends. A message sent is recorded with what it said (template,
+keyword values, page) and whether the offline client only recorded it.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from wechatpy.exceptions import WeChatClientException
 from carbon_credit.models import ActionType, Notification, Resident, TemplateRefusal, TemplateSend
 
 from .client import describe_error
+from .offline import is_offline
 from .templates import render_data
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class _Result:
     outcome: str  # sent | retry | refused | not_following | failed
     error: str = ""
     msg_id: int | None = None
+    offline: bool = False
 
 
 @dataclass
@@ -166,7 +169,7 @@ def _send(client, job: _Job) -> _Result:
     except Exception as exc:  # noqa: BLE001 - one bad row must not stop the outbox; it is retried, then failed
         log.exception("template send of notification %s failed unexpectedly", job.id)
         return _Result("retry", f"{type(exc).__name__}: {exc}")
-    return _Result("sent", msg_id=answer.get("msgid"))
+    return _Result("sent", msg_id=answer.get("msgid"), offline=is_offline(client))
 
 
 @dataclass
@@ -193,7 +196,8 @@ def _record(session, job: _Job, result: _Result, policy: _Policy) -> None:
 def _record_sent(session, note, job, result, policy) -> None:
     note.status, note.sent_at = "sent", policy.now
     session.add(TemplateSend(notification_id=note.id, msg_id=result.msg_id or 0, openid=job.openid,
-                             template_id=job.template_id, status="sent", sent_at=policy.now))
+                             template_id=job.template_id, data=job.data, url=job.url, status="sent",
+                             offline=result.offline, sent_at=policy.now))
     policy.report.sent += 1
 
 

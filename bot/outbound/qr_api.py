@@ -41,7 +41,9 @@ class QRCodeSchema(Schema):
     kind = fields.String(metadata={"description": "permanent or temporary"})
     ticket = fields.String()
     url = fields.String(metadata={"description": "What the code encodes (to draw it yourself)"})
-    image_url = fields.String(metadata={"description": "WeChat's picture of the code"})
+    image_url = fields.String(allow_none=True, metadata={"description": "WeChat's picture of the code (null offline)"})
+    offline = fields.Boolean(metadata={
+        "description": "Recorded by a server that does not call WeChat (WECHAT_OFFLINE): url is the scene itself"})
     expire_seconds = fields.Integer(allow_none=True)
     expires_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
@@ -50,8 +52,8 @@ class QRCodeSchema(Schema):
 
 def _dump(code, created: bool) -> dict:
     return {**{c: getattr(code, c) for c in ("id", "scene", "kind", "ticket", "url", "expire_seconds", "expires_at",
-                                               "created_at")},
-            "image_url": image_url(code.ticket), "created": created}
+                                               "created_at", "offline")},
+            "image_url": None if code.offline else image_url(code.ticket), "created": created}
 
 
 def build_blueprint(host):

@@ -53,6 +53,29 @@ class _Blank(dict):
         return ""
 
 
+# What an offline server (WECHAT_OFFLINE) uses when WECHAT_TEMPLATES names none: stand-in template ids and
+# the fields of the example above, so every notification is recorded with what it would have said.
+OFFLINE_TEMPLATES = {
+    "credit": {"template_id": "offline-credit", "fields": {
+        "thing1": "{action_name}", "character_string2": "{points}", "time3": "{occurred_at_text}",
+        "character_string4": "{balance}"}},
+    "review_result": {"template_id": "offline-review-result", "fields": {
+        "thing1": "{action_name}", "phrase2": "{approved_text}", "thing3": "{reason_text}"}},
+    "expiry_reminder": {"template_id": "offline-expiry-reminder", "fields": {
+        "character_string1": "{points}", "time2": "{expires_on_text}"}},
+    "redemption": {"template_id": "offline-redemption", "fields": {
+        "thing1": "{reward}", "character_string2": "{voucher_code}", "character_string3": "{points}"}},
+}
+
+
+def templates_for(config) -> dict[str, TemplateSpec]:
+    """The templates of this server: WECHAT_TEMPLATES, or offline without it the stand-ins."""
+    raw = config.get("WECHAT_TEMPLATES")
+    if not raw and config.get("WECHAT_OFFLINE"):
+        raw = OFFLINE_TEMPLATES
+    return load_templates(raw)
+
+
 def load_templates(raw) -> dict[str, TemplateSpec]:
     """Parse WECHAT_TEMPLATES; a mistake names the kind and the field so it can be fixed."""
     if not raw:

@@ -15,6 +15,7 @@ from carbon_credit.campaigns.service import (
     check_access,
     check_readable,
     create_campaign,
+    end_campaign,
     list_campaigns,
     publish_campaign,
     update_campaign,
@@ -25,7 +26,7 @@ __all__ = [
     "BONUS_STATUSES", "BatchCampaigns", "CHECKIN_TYPE", "VISIBLE_STATUSES", "advance_campaigns", "cancel_campaign",
     "check_access",
     "check_readable",
-    "claim_first_bonus", "create_campaign", "enrol_resident", "ensure_enrolment",
+    "claim_first_bonus", "create_campaign", "end_campaign", "enrol_resident", "ensure_enrolment",
     "get_campaign", "list_campaigns", "open_campaigns_for",
     "publish_campaign", "run_campaign_publicity", "update_campaign",
 ]

@@ -1,10 +1,13 @@
-"""Creating, editing, publishing and cancelling campaigns, and moving them along in time.
+"""Creating, editing, publishing, ending and cancelling campaigns, and moving them along in time.
 
 States: draft → published → running → ended, and cancelled from any state
 before ended. Publishing and cancelling are people's decisions; running and
 ended follow the clock and are applied by ``advance_campaigns`` (a scheduled
 job, safe to run any number of times) and at once when a campaign is
-published inside its active window.
+published inside its active window. A running campaign may also be ended
+early by a person (``end_campaign``): its active window is cut at that
+moment, so every rule that reads the window (bonuses, check-ins, enrolment,
+publicity) treats it as over from then on, while what was earned stays.
 
 Structural fields (communities, windows, bonus rules, check-in settings,
 publicity schedule) change only while the campaign is a draft; the wording
@@ -37,6 +40,7 @@ DEFAULTS = dict(description="", cover_text="", action_types=[], multipliers={}, 
 TRANSITIONS = {
     "publish": (("draft",), "published"),
     "cancel": (("draft", "published", "running"), "cancelled"),
+    "end": (("running",), "ended"),
 }
 
 
@@ -135,6 +139,34 @@ def cancel_campaign(session, campaign_id: int, now: datetime, *, actor_id=None, 
     campaign.status, campaign.cancelled_at, campaign.updated_at = "cancelled", now, now
     session.flush()
     audit(session, now, "campaign.cancel", "campaign", campaign.id, actor_id=actor_id, before=before, reason=reason)
+    return campaign
+
+
+def end_campaign(session, campaign_id: int, now: datetime, *, actor_id=None, allowed_community_ids=None,
+                 reason: str = ""):
+    """End a running campaign now, before its planned end.
+
+    The active window closes at ``now`` (the planned end is kept in
+    ``planned_until``): actions from ``now`` on earn no multiplier or
+    first-action bonus, check-ins and enrolment close, and credits already
+    given stay. Late data from before ``now`` still counts, as after any end.
+    A campaign that has not started yet is cancelled instead (409).
+    """
+    campaign = get_campaign(session, campaign_id, lock=True)
+    check_access(campaign, allowed_community_ids)
+    _advance_one(campaign, now)  # the clock first: a published campaign may be running (or over) by now
+    if campaign.status == "published":
+        raise Conflict("The campaign has not started; cancel it instead.", code="campaign_not_started")
+    sources, target = TRANSITIONS["end"]
+    if campaign.status not in sources:
+        raise Conflict(f"A {campaign.status} campaign cannot be {target}.", code="invalid_transition",
+                       status_now=campaign.status)
+    planned = campaign.active_until
+    campaign.planned_until, campaign.active_until = planned, now
+    campaign.status, campaign.updated_at = "ended", now
+    session.flush()
+    audit(session, now, "campaign.end", "campaign", campaign.id, actor_id=actor_id, before="running",
+          planned_until=planned.isoformat(), reason=reason)
     return campaign
 
 

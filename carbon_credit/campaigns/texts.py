@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from carbon_credit.texts import format_carbon
 from carbon_credit.timeutil import TZ
 
 
@@ -41,6 +42,5 @@ def reminder_text(campaign, days_left: int) -> str:
 
 
 def results_text(campaign, participants: int, actions: int, grams: int, points: int) -> str:
-    kg = grams / 1000
     return (f"【{campaign.title}】圆满结束！共有 {participants} 位居民参与，完成绿色行动 {actions} 次，"
-            f"减少碳排放 {kg:.1f} 千克，获得积分 {points}。感谢大家的参与！")
+            f"减少碳排放 {format_carbon(grams)}，获得积分 {points}。感谢大家的参与！")

@@ -1,10 +1,10 @@
 """The demo's operations content: stations, a partner, claims waiting for review with their photos,
-redemptions, older months of history, and what would have been sent to WeChat.
+redemptions and older months of history, all through the production services.
 
-Everything goes through the production services except the WeChat side: the demo
-has no official account, so what the real API would have been asked for (QR codes,
-a mass send, template messages) is recorded as sent offline, with tickets and
-template ids that say so, and the console's 发送记录 lists it.
+What the demo would send to WeChat (the menu, QR codes, the campaign's mass
+send, template messages) is not made here: the demo command runs the WeChat
+face's real flows through its offline client once the data is seeded
+(api/cli_demo.py), and the console's 发送记录 lists what they recorded.
 """
 from __future__ import annotations
 
@@ -14,15 +14,12 @@ import zlib
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from carbon_credit.actions.appliances import ApplianceSubmission, submit_appliance_claim
-from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.actions.bulk import record_actions_in_bulk
+from carbon_credit.actions.record import ActionInput
 from carbon_credit.budgets.admin import create_budget
 from carbon_credit.budgets.limits import month_of
 from carbon_credit.errors import DomainError
-from carbon_credit.models import MassSend, Notification, QRCode, Resident
-from carbon_credit.models.wechat import TemplateSend
 from carbon_credit.org.stations import create_station
 from carbon_credit.partners.keys import create_partner
 from carbon_credit.rewards.catalogue import list_rewards
@@ -98,8 +95,8 @@ def _claims(session, residents, now: datetime) -> int:
 
 
 def _older_history(session, residents, rng: random.Random, today, after_days: int) -> int:
-    """One action every few days per resident, for the months before the detailed weeks."""
-    recorded = 0
+    """One action every few days per resident, for the months before the detailed weeks (recorded in bulk)."""
+    items = []
     plans = (("metro_ride", "12", "km", "partner_feed", "partner"), ("bus_ride", "6", "km", "partner_feed", "partner"),
              ("recyclables_dropoff", "2.5", "kg", "station", "partner"), ("walk_steps", "9000", "step", "self", "self"))
     for offset in range(after_days + OLDER_DAYS, after_days, -1):
@@ -109,15 +106,11 @@ def _older_history(session, residents, rng: random.Random, today, after_days: in
                 continue
             code, qty, unit, source, evidence = plans[rng.randrange(len(plans))]
             at = datetime.combine(day, time(rng.randrange(7, 20), rng.randrange(60)), tzinfo=TZ)
-            inp = ActionInput(resident_id=resident.id, action_type=code, quantity=Decimal(qty), unit=unit,
-                              occurred_at=at, source=source, evidence=evidence, idem_scope="demo",
-                              external_id=f"{resident.id}-old-{day.isoformat()}")
-            try:
-                record_action(session, inp, at + timedelta(minutes=30))
-                recorded += 1
-            except DomainError:
-                continue
-    return recorded
+            items.append((ActionInput(resident_id=resident.id, action_type=code, quantity=Decimal(qty), unit=unit,
+                                      occurred_at=at, source=source, evidence=evidence, idem_scope="demo",
+                                      external_id=f"{resident.id}-old-{day.isoformat()}"),
+                          at + timedelta(minutes=30)))
+    return record_actions_in_bulk(session, items).recorded
 
 
 def _redemptions(session, residents, now: datetime) -> int:
@@ -139,31 +132,7 @@ def _budget(session, now: datetime) -> None:
                   scale_factor=Decimal("0.5"))
 
 
-def _offline_sends(session, campaign, stations, now: datetime) -> None:
-    """What the demo would have asked WeChat for, recorded as sent offline."""
-    session.add(QRCode(scene=f"campaign:{campaign.id}", kind="temporary", ticket=f"offline-campaign-{campaign.id}",
-                       url=f"http://weixin.qq.com/q/offline-campaign-{campaign.id}", expire_seconds=2_592_000,
-                       expires_at=now + timedelta(days=30), created_at=now))
-    for station in stations:
-        scene = f"station:{station.id}"
-        session.add(QRCode(scene=scene, permanent_scene=scene, kind="permanent", ticket=f"offline-station-{station.id}",
-                           url=f"http://weixin.qq.com/q/offline-station-{station.id}", created_at=now))
-    followers = len(session.scalars(select(Resident.id).where(
-        Resident.community_id.in_([c.id for c in campaign.communities]))).all())
-    session.add(MassSend(campaign_id=campaign.id, publicity_kind="announce", status="sent", recipients=followers,
-                         text=f"【{campaign.title}】{campaign.cover_text}，到社区回收站分类投放，扫码签到再得积分。",
-                         created_at=now - timedelta(days=3), finished_at=now - timedelta(days=3)))
-    pending = session.scalars(select(Notification).where(Notification.status == "pending")
-                              .order_by(Notification.id)).all()
-    for index, note in enumerate(pending):
-        note.status, note.sent_at, note.attempts = "sent", now, 1
-        session.add(TemplateSend(notification_id=note.id, msg_id=9_000_000 + index,
-                                 openid=session.get(Resident, note.resident_id).openid,
-                                 template_id=f"offline:{note.kind}", status="sent (offline)", sent_at=now))
-    session.flush()
-
-
-def seed_operations(session, now: datetime, communities, residents, campaign, rng: random.Random, *,
+def seed_operations(session, now: datetime, communities, residents, rng: random.Random, *,
                     detailed_days: int, cipher=None) -> dict:
     stations = _stations(session, communities, now)
     _partner(session, stations, now, cipher)
@@ -171,5 +140,4 @@ def seed_operations(session, now: datetime, communities, residents, campaign, rn
     claims = _claims(session, residents, now)
     redemptions = _redemptions(session, residents, now)
     _budget(session, now)
-    _offline_sends(session, campaign, stations, now)
     return {"stations": len(stations), "older_actions": older, "claims": claims, "redemptions": redemptions}

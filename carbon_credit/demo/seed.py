@@ -14,9 +14,9 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.actions.bulk import record_actions_in_bulk
+from carbon_credit.actions.record import ActionInput
 from carbon_credit.demo.operations import seed_operations
-from carbon_credit.errors import DomainError
 from carbon_credit.models import Account, Community, Resident, Staff, Street
 from carbon_credit.rules.install import install_default_rule_set
 from carbon_credit.timeutil import TZ, local_date, start_of_local_day
@@ -105,22 +105,19 @@ TOUR_COMMUTE = {1: "metro_ride"}
 
 
 def _history(session, residents, rng: random.Random, today, days: int) -> int:
-    recorded = 0
+    """Each resident's days as planned, recorded in bulk through the credit pipeline (bulk.py)."""
+    items = []
     for day_offset in range(days, 0, -1):
         day = today - timedelta(days=day_offset)
         for index, resident in enumerate(residents, start=1):
             profile, commute = PROFILES[(index - 1) % len(PROFILES)], TOUR_COMMUTE.get(index)
             for seq, (code, qty, unit, source, evidence, hour) in enumerate(_day_plan(rng, profile, commute)):
                 at = datetime.combine(day, time(hour, rng.randrange(60)), tzinfo=TZ)
-                inp = ActionInput(resident_id=resident.id, action_type=code, quantity=qty, unit=unit, occurred_at=at,
-                                  source=source, evidence=evidence, idem_scope="demo",
-                                  external_id=f"{resident.id}-{day.isoformat()}-{seq}")
-                try:
-                    record_action(session, inp, at + timedelta(minutes=30))
-                    recorded += 1
-                except DomainError:
-                    continue
-    return recorded
+                items.append((ActionInput(resident_id=resident.id, action_type=code, quantity=qty, unit=unit,
+                                          occurred_at=at, source=source, evidence=evidence, idem_scope="demo",
+                                          external_id=f"{resident.id}-{day.isoformat()}-{seq}"),
+                              at + timedelta(minutes=30)))
+    return record_actions_in_bulk(session, items).recorded
 
 
 def _campaign(session, communities, now: datetime):
@@ -170,9 +167,9 @@ def seed_demo(session, now: datetime, hash_password: Callable[[str], str], *, se
     _staff(session, communities, hash_password, now)
     joined = start_of_local_day(today - timedelta(days=days + 3))
     people = _residents(session, communities, rng, joined, residents)
-    campaign = _campaign(session, communities, now)
+    _campaign(session, communities, now)
     _rewards(session, now)
     actions = _history(session, people, rng, today, days)
-    operations = seed_operations(session, now, communities, people, campaign, rng, detailed_days=days, cipher=cipher)
+    operations = seed_operations(session, now, communities, people, rng, detailed_days=days, cipher=cipher)
     return {"streets": len(STREETS), "communities": len(communities), "residents": len(people), "actions": actions,
             **operations}

@@ -45,6 +45,7 @@ from carbon_credit.models.wechat import (
     MassSendBatch,
     MassSendQuota,
     MassSendRecipient,
+    MenuPublication,
     QRCode,
     TemplateRefusal,
     TemplateSend,

@@ -59,6 +59,8 @@ class Campaign(Base):
     updated_at: Mapped[datetime]
     published_at: Mapped[Optional[datetime]]
     cancelled_at: Mapped[Optional[datetime]]
+    # Set when a person ended the campaign early: the end it was published with (active_until is the real end).
+    planned_until: Mapped[Optional[datetime]]
     communities: Mapped[list[Community]] = relationship(secondary=campaign_communities, order_by="Community.id")
 
     @property

@@ -2,15 +2,20 @@
 
 The access token's shared store (database backend), the parametric QR codes
 created for stations and campaigns, the template messages handed to WeChat,
-the kinds of message a resident refused, and the campaign mass sends (群发)
-with the per-resident monthly count that keeps everyone under four a month.
+the kinds of message a resident refused, the campaign mass sends (群发)
+with the per-resident monthly count that keeps everyone under four a month,
+and the menus published.
+
+Rows marked ``offline`` record what would have been sent at the moment it
+would have been, on a server that does not call WeChat (WECHAT_OFFLINE: the
+demo, an intranet trial). They are never handed out as if WeChat had issued them.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carbon_credit.db import Base, BigID
@@ -36,7 +41,7 @@ class QRCode(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     scene: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # permanent | temporary
-    # Equal to ``scene`` for permanent codes and null otherwise: one permanent code per scene.
+    # Equal to ``scene`` for permanent codes WeChat issued, null otherwise: one permanent code per scene.
     permanent_scene: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     ticket: Mapped[str] = mapped_column(String(256), unique=True)
     url: Mapped[str] = mapped_column(String(256))  # what the code encodes
@@ -44,6 +49,9 @@ class QRCode(Base):
     expires_at: Mapped[Optional[datetime]]  # null for permanent codes
     created_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime]
+    # Made by the offline client: ``url`` holds the scene itself, which the menu's scanner and the H5
+    # check-in page read; WeChat never saw it.
+    offline: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class TemplateSend(Base):
@@ -55,8 +63,12 @@ class TemplateSend(Base):
     msg_id: Mapped[int] = mapped_column(BigInteger, index=True)
     openid: Mapped[str] = mapped_column(String(64))
     template_id: Mapped[str] = mapped_column(String(128))
+    # What was sent: the template's keyword values ({"thing1": {"value": "…"}}) and the page it opens.
+    data: Mapped[dict] = mapped_column(default=dict)
+    url: Mapped[Optional[str]] = mapped_column(String(1024))
     # sent (accepted by WeChat) | success | failed:user block | failed:system failed (TEMPLATESENDJOBFINISH)
     status: Mapped[str] = mapped_column(String(32), default="sent")
+    offline: Mapped[bool] = mapped_column(default=False, server_default=false())
     sent_at: Mapped[datetime]
     finished_at: Mapped[Optional[datetime]]
 
@@ -99,6 +111,7 @@ class MassSendBatch(Base):
     msg_data_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     recipients: Mapped[int]
     status: Mapped[str] = mapped_column(String(32), default="sent")  # sent | send success | send fail | err(...)
+    offline: Mapped[bool] = mapped_column(default=False, server_default=false())
     total_count: Mapped[Optional[int]]
     filter_count: Mapped[Optional[int]]
     sent_count: Mapped[Optional[int]]
@@ -126,3 +139,15 @@ class MassSendQuota(Base):
     resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"), primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)  # first day of the month
     count: Mapped[int] = mapped_column(default=0)
+
+
+class MenuPublication(Base):
+    """One publication of the official account's custom menu: the menu sent and WeChat's answer."""
+
+    __tablename__ = "wechat_menu_publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    menu: Mapped[dict] = mapped_column(default=dict)  # {"button": [...]}, as sent to menu/create
+    answer: Mapped[dict] = mapped_column(default=dict)
+    offline: Mapped[bool] = mapped_column(default=False, server_default=false())
+    published_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    published_at: Mapped[datetime] = mapped_column(index=True)

@@ -143,10 +143,11 @@ def unknown(anything):
     abort(404)
 
 
-from . import (  # noqa: E402,F401  (routes on the blueprint)  # noqa: E402,F401,I001  (admins' pages)
+from . import (  # noqa: E402,F401  (every page's routes on the blueprint)
     audit,
     auth,
     budgets,
+    campaign_site,
     campaigns,
     dashboard,
     downloads,

@@ -39,6 +39,14 @@ def qr_svg(data: str) -> Markup:
     return Markup(svg[svg.index("<svg"):])
 
 
+def wechat_online() -> bool:
+    """Whether asking for a code now reaches WeChat (an offline server only records one again)."""
+    try:
+        return getattr(get_client(), "offline", False) is not True
+    except WeChatNotConfigured:
+        return False
+
+
 def _stored_code(campaign):
     try:
         return stored_qrcode_for_target(db.session, "campaign", campaign.id, utcnow(), community_ids=g.scope)
@@ -51,7 +59,8 @@ def campaign_poster(campaign_id):
     campaign = _readable(campaign_id)
     code = _stored_code(campaign) if campaign.checkin_points > 0 else None
     return render_template("console/poster.html", campaign=campaign, code=code,
-                           svg=qr_svg(code.url) if code is not None else None, action=ActionForm())
+                           svg=qr_svg(code.url) if code is not None else None, action=ActionForm(),
+                           wechat_online=code is not None and code.offline and wechat_online())
 
 
 @console.post("/campaigns/<int:campaign_id>/qrcode")
@@ -72,13 +81,13 @@ def request_qrcode(target_type: str, target_id: int) -> None:
         return
     db.session.commit()  # end the read transaction before the token store may write (SQLite)
     try:
-        qrcode_for_request(db.session, client, qr_request, utcnow(), staff_id=g.staff.id)
+        code, _ = qrcode_for_request(db.session, client, qr_request, utcnow(), staff_id=g.staff.id)
     except (WeChatClientException, requests.RequestException) as exc:
         db.session.rollback()
         flash(texts.error_text("wechat_api_error", detail=describe_error(exc)))
     else:
         db.session.commit()
-        flash("二维码已生成。")
+        flash("离线签到码已生成（本服务器没有连接微信公众号）。" if code.offline else "二维码已生成。")
 
 
 def _keys() -> dict:

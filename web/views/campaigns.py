@@ -1,4 +1,4 @@
-"""活动: campaigns of the caller's communities: list, create, edit, publish, cancel, poster, on-site check-in."""
+"""活动: campaigns of the caller's communities: list, create, edit, publish, end early, cancel, poster, on-site check-in."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,6 +12,7 @@ from carbon_credit.campaigns import (
     check_access,
     check_readable,
     create_campaign,
+    end_campaign,
     get_campaign,
     list_campaigns,
     publish_campaign,
@@ -214,6 +215,15 @@ def campaign_publish(campaign_id):
     return redirect(url_for("console.campaign", campaign_id=campaign.id))
 
 
+@console.post("/campaigns/<int:campaign_id>/end")
+def campaign_end(campaign_id):
+    campaign = end_campaign(db.session, _writable(campaign_id).id, utcnow(), actor_id=g.staff.id,
+                            allowed_community_ids=g.scope)
+    db.session.commit()
+    flash("活动已结束：从现在起不再接受报名和签到，新的行为不再有活动奖励；已经获得的积分不受影响。")
+    return redirect(url_for("console.campaign", campaign_id=campaign.id))
+
+
 @console.post("/campaigns/<int:campaign_id>/cancel")
 def campaign_cancel(campaign_id):
     reason = (request.form.get("reason") or "").strip()
@@ -226,5 +236,3 @@ def campaign_cancel(campaign_id):
     flash("活动已取消。")
     return redirect(url_for("console.campaign", campaign_id=campaign_id))
 
-
-from . import campaign_site  # noqa: E402,F401  (poster and on-site check-in)

@@ -35,7 +35,7 @@ def _filter_form(communities):
 def _chart(overview) -> dict:
     """What the page's charts draw: kg CO2e and points per day."""
     return {"days": [d["day"].strftime("%m-%d") for d in overview["daily"]],
-            "kg": [round(d["grams"] / 1000, 1) for d in overview["daily"]],
+            "kg": [texts.chart_kg(d["grams"]) for d in overview["daily"]],
             "points": [d["points"] for d in overview["daily"]]}
 
 

@@ -45,13 +45,13 @@ def report():
         name = f"street-{street_id}-{month.strftime('%Y-%m')}.xlsx"
         return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename={name}"})
-    chart = {"categories": [{"name": texts.CATEGORY.get(r["category"], r["category"]), "value": round(r["grams"] / 1000, 1)}
+    chart = {"categories": [{"name": texts.CATEGORY.get(r["category"], r["category"]), "value": texts.chart_kg(r["grams"])}
                             for r in data["categories"]],
              "communities": [r["community"] for r in data["communities"]],
-             "community_kg": [round(r["grams"] / 1000, 1) for r in data["communities"]],
+             "community_kg": [texts.chart_kg(r["grams"]) for r in data["communities"]],
              "participation": [round(r["participation"] * 100, 1) for r in data["communities"]],
              "days": [d["day"].strftime("%m-%d") for d in data["daily"]],
-             "daily_kg": [round(d["grams"] / 1000, 1) for d in data["daily"]]}
+             "daily_kg": [texts.chart_kg(d["grams"]) for d in data["daily"]]}
     return render_template("console/report.html", report=data, streets=streets, month=month, warning=warning,
                            chart=chart, street_id=street_id, now_text=_local_time(now))
 

@@ -15,7 +15,7 @@ from ..database import db
 from ..forms import StationForm
 from ..wechat import stored_qrcode_for_target
 from . import console
-from .campaign_site import qr_svg, request_qrcode
+from .campaign_site import qr_svg, request_qrcode, wechat_online
 from .people import refuse
 
 
@@ -76,7 +76,8 @@ def station_poster(station_id):
     except NotFound:
         code = None
     return render_template("console/station_poster.html", station=station, code=code,
-                           svg=qr_svg(code.url) if code is not None else None)
+                           svg=qr_svg(code.url) if code is not None else None,
+                           wechat_online=code is not None and code.offline and wechat_online())
 
 
 @console.post("/stations/<int:station_id>/qrcode")
