@@ -25,8 +25,9 @@ from .ledger import add_lot, lock_account
 from .models import ActionType, Credit, GreenAction, Resident
 from .pipeline import CreditPipeline, credit_pipeline
 from .rules import ActionFacts, Usage, evaluate
+from .rules.usage import cap_period
 from .rulesets import compiled_in_force
-from .timeutil import local_date, period_end, period_start
+from .timeutil import local_date
 
 CLOCK_SKEW = timedelta(minutes=5)
 SOURCES = ("partner_feed", "station_device", "worker", "self_report", "qr_checkin")
@@ -118,13 +119,14 @@ def _insert_action(session, inp: ActionInput, status: str, now: datetime):
 
 
 def db_usage(session, resident_id: int) -> Callable:
-    """Cap usage read from committed credits (called after the account lock)."""
+    """Cap usage read from committed credits (called after the account lock), as ``rules.usage`` defines it."""
 
     def used(cap, day, tag) -> Usage:
+        first, after = cap_period(cap, day)
         query = select(func.count(Credit.id), func.coalesce(func.sum(Credit.quantity), 0),
                        func.coalesce(func.sum(Credit.grams), 0), func.coalesce(func.sum(Credit.points), 0)).where(
             Credit.resident_id == resident_id, Credit.status == "credited",
-            Credit.local_day >= period_start(day, cap.period), Credit.local_day < period_end(day, cap.period))
+            Credit.local_day >= first, Credit.local_day < after)
         if cap.action_types is not None:
             query = query.where(Credit.action_type.in_(sorted(cap.action_types)))
         if cap.per:

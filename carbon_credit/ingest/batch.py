@@ -12,8 +12,9 @@ from typing import Optional
 
 from ..cards import card_hash
 from ..pipeline import CreditPipeline, credit_pipeline
+from ..rules.usage import usage_window
 from ..timeutil import expiry_for
-from .crediting import BatchCreditor, Credited, usage_window
+from .crediting import BatchCreditor, Credited
 
 
 @dataclass(slots=True)

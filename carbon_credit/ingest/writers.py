@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import zlib
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import event
+
+from ..rules.usage import CommittedUsage
 
 WRITERS: dict = {}
 
@@ -253,12 +256,12 @@ class PostgresWriter(BaseWriter):
                          {"ids": joined(sorted(account_ids))}).fetchall()
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
-        return self.raw.execute(
+        return [CommittedUsage(*row) for row in self.raw.execute(
             "SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
             "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
             f"WHERE resident_id = ANY({BIGINTS % 'ids'}) AND local_day >= %(lo)s AND local_day < %(hi)s "
             "AND status = 'credited' GROUP BY resident_id, local_day, action_type, cap_tag",
-            {"ids": joined(resident_ids), "lo": day_from, "hi": day_to}).fetchall()
+            {"ids": joined(resident_ids), "lo": day_from, "hi": day_to})]
 
     def allocate(self, counts: dict) -> dict:
         """Ids for every table of the batch from their sequences, in one round trip.
@@ -401,14 +404,13 @@ class SQLiteWriter(BaseWriter):
         return None  # the database-wide write lock is held
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
-        from datetime import date
-
         rows = self._in("SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
                         "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
                         "WHERE local_day >= ? AND local_day < ? AND status = 'credited' AND resident_id IN (IN) "
                         "GROUP BY resident_id, local_day, action_type, cap_tag",
                         resident_ids, (day_from.isoformat(), day_to.isoformat()))
-        return [(r[0], date.fromisoformat(r[1]), *r[2:5], str(r[5]), r[6], r[7]) for r in rows]
+        return [CommittedUsage(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), r[6], r[7])
+                for r in rows]
 
     def allocate(self, counts: dict) -> dict:
         ids = {}
