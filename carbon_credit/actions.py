@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from .audit import audit
 from .errors import (Conflict, FutureTime, IdempotencyKeyReused, InvalidInput, NotFound, QuantityOutOfRange,
                      ResidentInactive, UnknownActionType)
-from .ledger import add_lot, lock_account
+from .ledger import add_lot, earns, lock_account
 from .models import ActionType, Credit, GreenAction, Resident
 from .pipeline import CreditPipeline, credit_pipeline
 from .rules import ActionFacts, Usage, evaluate
@@ -160,7 +160,7 @@ def credit_action(session, action: GreenAction, compiled, now: datetime, account
                     grams=outcome.grams, points=outcome.points, trace=outcome.trace, created_at=now)
     session.add(credit)
     session.flush()
-    if outcome.status == "credited" and (outcome.points or outcome.grams):
+    if earns(outcome.status, outcome.points, outcome.grams):
         add_lot(session, account, now, kind="earn", points=outcome.points, grams=outcome.grams,
                 credit_id=credit.id, reason=action.action_type)
     action.status = outcome.status

@@ -16,8 +16,9 @@ from typing import Callable, Optional
 from sqlalchemy import select
 
 from .errors import InvalidInput
+from .ledger import earns
 from .models import Account, Credit, GreenAction, Resident
-from .notify import enqueue_notification
+from .notify import credit_payload, enqueue_notification
 from .residents import find_resident_by_phone
 
 
@@ -75,9 +76,8 @@ def protected_ref(ref, keys: IdentityKeys) -> str:
 
 def queue_credit_notice(session, action: GreenAction, credit: Optional[Credit], now: datetime) -> None:
     """Tell the resident about points just credited (once per action)."""
-    if credit is None or credit.status != "credited" or not (credit.points or credit.grams):
+    if credit is None or not earns(credit.status, credit.points, credit.grams):
         return
     balance = session.scalar(select(Account.balance).where(Account.resident_id == action.resident_id))
-    payload = {"action_type": action.action_type, "points": credit.points, "grams": credit.grams,
-               "balance": balance, "occurred_at": action.occurred_at.isoformat()}
+    payload = credit_payload(action.action_type, credit.points, credit.grams, balance, action.occurred_at.isoformat())
     enqueue_notification(session, action.resident_id, "credit", payload, now, dedupe_key=f"credit:{action.id}")

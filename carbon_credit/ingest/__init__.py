@@ -6,13 +6,14 @@ residents by the keyed card hash, credited with the one rules engine, written
 set-based (COPY on PostgreSQL, executemany on SQLite) and committed together
 with its checkpoint, so a run can be killed and resumed at any point.
 """
+from .counts import IngestCounts
 from .readers import READERS, register_reader
 from .runner import (DEFAULT_BATCH, DEFAULT_STATEMENT_TIMEOUT, BatchTimedOut, IngestOptions, IngestSummary,
                      StopAfterBatches, ingest_transit_file)
 from .trips import MODES
 
 __all__ = [
-    "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestOptions", "IngestSummary", "MODES", "READERS",
-    "StopAfterBatches",
+    "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestCounts", "IngestOptions", "IngestSummary",
+    "MODES", "READERS", "StopAfterBatches",
     "ingest_transit_file", "register_reader",
 ]

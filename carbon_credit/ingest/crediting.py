@@ -41,7 +41,7 @@ class Credited:
     cap_tag: object
     trace_json: str  # what the credit's trace column holds: the whole trace, or a form's figures
     form: object = None  # the Template whose shared trace form the figures fill in
-    copy_text: object = None  # the trace escaped for COPY, filled by the PostgreSQL writer
+    copy_text: Optional[str] = None  # the trace escaped for COPY once per memoised outcome (PostgreSQL writer)
     adjusted: bool = False  # the engine applied the campaign adjustments (a first-action bonus was paid)
 
     def full_trace_json(self) -> str:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -28,34 +28,44 @@ from ..models.cards import IngestRun
 from ..pipeline import CreditPipeline
 from ..rules import compile_rule_set
 from .batch import BitSet, QueuedDigests, process_batch
+from .counts import IngestCounts
 from .partition import FIELDS, partition_count, read_partitions, split
 from .readers import READERS, ByteCounter, ParseProblem, check_columns, file_identity, format_for
-from .trips import MODES, REQUIRED, Rejected, RuleSets, check_against_rules, parse_trip
-from .writers import run_lock, trip_attributes, trip_renderer, writer_for
+from .trips import MODES, REQUIRED, Rejected, RuleSets, Trip, attributes_json, check_against_rules, parse_trip
+from .writers import run_lock, writer_for
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
 DEFAULT_STATEMENT_TIMEOUT = 300.0  # seconds one statement of a batch may take (a lock wait, a stuck COPY)
-COUNTERS = ("rows_read", "credited", "capped", "duplicates", "unknown_cards", "rejected", "points", "grams")
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(IngestCounts):
+    """A run's counters (all its passes' batches, resumed ones included) and where to find it."""
+
     run_id: int = 0
-    resumed_from: int = 0
-    rows_read: int = 0
-    credited: int = 0
-    capped: int = 0
-    duplicates: int = 0
-    unknown_cards: int = 0
-    rejected: int = 0
-    points: int = 0
-    grams: int = 0
+    resumed_from: int = 0  # rows an earlier pass had committed when this one started
     reject_file: str = ""
 
     def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class RejectedRow:
+    line_no: int
+    trip_id: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    """One batch as the reading thread hands it over: its rows counted, its trips checked and in time order."""
+
+    taken: int  # rows of the file the batch covers
+    trips: list = field(default_factory=list)  # Trip
+    rejects: list = field(default_factory=list)  # RejectedRow
 
 
 @dataclass
@@ -101,14 +111,14 @@ def open_run(session, path: str, source: str, now: datetime, batch_size: int = D
     partitions = partition_count(lines, batch_size)
     _insert_ignore(session, dict(source=source, content_hash=digest, file_name=os.path.basename(path)[:256],
                                  status="running", passes=1, rows_done=0, partitions=partitions, started_at=now,
-                                 updated_at=now, **{name: 0 for name in COUNTERS}))
+                                 updated_at=now, **IngestCounts().values()))
     run = session.execute(select(IngestRun).where(IngestRun.source == source, IngestRun.content_hash == digest)
                           .with_for_update()).scalar_one()
     if run.status == "done":
         run.status, run.passes, run.rows_done, run.started_at, run.finished_at = "running", run.passes + 1, 0, now, None
         run.partitions = partitions
-        for name in COUNTERS:
-            setattr(run, name, 0)
+        for name, value in IngestCounts().values().items():
+            setattr(run, name, value)
     run.updated_at = now
     session.commit()
     return run
@@ -155,7 +165,7 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
     check_columns(path, fmt, REQUIRED, tuple(name for name in FIELDS if name not in REQUIRED))
     run = open_run(session, path, options.source, now, options.batch_size)
     run_id = run.id
-    with run_lock(session.get_bind(), run.id) as held:
+    with run_lock(session.get_bind(), run_id) as held:
         if not held:
             raise Conflict("Another run of this file is in progress.", code="ingest_in_progress")
         try:
@@ -188,8 +198,7 @@ def scratch_dir(parent: Optional[str], run_id: int):
 
 
 def _run(session, run, reader, path, now, key, options, progress) -> IngestSummary:
-    summary = IngestSummary(run_id=run.id, resumed_from=run.rows_done,
-                            **{name: getattr(run, name) for name in COUNTERS})
+    summary = IngestSummary(run_id=run.id, resumed_from=run.rows_done, **IngestCounts.of(run).values())
     summary.reject_file = options.reject_file or f"{path}.rejects.csv"
     rule_sets, active_types = _rule_sets(session)
     session.commit()  # no transaction stays open while the file is split
@@ -206,33 +215,31 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
         records = read_partitions(paths)
         committed_lines = BitSet()
         for _ in range(run.rows_done):
-            line_no = next(records, (0,))[0]
-            committed_lines.add(line_no)
+            row = next(records, None)
+            committed_lines.add(row.line_no if row is not None else 0)
         rejects = RejectFile(summary.reject_file, committed_lines if run.rows_done else None)
-        batches = _batches(records, options.batch_size, now, rule_sets, active_types, key, trip_renderer(session),
-                           options.source)
+        batches = _batches(records, options.batch_size, now, rule_sets, active_types, key)
         try:
             # Parsing the next batch overlaps with the database work of this one.
             upcoming = pool.submit(next, batches, None)
             while (parsed := upcoming.result()) is not None:
                 upcoming = pool.submit(next, batches, None)
-                taken, trips, rejected = parsed
-                for line_no, trip_id, reason in rejected:
-                    rejects.add(line_no, trip_id, reason)
-                counts = None
-                if trips:
-                    counts = process_batch(session, writer_for(session, options.statement_timeout), trips,
-                                           source=options.source, key=key, now=now, memo=memo, queued=queued,
-                                           pipeline=options.pipeline)
-                done += taken
-                _add(summary, taken, len(rejected), counts)
+                for row in parsed.rejects:
+                    rejects.add(row.line_no, row.trip_id, row.reason)
+                counts = IngestCounts(rows_read=parsed.taken, rejected=len(parsed.rejects))
+                if parsed.trips:
+                    counts.add(process_batch(session, writer_for(session, options.statement_timeout), parsed.trips,
+                                             source=options.source, key=key, now=now, memo=memo, queued=queued,
+                                             pipeline=options.pipeline))
+                done += parsed.taken
+                summary.add(counts)
                 rejects.flush()
                 _checkpoint(session, run, done, summary, now)
                 session.commit()
                 committed += 1
                 if progress is not None:
                     progress(size // 2 + size * done // (2 * max(1, total)), summary)
-                _log_batch(run.id, committed, taken, len(rejected), counts)
+                log.info("ingest run %s batch %s committed: %s", run.id, committed, counts)
                 if options.fail_after_batches is not None and committed >= options.fail_after_batches:
                     raise StopAfterBatches(f"stopped after {committed} batches")
             _checkpoint(session, run, done, summary, now, finished=True)
@@ -241,75 +248,53 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
             session.commit()
         finally:
             rejects.close()
-    _log_summary(summary)
+    log.info("ingest run %s done%s: %s", summary.run_id,
+             f" (resumed after row {summary.resumed_from})" if summary.resumed_from else "", IngestCounts.of(summary))
     return summary
 
 
-def _log_batch(run_id: int, number: int, taken: int, rejected: int, counts) -> None:
-    """Counts only: the trips' card numbers and ids never reach the log."""
-    log.info("ingest run %s batch %s committed: %s rows, %s credited, %s capped, %s duplicates, %s unknown cards, "
-             "%s rejected, %s points, %s g CO2e", run_id, number, taken, getattr(counts, "credited", 0),
-             getattr(counts, "capped", 0), getattr(counts, "duplicates", 0), getattr(counts, "unknown_cards", 0),
-             rejected, getattr(counts, "points", 0), getattr(counts, "grams", 0))
-
-
-def _log_summary(summary: IngestSummary) -> None:
-    log.info("ingest run %s done%s: %s rows read, %s credited, %s capped, %s duplicates, %s unknown cards, "
-             "%s rejected, %s points, %s g CO2e", summary.run_id,
-             f" (resumed after row {summary.resumed_from})" if summary.resumed_from else "", summary.rows_read,
-             summary.credited, summary.capped, summary.duplicates, summary.unknown_cards, summary.rejected,
-             summary.points, summary.grams)
-
-
-def _add(summary: IngestSummary, taken: int, rejected: int, counts) -> None:
-    summary.rows_read += taken
-    summary.rejected += rejected
-    if counts is not None:
-        for name in ("credited", "capped", "duplicates", "unknown_cards", "points", "grams"):
-            setattr(summary, name, getattr(summary, name) + getattr(counts, name))
-
-
-def _prepare(trips: list, key, render, source: str) -> list:
-    """What needs no database, done in the reading thread: card hashes, the writer's text, time order."""
+def _prepare(trips: list[Trip], key) -> list[Trip]:
+    """What needs no database, done in the reading thread: card hashes, the actions' attributes, time order."""
     hashes: dict = {}
     for trip in trips:
         digest = hashes.get(trip.card_no)
         if digest is None:
             digest = hashes[trip.card_no] = card_hash(trip.card_no, key)
         trip.card_hash = digest
-        trip.attributes_json = trip_attributes(trip)
-        render(trip, source)
+        trip.attributes_json = attributes_json(trip)
     trips.sort(key=lambda t: (t.board, t.line_no))
     return trips
 
 
-def _batches(records, size: int, now, rule_sets, active_types, key, render, source):
-    """(rows taken, checked trips in time order, [(line, trip_id, reason)]) per batch.
+def _batches(records, size: int, now, rule_sets, active_types, key):
+    """A ``ParsedBatch`` at a time.
 
-    ``records`` are (line_no, fields, partition, card), grouped by card within a
-    partition: a batch ends where a partition ends, or at the end of a card's
-    rows once it has ``size`` rows. A batch never splits a card, so a card's
-    trips are credited together in time order, with any batch size (one card's
-    rows may make a batch longer than ``size``), and a resumed run starts at a
-    card's first row.
+    ``records`` are ``PartitionRow``s, grouped by card within a partition: a
+    batch ends where a partition ends, or at the end of a card's rows once it
+    has ``size`` rows. A batch never splits a card, so a card's trips are
+    credited together in time order, with any batch size (one card's rows may
+    make a batch longer than ``size``), and a resumed run starts at a card's
+    first row.
     """
     pending = next(records, None)
     while pending is not None:
-        trips, rejected, taken, card = [], [], 0, None
-        partition = pending[2]
-        while pending is not None and pending[2] == partition and (
-                taken < size or (card is not None and pending[3] == card)):
-            line_no, record, _, card = pending
-            taken += 1
+        batch, card = ParsedBatch(0), None
+        partition = pending.partition
+        while pending is not None and pending.partition == partition and (
+                batch.taken < size or (card is not None and pending.card == card)):
+            record, card = pending.record, pending.card
+            batch.taken += 1
             trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
             try:
                 if isinstance(record, ParseProblem):
                     raise Rejected(record.reason)
-                trips.append(check_against_rules(parse_trip(line_no, record, now), rule_sets, active_types))
+                batch.trips.append(check_against_rules(parse_trip(pending.line_no, record, now), rule_sets,
+                                                       active_types))
             except Rejected as exc:
-                rejected.append((line_no, trip_id, exc.reason))
+                batch.rejects.append(RejectedRow(pending.line_no, trip_id, exc.reason))
             pending = next(records, None)
-        yield taken, _prepare(trips, key, render, source), rejected
+        _prepare(batch.trips, key)
+        yield batch
 
 
 def _rows_done(session, run_id: int) -> int:
@@ -318,7 +303,7 @@ def _rows_done(session, run_id: int) -> int:
 
 
 def _checkpoint(session, run: IngestRun, done: int, summary: IngestSummary, now: datetime, finished=False):
-    values = {name: getattr(summary, name) for name in COUNTERS}
+    values = IngestCounts.of(summary).values()
     values.update(rows_done=done, updated_at=now)
     if finished:
         values.update(status="done", finished_at=now)
