@@ -1,11 +1,11 @@
 """``flask ingest transit``: the summary, and a process killed with SIGKILL resumed exactly."""
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -142,7 +142,8 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
                  distance=str(1 + n % 9) if n % 4 else "") for n in range(30_000)]
     path = write_file(tmp_path, rows)
     env = dict(os.environ, DATABASE_URL=db_url, CARD_HASH_KEY=KEY, PHONE_HASH_KEY=KEY, OPENID_HASH_KEY=KEY, SECRET_KEY="test")
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path, "--batch-size", "500"]
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path, "--batch-size", "500",
+               "--work-dir", str(tmp_path)]
     # The child's log goes to a file: an unread pipe fills up and stalls a run that logs each batch.
     with open(tmp_path / "killed-run.log", "wb") as log:
         child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
@@ -151,12 +152,13 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     assert child.wait() == -signal.SIGKILL
     assert done_at_kill < len(rows), "the run finished before it could be killed"
     session.rollback()
-    scratch = os.path.join(tempfile.gettempdir(), f"carbon-ingest-run-{session.execute(select(IngestRun.id)).scalar_one()}")
-    assert os.path.isdir(scratch)  # a killed run cannot remove its partitions
+    run_id = session.execute(select(IngestRun.id)).scalar_one()
+    scratch = glob.glob(os.path.join(tmp_path, f"carbon-ingest-run-{run_id}-*"))
+    assert len(scratch) == 1 and os.path.isdir(scratch[0])  # a killed run cannot remove its partitions
     finished = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert "resumed after row" in finished.stdout
-    assert not os.path.exists(scratch)  # the resumed run cleared what the killed one left
+    assert not os.path.exists(scratch[0])  # the resumed run cleared what the killed one left
     session.rollback()
     actions = session.execute(select(func.count(GreenAction.id))).scalar_one()
     unknown = session.execute(select(func.count(UnmatchedTrip.id))).scalar_one()

@@ -164,10 +164,10 @@ def _reaches_what_it_is_meant_to(credits: dict, session) -> None:
     assert rules == {("multiplier", "multiplier"), ("bonus", "first_action_bonus")}
     budget = [entry["effect"] for trace in traces if "budget" in trace for entry in trace["budget"]["applied"]]
     assert "within" in budget and {"scaled", "stopped", "clipped"} & set(budget), "the budget runs out mid-file"
-    shared = session.execute(select(func.count(Credit.id)).where(Credit.trace_form_id.is_not(None))).scalar_one()
-    with_adjustments = session.execute(select(func.count(Credit.id)).where(
-        Credit.trace_form_id.is_not(None), Credit.action_type == "bus_ride")).scalar_one()
-    assert shared > len(credits) // 4 and with_adjustments, "many bus and bike trips take the template path"
+    shared = session.execute(select(Credit).where(Credit.trace_form_id.is_not(None))).scalars().all()
+    assert len(shared) > len(credits) // 4, "many bus and bike trips take the template path"
+    shared_rules = {adj["ref"]["rule"] for credit in shared for adj in credit.trace["adjustments"]}
+    assert shared_rules == {"multiplier", "first_action_bonus"}, "templates carry campaign adjustments too"
 
 
 @pytest.mark.parametrize("seed,count,mode", SCENARIOS)
@@ -187,13 +187,6 @@ def test_random_files_credit_exactly_as_the_engine_one_trip_at_a_time(session, t
     assert len(got["credits"]) == count
     _reaches_what_it_is_meant_to(got["credits"], session)
     for trip_id, credit in expected["credits"].items():
-        if got["credits"][trip_id] != credit:
-            a, b = got["credits"][trip_id], credit
-            print("DIFF", trip_id, a[:4], b[:4])
-            for k in set(a[4]) | set(b[4]):
-                if a[4].get(k) != b[4].get(k):
-                    print(" got ", k, a[4].get(k))
-                    print(" want", k, b[4].get(k))
         assert got["credits"][trip_id] == credit, trip_id
     assert got["lots"] == expected["lots"]
     assert got == expected

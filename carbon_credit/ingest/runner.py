@@ -8,6 +8,7 @@ twice because every trip id is checked against what is stored first.
 from __future__ import annotations
 
 import csv
+import fcntl
 import logging
 import os
 import shutil
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
 DEFAULT_STATEMENT_TIMEOUT = 300.0  # seconds one statement of a batch may take (a lock wait, a stuck COPY)
+SCRATCH_PREFIX = "carbon-ingest-run-"  # a run's partitions are split into <temp>/carbon-ingest-run-<id>-<unique>
 
 
 @dataclass
@@ -182,19 +184,42 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
 
 @contextmanager
 def scratch_dir(parent: Optional[str], run_id: int):
-    """The run's own directory for its partitions, named after the run and emptied first.
+    """A directory of the run's own for its partitions, locked (``flock``) while the run uses it.
 
-    A run killed outright (SIGKILL, power loss) cannot remove its files; the
-    next run of the same file, which resumes it, clears them. The run lock
-    keeps two processes of one run out of each other's way.
+    Run ids are counted per database, so runs of two databases on one machine
+    (a test suite beside a benchmark, two installs) can have the same id: the
+    id only begins the directory's name, which is unique. A run killed outright
+    (SIGKILL, power loss) cannot remove its files, but its lock dies with it:
+    the next run of that id (the resumed run) clears every directory of the id
+    that nobody holds. The directory is locked before it takes its final name,
+    so no run ever sees another's directory unlocked.
     """
-    path = os.path.join(parent or tempfile.gettempdir(), f"carbon-ingest-run-{run_id}")
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    base = parent or tempfile.gettempdir()
+    prefix = f"{SCRATCH_PREFIX}{run_id}-"
+    _clear_abandoned(base, prefix)
+    making = tempfile.mkdtemp(prefix=f".{prefix}", dir=base)
+    with open(os.path.join(making, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = os.path.join(base, os.path.basename(making)[1:])
+        os.rename(making, path)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _clear_abandoned(base: str, prefix: str) -> None:
+    """Remove the scratch directories of this run id whose run is gone (their lock is free)."""
+    for name in os.listdir(base):
+        if not name.startswith(prefix):
+            continue
+        home = os.path.join(base, name)
+        try:
+            with open(os.path.join(home, ".lock")) as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(home, ignore_errors=True)
+        except (BlockingIOError, FileNotFoundError, NotADirectoryError):
+            continue  # a live run's, or not a scratch directory
 
 
 def _run(session, run, reader, path, now, key, options, progress) -> IngestSummary:
