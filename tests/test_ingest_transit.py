@@ -368,29 +368,3 @@ def test_on_sqlite_a_run_checkpoints_its_wal_and_leaves_the_connection_as_it_fou
     busy, log, checkpointed = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert busy == 0 and log == checkpointed  # the run's frames were already in the database file
 
-
-def test_runs_of_one_id_on_two_databases_keep_their_own_scratch_and_a_dead_runs_is_cleared(tmp_path):
-    """Run ids are per database: the partitions of two runs numbered 1 on one machine must not meet."""
-    import fcntl
-    import os
-
-    from carbon_credit.ingest.runner import scratch_dir
-
-    with scratch_dir(str(tmp_path), 1) as first, scratch_dir(str(tmp_path), 1) as second:
-        assert first != second and os.path.isdir(first) and os.path.isdir(second)
-        (tmp_path / os.path.basename(first) / "part-0000.csv").write_text("kept", encoding="utf-8")
-        with scratch_dir(str(tmp_path), 1) as third:
-            assert os.path.isdir(third)
-        assert (tmp_path / os.path.basename(first) / "part-0000.csv").read_text(encoding="utf-8") == "kept"
-    assert os.listdir(tmp_path) == []
-    # A run killed outright leaves its directory, with a lock nobody holds any more.
-    dead = tmp_path / "carbon-ingest-run-7-abandoned"
-    dead.mkdir()
-    (dead / ".lock").write_text("", encoding="utf-8")
-    other = tmp_path / "carbon-ingest-run-77-alive"
-    other.mkdir()
-    with open(other / ".lock", "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        with scratch_dir(str(tmp_path), 7) as resumed:
-            assert not dead.exists() and other.exists() and os.path.isdir(resumed)
-    assert os.listdir(tmp_path) == ["carbon-ingest-run-77-alive"]
