@@ -19,13 +19,6 @@ from .extensions import db
 
 ingest_cli = AppGroup("ingest", help="Load partner files (streamed, idempotent, resumable).")
 
-SUMMARY_LINES = (
-    ("rows_read", "rows read"), ("credited", "credited"), ("capped", "capped"), ("duplicates", "duplicates"),
-    ("unknown_cards", "unknown cards"), ("rejected", "rejected"), ("points", "points credited"),
-    ("grams", "grams CO2e credited"),
-)
-
-
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits for it, during a run
 COLLECT_EVERY = 50  # progress reports (one per batch; one per 50,000 rows while splitting) between collections
 
@@ -130,6 +123,6 @@ def ingest_transit(file, fmt, batch_size, reject_file, source, work_dir, stateme
         raise click.ClickException(getattr(exc, "message", None) or str(exc)) from None
     if summary.resumed_from:
         click.echo(f"resumed after row {summary.resumed_from}")
-    for name, label in SUMMARY_LINES:
-        click.echo(f"{label:>20}: {getattr(summary, name)}")
+    for label, value in summary.labelled():  # one line per counter of carbon_credit.ingest.IngestCounts
+        click.echo(f"{label:>20}: {value}")
     click.echo(f"{'reject file':>20}: {summary.reject_file}")

@@ -1,4 +1,4 @@
-"""The one declarative base every model of the platform is declared on.
+"""The one declarative base every model of the platform is declared on, and what set-based writes need.
 
 The base is plain SQLAlchemy so the domain never depends on Flask; the web face
 wraps it with ``SQLAlchemy(model_class=Base)`` and the metadata is shared.
@@ -6,6 +6,7 @@ wraps it with ``SQLAlchemy(model_class=Base)`` and the metadata is shared.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Iterable, Mapping, Optional, Protocol, Sequence
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
@@ -63,3 +64,29 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime(), dict: JSONType, list: JSONType},
     )
+
+
+class BulkWriter(Protocol):
+    """How a domain module writes many rows at once in the caller's transaction (``ledger.add_earn_lots`` …).
+
+    The module says which rows and columns; a writer per database streams them
+    (the bulk ingest's: COPY on PostgreSQL, executemany on SQLite). Values are
+    plain Python: int, str, Decimal, date, an aware datetime or None; ``same``
+    holds the columns every row has alike, which a writer renders once.
+    """
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence],
+               same: Optional[Mapping[str, object]] = None) -> None:
+        """Store the rows."""
+
+    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Sequence], unique: str,
+                   same: Optional[Mapping[str, object]] = None) -> None:
+        """Store the rows whose ``unique`` column holds a value not stored yet; skip the others."""
+
+    def add_amounts(self, table: str, amounts: Mapping[int, object], moves: Sequence[tuple[str, str]],
+                    same: Optional[Mapping[str, object]] = None, returning: str = "id") -> dict:
+        """Add to the rows of these ids: ``column += amount`` for each (column, amount name) of ``moves``.
+
+        ``amounts`` maps a row's id to an object with the named amounts as attributes;
+        ``same`` columns are set on every row. Returns {id: the ``returning`` column after}.
+        """

@@ -1,6 +1,7 @@
 """``flask ingest transit``: the summary, and a process killed with SIGKILL resumed exactly."""
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
@@ -12,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from carbon_credit.actions.card_trips import bind_card
-from carbon_credit.ingest.runner import scratch_path
 from carbon_credit.ledger.points import ledger_is_consistent
 from carbon_credit.models import Account, Credit, GreenAction
 from carbon_credit.models.cards import IngestRun, UnmatchedTrip
@@ -142,7 +142,8 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
                  distance=str(1 + n % 9) if n % 4 else "") for n in range(30_000)]
     path = write_file(tmp_path, rows)
     env = dict(os.environ, DATABASE_URL=db_url, CARD_HASH_KEY=KEY, PHONE_HASH_KEY=KEY, OPENID_HASH_KEY=KEY, SECRET_KEY="test")
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path, "--batch-size", "500"]
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "ingest", "transit", path, "--batch-size", "500",
+               "--work-dir", str(tmp_path)]
     # The child's log goes to a file: an unread pipe fills up and stalls a run that logs each batch.
     with open(tmp_path / "killed-run.log", "wb") as log:
         child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
@@ -151,13 +152,13 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     assert child.wait() == -signal.SIGKILL
     assert done_at_kill < len(rows), "the run finished before it could be killed"
     session.rollback()
-    scratch = scratch_path(None, session.get_bind().url.render_as_string(hide_password=True),
-                           session.execute(select(IngestRun.id)).scalar_one())
-    assert os.path.isdir(scratch)  # a killed run cannot remove its partitions
+    run_id = session.execute(select(IngestRun.id)).scalar_one()
+    scratch = glob.glob(os.path.join(tmp_path, f"carbon-ingest-run-{run_id}-*"))
+    assert len(scratch) == 1 and os.path.isdir(scratch[0])  # a killed run cannot remove its partitions
     finished = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert "resumed after row" in finished.stdout
-    assert not os.path.exists(scratch)  # the resumed run cleared what the killed one left
+    assert not os.path.exists(scratch[0])  # the resumed run cleared what the killed one left
     session.rollback()
     actions = session.execute(select(func.count(GreenAction.id))).scalar_one()
     unknown = session.execute(select(func.count(UnmatchedTrip.id))).scalar_one()
@@ -168,3 +169,29 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(pg_only,
     assert session.execute(select(func.sum(Account.balance))).scalar_one() == session.execute(
         select(func.sum(Credit.points))).scalar_one()
     assert session.execute(select(IngestRun.status, IngestRun.rows_done)).one() == ("done", len(rows))
+
+
+def test_runs_of_one_id_on_two_databases_keep_their_own_scratch_and_a_dead_runs_is_cleared(tmp_path):
+    """Run ids are per database: the partitions of two runs numbered 1 on one machine must not meet."""
+    import fcntl
+
+    from carbon_credit.ingest.runner import scratch_dir
+
+    with scratch_dir(str(tmp_path), 1) as first, scratch_dir(str(tmp_path), 1) as second:
+        assert first != second and os.path.isdir(first) and os.path.isdir(second)
+        (tmp_path / os.path.basename(first) / "part-0000.csv").write_text("kept", encoding="utf-8")
+        with scratch_dir(str(tmp_path), 1) as third:
+            assert os.path.isdir(third)
+        assert (tmp_path / os.path.basename(first) / "part-0000.csv").read_text(encoding="utf-8") == "kept"
+    assert os.listdir(tmp_path) == []
+    # A run killed outright leaves its directory, with a lock nobody holds any more.
+    dead = tmp_path / "carbon-ingest-run-7-abandoned"
+    dead.mkdir()
+    (dead / ".lock").write_text("", encoding="utf-8")
+    other = tmp_path / "carbon-ingest-run-77-alive"
+    other.mkdir()
+    with open(other / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with scratch_dir(str(tmp_path), 7) as resumed:
+            assert not dead.exists() and other.exists() and os.path.isdir(resumed)
+    assert os.listdir(tmp_path) == ["carbon-ingest-run-77-alive"]

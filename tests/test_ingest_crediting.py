@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from carbon_credit.ingest.crediting import BatchCreditor, _usage_key, dump_trace
+from carbon_credit.ingest.crediting import BatchCreditor, dump_trace
 from carbon_credit.ingest.trips import Trip
 from carbon_credit.rules import ActionFacts, Usage, evaluate
+from carbon_credit.rules.usage import CommittedUsage, usage_key
 from carbon_credit.rules.versions import compiled_in_force
 
 from .ingest_helpers import DAY, NOW, setup_rules
@@ -28,13 +29,12 @@ def _trip(compiled, n: int, mode: str, distance) -> Trip:
                 distance, DAY.date(), compiled)
 
 
-def _engine(compiled, trip, resident_id, usage: dict) -> tuple:
+def _engine(compiled, trip, resident_id, usage) -> tuple:
     facts = ActionFacts(resident_id=resident_id, action_type=trip.action_type, quantity=trip.quantity,
                         unit=trip.unit, local_day=trip.day, evidence="partner", attributes={"mode": trip.mode})
 
     def used(cap, day, tag):
-        found = usage.get(_usage_key(resident_id, cap, day, tag), Usage())
-        return Usage(found.count, found.units, found.grams, found.points)
+        return usage.by_key.get(usage_key(resident_id, cap, day, tag), Usage()).copy()
 
     outcome = evaluate(compiled, facts, used)
     return outcome.status, outcome.grams, outcome.points, outcome.cap_tag, dump_trace(outcome.trace)
@@ -49,7 +49,8 @@ def test_every_credit_matches_the_engine_whatever_the_caps_already_hold(compiled
         # Some residents start near or at the daily points cap, from credits committed earlier.
         seeded = rng.choice([0, 0, int(points_cap.limit) - rng.randint(0, 400), int(points_cap.limit)])
         if seeded:
-            creditor.seed([(resident_id, DAY.date(), "bus_ride", None, 1, "3", 100, seeded)], list(compiled.caps))
+            creditor.seed([CommittedUsage(resident_id, DAY.date(), "bus_ride", None, 1, Decimal(3), Decimal(100),
+                                          Decimal(seeded))], list(compiled.caps))
         for n in range(rng.randint(1, 7)):
             trip = _trip(compiled, resident_id * 100 + n, rng.choice(["bus", "metro", "bike"]),
                          rng.choice(distances))

@@ -246,15 +246,20 @@ def test_digest_payloads_are_the_json_of_their_figures():
     import json
     from datetime import date
 
-    from carbon_credit.ingest.writers import BaseWriter
+    from carbon_credit.outreach.notifications import DayDigest, digest_json
 
-    digests = {(7, date(2026, 11, 23)): [120, 3400, 2, 70], (8, date(2026, 11, 24)): [5, 6, 1, 80]}
-    rows = list(BaseWriter.digest_rows(None, digests, {70: 1500}, "now"))
-    assert [json.loads(row[2]) for row in rows] == [
-        {"action_type": "transit", "points": 120, "grams": 3400, "trips": 2, "balance": 1500,
-         "occurred_at": "2026-11-23"},
-        {"action_type": "transit", "points": 5, "grams": 6, "trips": 1, "balance": None, "occurred_at": "2026-11-24"}]
-    assert [row[3] for row in rows] == ["transit:2026-11-23:7", "transit:2026-11-24:8"]
+    first, second = DayDigest(7, date(2026, 11, 23), 70), DayDigest(8, date(2026, 11, 24), 80)
+    for action_type, points, grams in (("bus_ride", 100, 3000), ("metro_ride", 15, 380), ("bus_ride", 5, 20)):
+        first.add(action_type, points, grams)
+    second.add("bike_ride", 5, 6)
+    assert [digest_json(first, 1500), digest_json(second, None)] == [
+        json.dumps(first.payload(1500)), json.dumps(second.payload(None))]
+    assert [json.loads(digest_json(first, 1500)), json.loads(digest_json(second, None))] == [
+        {"action_type": "bus_ride", "action_types": ["bus_ride", "metro_ride"], "points": 120, "grams": 3400,
+         "trips": 3, "balance": 1500, "occurred_at": "2026-11-23"},
+        {"action_type": "bike_ride", "action_types": ["bike_ride"], "points": 5, "grams": 6, "trips": 1,
+         "balance": None, "occurred_at": "2026-11-24"}]
+    assert [first.dedupe_key, second.dedupe_key] == ["transit:2026-11-23:7", "transit:2026-11-24:8"]
 
 
 def test_a_cards_trips_are_capped_in_time_order_whatever_order_the_file_lists_them(session, rules, tmp_path):
@@ -288,17 +293,17 @@ def test_partitions_keep_every_row_its_line_and_its_text(tmp_path):
     paths, total = split(iter(records), 3, str(tmp_path))
     assert total == 5 and len(paths) == 3
     rows = list(read_partitions(paths))
-    assert sorted(row[0] for row in rows) == [2, 3, 5, 6, 7]
-    by_line = {line: (fields, part) for line, fields, part, _card in rows}
+    assert sorted(row.line_no for row in rows) == [2, 3, 5, 6, 7]
+    by_line = {row.line_no: (row.record, row.partition) for row in rows}
     assert by_line[2][0]["trip_id"] == 't,1 "x"' and by_line[5][0]["trip_id"] == "t2\nnext"
     assert by_line[2][1] == by_line[5][1] == partition_of("310000000001", 3)  # one card, however written
     assert by_line[3][0] == ParseProblem("unparseable: 3 columns, the header has 6")
     assert by_line[6][0]["distance_km"] == "" and by_line[6][1] == partition_of("310000000777", 3)
     assert by_line[7][0]["trip_id"] == "t4\ud800\x00"  # reaches the checks, which reject it
     # Within a partition a card's rows come together, in line order, keyed by the card however written.
-    same_card = [index for index, row in enumerate(rows) if row[3] == "310000000001"]
-    assert [rows[i][0] for i in same_card] == [2, 5] and same_card[1] == same_card[0] + 1
-    assert {row[3] for row in rows if row[0] == 3} == {None}  # a row that could not be read has no card
+    same_card = [index for index, row in enumerate(rows) if row.card == "310000000001"]
+    assert [rows[i].line_no for i in same_card] == [2, 5] and same_card[1] == same_card[0] + 1
+    assert {row.card for row in rows if row.line_no == 3} == {None}  # a row that could not be read has no card
 
 
 def test_a_run_leaves_the_interpreters_process_wide_settings_alone(session, rules, tmp_path, monkeypatch):
@@ -374,3 +379,4 @@ def test_on_sqlite_a_run_checkpoints_its_wal_and_leaves_the_connection_as_it_fou
     assert tuple((name, raw.execute(f"PRAGMA {name}").fetchone()[0]) for name, _ in defaults) == defaults
     busy, log, checkpointed = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert busy == 0 and log == checkpointed  # the run's frames were already in the database file
+

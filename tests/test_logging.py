@@ -28,7 +28,7 @@ def test_an_ingest_run_logs_each_batch_and_its_summary_without_card_numbers(sess
     assert len(batches) >= 2 and all(line.startswith(f"ingest run {summary.run_id} batch ") for line in batches)
     assert lines[-1] == (f"ingest run {summary.run_id} done: 4 rows read, {summary.credited} credited, "
                          f"{summary.capped} capped, 0 duplicates, 1 unknown cards, 0 rejected, {summary.points} "
-                         f"points, {summary.grams} g CO2e")
+                         f"points credited, {summary.grams} grams CO2e credited")
     assert summary.credited + summary.capped == 3
     assert CARD not in caplog.text and UNKNOWN_CARD not in caplog.text
 

@@ -17,6 +17,8 @@ from carbon_credit.models import Notification, TemplateRefusal, TemplateSend
 from carbon_credit.outreach.notifications import enqueue_notification, skip_pending_notifications
 
 from .factories import FIXED_NOW, make_resident
+from .ingest_helpers import NOW as FILE_READ_AT
+from .ingest_helpers import ingest, resident_with_card, setup_rules, trip, write_file
 from .outbound_support import (
     TEMPLATE_SEND,
     add_api,
@@ -82,6 +84,22 @@ def test_a_due_credit_goes_out_as_a_template_message(session, engine, rsps):
     send = session.scalar(select(TemplateSend).where(TemplateSend.notification_id == note.id))
     assert (send.msg_id, send.openid, send.status) == (MSGID, "o-credit-1", "sent")
     assert _deliver(session, engine).claimed == 0  # nothing is sent twice
+
+
+def test_the_nightly_transit_digest_names_every_action_type_of_the_day_in_chinese(session, engine, rsps, tmp_path):
+    setup_rules(session)
+    resident = resident_with_card(session, "310000000001")
+    rows = [trip("t1", "310000000001", "bus", 8, distance="3"), trip("t2", "310000000001", "metro", 9, distance="6"),
+            trip("t3", "310000000001", "bus", 18, distance="3")]
+    summary = ingest(session, write_file(tmp_path, rows))
+    add_stable_token(rsps)
+    add_api(rsps, TEMPLATE_SEND, "template_send_ok")
+    report = _deliver(session, engine, now=FILE_READ_AT)
+    assert (report.claimed, report.sent) == (1, 1)
+    sent = body_of(calls_to(rsps, TEMPLATE_SEND)[0])
+    assert sent["touser"] == resident.openid
+    assert sent["data"] == {"thing1": {"value": "公交出行、地铁出行"}, "character_string2": {"value": str(summary.points)},
+                            "time3": {"value": "2026-06-05"}, "character_string4": {"value": str(summary.points)}}
 
 
 def test_field_values_are_cut_to_twenty_characters(session, engine, rsps):

@@ -23,7 +23,7 @@ from carbon_credit.models import ActionType, Notification, Resident, TemplateRef
 
 from .client import describe_error
 from .offline import is_offline
-from .templates import render_data
+from .templates import action_codes, render_data
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _claim_context(session, notes, templates) -> _ClaimContext:
     residents = {r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
     refusals = {(rid, kind) for rid, kind in session.execute(
         select(TemplateRefusal.resident_id, TemplateRefusal.kind).where(TemplateRefusal.resident_id.in_(resident_ids)))}
-    codes = {n.payload.get("action_type") for n in notes if isinstance(n.payload, dict)} - {None}
+    codes = {code for n in notes if isinstance(n.payload, dict) for code in action_codes(n.payload)}
     names = {code: name for code, name in session.execute(
         select(ActionType.code, ActionType.name).where(ActionType.code.in_(codes)))}
     return _ClaimContext(residents, refusals, templates, names)

@@ -20,25 +20,28 @@ remark line and no colours, and each value holds at most 20 characters: values
 are cut to 20 characters with "…".
 
 Values every kind offers: the payload's own keys (credit: action_type, points,
-grams, balance, occurred_at; review_result: action_type, approved, points,
-reason; expiry_reminder: points, expires_at; redemption: reward, voucher_code,
-points; campaign: campaign_id, title, text), plus ``action_name`` (the action
-type's name), ``points_text`` ("12积分"), ``grams_text`` ("1.2 千克", carbon_credit.texts.format_carbon),
-``occurred_at_text`` ("2026-06-05 10:00", Shanghai time), ``approved_text``
-("已通过"/"未通过"), ``reason_text`` (the reason, or "无"), ``expires_on_text``
-(the last day the points are valid).
+grams, balance, occurred_at, and for the nightly transit digest of a day also
+action_types and trips; review_result: action_type, approved, points, reason;
+expiry_reminder: points, expires_at; redemption: reward, voucher_code, points;
+campaign: campaign_id, title, text), plus ``action_name`` (the action type's
+name; for a digest every type of the day's trips, "公交出行、地铁出行"),
+``points_text`` ("12积分"), ``grams_text`` ("1.2 千克", carbon_credit.texts.format_carbon),
+``occurred_at_text`` ("2026-06-05 10:00", Shanghai time; a digest's day alone,
+"2026-06-05"), ``approved_text`` ("已通过"/"未通过"), ``reason_text`` (the reason,
+or "无"), ``expires_on_text`` (the last day the points are valid).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from carbon_credit.texts import format_carbon
 from carbon_credit.timeutil import TZ, local_date
 
 MAX_FIELD_CHARS = 20
 ELLIPSIS = "…"
+NAME_SEPARATOR = "、"  # between the names of several action types
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,11 @@ def _parse_time(value) -> datetime | None:
 
 
 def _time_text(value) -> str:
+    if isinstance(value, str) and len(value) == 10:  # a day ("2026-06-05"), not a moment
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
     moment = _parse_time(value)
     if moment is None:
         return str(value or "")
@@ -138,11 +146,19 @@ def _grams_text(grams) -> str:
     return format_carbon(grams)
 
 
+def action_codes(payload: dict) -> list:
+    """The action types a payload is about: all of a digest's (``action_types``), or its one ``action_type``."""
+    codes = payload.get("action_types")
+    if isinstance(codes, list) and codes:
+        return [str(code) for code in codes]
+    return [payload["action_type"]] if payload.get("action_type") else []
+
+
 def display_values(payload: dict, action_names: dict | None = None) -> dict:
     """The payload plus the readable forms a template field may use."""
     values = _Blank({key: "" if value is None else value for key, value in payload.items()})
-    action_type = payload.get("action_type")
-    values["action_name"] = (action_names or {}).get(action_type, action_type or "")
+    names = action_names or {}
+    values["action_name"] = NAME_SEPARATOR.join(names.get(code, code) for code in action_codes(payload))
     values["points_text"] = f"{payload.get('points', 0)}积分"
     values["grams_text"] = _grams_text(payload.get("grams"))
     values["occurred_at_text"] = _time_text(payload.get("occurred_at"))

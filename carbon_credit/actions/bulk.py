@@ -33,10 +33,10 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from carbon_credit.actions.record import CLOCK_SKEW, ActionInput
 from carbon_credit.budgets.limits import month_of
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
-from carbon_credit.ingest.crediting import usage_window
 from carbon_credit.models import Account, ActionType, Credit, GreenAction, LedgerEntry, Resident, RuleSet
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, compile_rule_set, evaluate
+from carbon_credit.rules.usage import usage_window
 from carbon_credit.timeutil import expiry_for, local_date, period_start
 
 BATCH = 5_000

@@ -16,8 +16,9 @@ from typing import Callable, Optional
 from sqlalchemy import select
 
 from carbon_credit.errors import InvalidInput
+from carbon_credit.ledger.points import earns
 from carbon_credit.models import Account, Credit, GreenAction, Resident
-from carbon_credit.outreach.notifications import enqueue_notification
+from carbon_credit.outreach.notifications import credit_payload, enqueue_notification
 from carbon_credit.residents.accounts import find_resident_by_phone
 from carbon_credit.residents.cards import resident_id_for_card
 
@@ -74,9 +75,8 @@ def protected_ref(ref, keys: IdentityKeys) -> str:
 
 def queue_credit_notice(session, action: GreenAction, credit: Optional[Credit], now: datetime) -> None:
     """Tell the resident about points just credited (once per action)."""
-    if credit is None or credit.status != "credited" or not (credit.points or credit.grams):
+    if credit is None or not earns(credit.status, credit.points, credit.grams):
         return
     balance = session.scalar(select(Account.balance).where(Account.resident_id == action.resident_id))
-    payload = {"action_type": action.action_type, "points": credit.points, "grams": credit.grams,
-               "balance": balance, "occurred_at": action.occurred_at.isoformat()}
+    payload = credit_payload(action.action_type, credit.points, credit.grams, balance, action.occurred_at.isoformat())
     enqueue_notification(session, action.resident_id, "credit", payload, now, dedupe_key=f"credit:{action.id}")

@@ -18,6 +18,7 @@ from typing import Callable, Optional
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from carbon_credit.staff.audit import audit
 from carbon_credit.errors import (
     Conflict,
     FutureTime,
@@ -28,13 +29,13 @@ from carbon_credit.errors import (
     ResidentInactive,
     UnknownActionType,
 )
-from carbon_credit.ledger.points import add_lot, lock_account
+from carbon_credit.ledger.points import add_lot, earns, lock_account
 from carbon_credit.models import ActionType, Credit, GreenAction, Resident
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, evaluate
+from carbon_credit.rules.usage import cap_period
 from carbon_credit.rules.versions import compiled_in_force
-from carbon_credit.staff.audit import audit
-from carbon_credit.timeutil import local_date, period_end, period_start
+from carbon_credit.timeutil import local_date
 
 CLOCK_SKEW = timedelta(minutes=5)
 SOURCES = ("partner_feed", "station_device", "worker", "self_report", "qr_checkin")
@@ -126,13 +127,14 @@ def _insert_action(session, inp: ActionInput, status: str, now: datetime):
 
 
 def db_usage(session, resident_id: int) -> Callable:
-    """Cap usage read from committed credits (called after the account lock)."""
+    """Cap usage read from committed credits (called after the account lock), as ``rules.usage`` defines it."""
 
     def used(cap, day, tag) -> Usage:
+        first, after = cap_period(cap, day)
         query = select(func.count(Credit.id), func.coalesce(func.sum(Credit.quantity), 0),
                        func.coalesce(func.sum(Credit.grams), 0), func.coalesce(func.sum(Credit.points), 0)).where(
             Credit.resident_id == resident_id, Credit.status == "credited",
-            Credit.local_day >= period_start(day, cap.period), Credit.local_day < period_end(day, cap.period))
+            Credit.local_day >= first, Credit.local_day < after)
         if cap.action_types is not None:
             query = query.where(Credit.action_type.in_(sorted(cap.action_types)))
         if cap.per:
@@ -166,7 +168,7 @@ def credit_action(session, action: GreenAction, compiled, now: datetime, account
                     grams=outcome.grams, points=outcome.points, trace=outcome.trace, created_at=now)
     session.add(credit)
     session.flush()
-    if outcome.status == "credited" and (outcome.points or outcome.grams):
+    if earns(outcome.status, outcome.points, outcome.grams):
         add_lot(session, account, now, kind="earn", points=outcome.points, grams=outcome.grams,
                 credit_id=credit.id, reason=action.action_type)
     action.status = outcome.status

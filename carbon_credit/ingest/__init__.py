@@ -6,6 +6,7 @@ residents by the keyed card hash, credited with the one rules engine, written
 set-based (COPY on PostgreSQL, executemany on SQLite) and committed together
 with its checkpoint, so a run can be killed and resumed at any point.
 """
+from carbon_credit.ingest.counts import IngestCounts
 from carbon_credit.ingest.readers import READERS
 from carbon_credit.ingest.runner import (
     DEFAULT_BATCH,
@@ -19,7 +20,7 @@ from carbon_credit.ingest.runner import (
 from carbon_credit.ingest.trips import MODES
 
 __all__ = [
-    "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestOptions", "IngestSummary", "MODES", "READERS",
-    "StopAfterBatches",
+    "DEFAULT_BATCH", "DEFAULT_STATEMENT_TIMEOUT", "BatchTimedOut", "IngestCounts", "IngestOptions", "IngestSummary",
+    "MODES", "READERS", "StopAfterBatches",
     "ingest_transit_file",
 ]

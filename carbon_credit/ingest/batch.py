@@ -2,40 +2,42 @@
 
 Everything happens in the caller's transaction; the runner commits it together
 with the checkpoint, so a batch is either entirely in the database or not at all.
+The batch's own rows (actions, credits, unmatched trips) are the writer's; the
+ledger lots, balances and digests are written by ``ledger`` and ``notify``
+themselves, set-based, through the same writer.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
-from carbon_credit.ingest.crediting import BatchCreditor, Credited, usage_window
-from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.residents.cards import card_hash
-from carbon_credit.timeutil import expiry_for
+from carbon_credit.ledger.points import BalanceMove, EarnLot, add_earn_lots, earns, move_balances
+from carbon_credit.outreach.notifications import DayDigest, queue_digests
+from carbon_credit.pipeline import CreditPipeline, credit_pipeline
+from carbon_credit.rules.usage import usage_window
+from carbon_credit.ingest.counts import IngestCounts
+from carbon_credit.ingest.crediting import BatchCreditor, Credited
+from carbon_credit.ingest.trips import Trip
 
 
 @dataclass(slots=True)
 class Matched:
-    trip: object
-    day: object
+    trip: Trip
+    day: date
     resident_id: int
     account_id: int
     credited: Optional[Credited] = None  # filled in time order by Batch.credit, as the writer reaches the row
     action_id: int = 0
     credit_id: int = 0
 
-    @property
-    def earns(self) -> bool:
-        """Whether the credit opens a ledger lot (it moved points or grams)."""
-        return self.credited.status == "credited" and bool(self.credited.points or self.credited.grams)
-
 
 @dataclass(slots=True)
 class Unknown:
-    trip: object
-    day: object
+    trip: Trip
+    day: date
     card_hash: str
 
 
@@ -49,32 +51,31 @@ class Batch:
     """
 
     source: str
-    now_s: str
-    expires_at: datetime
+    now: datetime
     matched: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
-    creditor: object = None
+    creditor: Optional[BatchCreditor] = None
     reachable: set = field(default_factory=set)  # residents a notification can reach (they follow the account)
     statuses: Counter = field(default_factory=Counter)
-    sums: dict = field(default_factory=dict)  # account -> [points, grams] the batch moves
-    digests: dict = field(default_factory=dict)  # (resident, local day) -> [points, grams, trips, account]
+    lots: list = field(default_factory=list)  # EarnLot per credit that earns, in credit order
+    moves: dict = field(default_factory=dict)  # account -> BalanceMove of the batch
+    digests: dict = field(default_factory=dict)  # (resident, local day) -> DayDigest
 
     def credit(self, m: Matched) -> Credited:
         """Credit one trip and add it to the batch's totals (so no second pass over the batch is needed)."""
         credited = m.credited = self.creditor.credit(m.trip, m.resident_id, m.action_id)
         self.statuses[credited.status] += 1
-        if credited.status == "credited" and (credited.points or credited.grams):
-            total = self.sums.get(m.account_id)
-            if total is None:
-                total = self.sums[m.account_id] = [0, 0]
-            total[0] += credited.points
-            total[1] += credited.grams
+        if earns(credited.status, credited.points, credited.grams):
+            self.lots.append(EarnLot(m.account_id, credited.points, credited.grams, m.credit_id, m.trip.action_type))
+            move = self.moves.get(m.account_id)
+            if move is None:
+                move = self.moves[m.account_id] = BalanceMove()
+            move.points += credited.points
+            move.grams += credited.grams
             digest = self.digests.get((m.resident_id, m.day))
             if digest is None:
-                digest = self.digests[(m.resident_id, m.day)] = [0, 0, 0, m.account_id]
-            digest[0] += credited.points
-            digest[1] += credited.grams
-            digest[2] += 1
+                digest = self.digests[(m.resident_id, m.day)] = DayDigest(m.resident_id, m.day, m.account_id)
+            digest.add(m.trip.action_type, credited.points, credited.grams)
         return credited
 
 
@@ -118,17 +119,7 @@ class QueuedDigests:
         return True
 
 
-@dataclass
-class BatchCounts:
-    credited: int = 0
-    capped: int = 0
-    duplicates: int = 0
-    unknown_cards: int = 0
-    points: int = 0
-    grams: int = 0
-
-
-def _fresh(writer, source: str, trips: list, counts: BatchCounts) -> list:
+def _fresh(writer, source: str, trips: list, counts: IngestCounts) -> list:
     """Trips whose id is neither already stored nor repeated earlier in this batch."""
     known = writer.known_ids(source, list({t.trip_id for t in trips}))
     fresh, seen = [], set()
@@ -141,58 +132,61 @@ def _fresh(writer, source: str, trips: list, counts: BatchCounts) -> list:
     return fresh
 
 
-def _creditor(session, writer, matched_trips: list, memo: dict, now: datetime,
+def _creditor(session, writer, matched: list, memo: dict, now: datetime,
               pipeline: CreditPipeline) -> BatchCreditor:
     """The pipeline's batch steps prepared once for the batch (after its accounts are locked); caps seeded."""
-    since = min((t.board for t, _ in matched_trips), default=now)
+    since = min((m.trip.board for m in matched), default=now)
     adjusters = [adjuster for adjuster in (make(session, now, since) for make in pipeline.batch_adjustments)
                  if adjuster]
     hooks = [make(session, now) for make in pipeline.batch_outcome_steps]
     creditor = BatchCreditor(adjusters, hooks, memo)
-    versions = {(t.rule_set.id, t.rule_set.version, t.action_type): t for t, _ in matched_trips}
+    versions = {(m.trip.rule_set.id, m.trip.rule_set.version, m.trip.action_type): m.trip for m in matched}
     caps = {cap.name: cap for t in versions.values() for cap in creditor.caps_for(t.rule_set, t.action_type)}
-    if matched_trips:
-        day_from, day_to = usage_window({t.day for t, _ in matched_trips}, caps.values())
-        residents = sorted({rid for _, (rid, _aid) in matched_trips})
+    if matched:
+        day_from, day_to = usage_window({m.day for m in matched}, caps.values())
+        residents = sorted({m.resident_id for m in matched})
         creditor.seed(writer.usage_rows(residents, day_from, day_to), list(caps.values()))
     return creditor
 
 
-def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict,
-                  queued: Optional[QueuedDigests] = None, pipeline: Optional[CreditPipeline] = None) -> BatchCounts:
-    """Write one batch; returns what happened to its rows (rejects are counted by the caller).
-
-    ``pipeline`` defaults to the platform's credit pipeline (``pipeline.credit_pipeline()``).
-    """
-    pipeline = credit_pipeline() if pipeline is None else pipeline
-    counts = BatchCounts()
-    writer.lock_source(source)
-    trips = _fresh(writer, source, trips, counts)
-    by_card = {}
-    hashes = {}
+def _hashes(trips: list, key) -> dict:
+    """Each trip's keyed card hash (already computed in the reading thread, but for a trip made elsewhere)."""
+    by_card, hashes = {}, {}
     for trip in trips:
         digest = trip.card_hash or by_card.get(trip.card_no)
         if digest is None:
             digest = by_card[trip.card_no] = card_hash(trip.card_no, key)
         hashes[trip.trip_id] = digest
-    owners = writer.residents_for(list(set(hashes.values())))  # card hash -> (resident, account, reachable)
-    writer.lock_accounts(list({aid for _rid, aid, _reachable in owners.values()}))
-    batch = Batch(source=source, now_s=writer.fmt_time(now), expires_at=expiry_for(now))
-    matched_trips = []
+    return hashes
+
+
+def process_batch(session, writer, trips: list, *, source: str, key, now: datetime, memo: dict,
+                  queued: Optional[QueuedDigests] = None, pipeline: Optional[CreditPipeline] = None) -> IngestCounts:
+    """Write one batch; returns what happened to its trips (rows read and rejects are counted by the caller).
+
+    ``pipeline`` defaults to the platform's credit pipeline (``pipeline.credit_pipeline()``).
+    """
+    pipeline = credit_pipeline() if pipeline is None else pipeline
+    counts = IngestCounts()
+    writer.lock_source(source)
+    trips = _fresh(writer, source, trips, counts)
+    hashes = _hashes(trips, key)
+    owners = writer.residents_for(list(set(hashes.values())))  # card hash -> Owner
+    writer.lock_accounts(list({owner.account_id for owner in owners.values()}))
+    batch = Batch(source=source, now=now)
     for trip in sorted(trips, key=lambda t: (t.board, t.line_no)):
         owner = owners.get(hashes[trip.trip_id])
         if owner is None:
             batch.unknown.append(Unknown(trip, trip.day, hashes[trip.trip_id]))
-        else:
-            matched_trips.append((trip, owner[:2]))
-            if owner[2]:
-                batch.reachable.add(owner[0])
-    batch.creditor = _creditor(session, writer, matched_trips, memo, now, pipeline)
-    batch.matched = [Matched(trip, trip.day, resident_id, account_id)
-                     for trip, (resident_id, account_id) in matched_trips]
+            continue
+        batch.matched.append(Matched(trip, trip.day, owner.resident_id, owner.account_id))
+        if owner.reachable:
+            batch.reachable.add(owner.resident_id)
+    batch.creditor = _creditor(session, writer, batch.matched, memo, now, pipeline)
     counts.unknown_cards = len(batch.unknown)
     _assign_ids(writer, batch)
     writer.write_batch(batch)
+    add_earn_lots(writer, batch.lots, now)
     batch.creditor.flush()
     _move_balances(writer, batch, counts, queued or QueuedDigests())
     return counts
@@ -205,14 +199,13 @@ def _assign_ids(writer, batch: Batch) -> None:
         m.action_id, m.credit_id = action_id, credit_id
 
 
-def _move_balances(writer, batch: Batch, counts: BatchCounts, queued: QueuedDigests) -> None:
+def _move_balances(writer, batch: Batch, counts: IngestCounts, queued: QueuedDigests) -> None:
     """One set-based balance update, then one digest per resident and local day (the first batch's)."""
-    sums = batch.sums
-    balances = writer.update_accounts({k: tuple(v) for k, v in sums.items()}, batch.now_s)
+    balances = move_balances(writer, batch.moves, now=batch.now)
     reachable = batch.reachable
-    writer.queue_digests(list(writer.digest_rows(
-        {k: v for k, v in batch.digests.items() if v[0] > 0 and k[0] in reachable and queued.first(*k)},
-        balances, batch.now_s)))
+    queue_digests(writer, [d for d in batch.digests.values()
+                           if d.points > 0 and d.resident_id in reachable and queued.first(d.resident_id, d.day)],
+                  balances, batch.now)
     counts.credited, counts.capped = batch.statuses["credited"], batch.statuses["capped"]
-    counts.points = sum(v[0] for v in sums.values())
-    counts.grams = sum(v[1] for v in sums.values())
+    counts.points = sum(move.points for move in batch.moves.values())
+    counts.grams = sum(move.grams for move in batch.moves.values())

@@ -21,17 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Optional
 
 from carbon_credit.models.actions import fill_trace_form
 from carbon_credit.rules import ActionFacts, Usage, evaluate
-from carbon_credit.timeutil import period_end, period_start
+from carbon_credit.rules.usage import MemoryUsage, usage_key
 
 EVIDENCE = "partner"
 MEMO_LIMIT = 20_000
-_EMPTY = Usage()
+_EMPTY = MemoryUsage.EMPTY
 
 
 @dataclass(slots=True)
@@ -42,7 +41,7 @@ class Credited:
     cap_tag: object
     trace_json: str  # what the credit's trace column holds: the whole trace, or a form's figures
     form: object = None  # the Template whose shared trace form the figures fill in
-    copy_text: object = None  # the trace escaped for COPY, filled by the PostgreSQL writer
+    copy_text: Optional[str] = None  # the trace escaped for COPY once per memoised outcome (PostgreSQL writer)
     adjusted: bool = False  # the engine applied the campaign adjustments (a first-action bonus was paid)
 
     def full_trace_json(self) -> str:
@@ -117,19 +116,6 @@ class Template:
                         adjusted=self.adjusted)
 
 
-def usage_window(days, caps) -> tuple[date, date]:
-    """The local days whose committed credits the caps of this batch can see."""
-    low, high = min(days), max(days)
-    periods = {cap.period for cap in caps} or {"day"}
-    return min(period_start(low, p) for p in periods), max(period_end(high, p) for p in periods)
-
-
-def _usage_key(resident_id, cap, day, tag):
-    """Same partition as MemoryUsage: resident, cap, start of the cap's period, tag if the cap has one."""
-    start = day if cap.period == "day" else period_start(day, cap.period)
-    return resident_id, cap.name, start, tag if cap.per else None
-
-
 class BatchCreditor:
     """Evaluates trips one by one against the in-memory caps of one batch.
 
@@ -140,7 +126,7 @@ class BatchCreditor:
     """
 
     def __init__(self, adjusters=(), outcome_hooks=(), memo=None):
-        self.usage: dict = {}
+        self.usage = MemoryUsage()
         self.adjusters = list(adjusters)
         self.hooks = list(outcome_hooks)
         self.memo = memo if memo is not None else {}
@@ -165,18 +151,8 @@ class BatchCreditor:
         return caps
 
     def seed(self, rows, caps) -> None:
-        """Fold committed usage rows (resident, day, type, tag, count, units, grams, points) into caps."""
-        for resident_id, day, action_type, tag, count, units, grams, points in rows:
-            for cap in caps:
-                if cap.applies_to(action_type):
-                    key = _usage_key(resident_id, cap, day, tag)
-                    usage = self.usage.get(key)
-                    if usage is None:
-                        usage = self.usage[key] = Usage()
-                    usage.count += int(count)
-                    usage.units += Decimal(units)
-                    usage.grams += Decimal(grams)
-                    usage.points += Decimal(points)
+        """Start the caps from committed usage (``rules.usage.CommittedUsage`` rows)."""
+        self.usage.fold(rows, caps)
 
     def flush(self) -> None:
         """The batch steps' own writes (enrolments, bonus claims, budget counters), in the batch's transaction."""
@@ -188,8 +164,9 @@ class BatchCreditor:
         caps = self.caps_for(compiled, trip.action_type)
         attributes = {"mode": trip.mode}
         tag = next((str(attributes.get(c.per)) for c in caps if c.per), None)
-        keys = [_usage_key(resident_id, cap, day, tag) for cap in caps]
-        used = [self.usage.get(k, _EMPTY) for k in keys]
+        keys = [usage_key(resident_id, cap, day, tag) for cap in caps]
+        by_key = self.usage.by_key
+        used = [by_key.get(k, _EMPTY) for k in keys]
         facts = adjustments = None
         hooks = self.hooks_for(trip.action_type) if self.hooks else ()
         if self.adjusters or hooks:
@@ -225,14 +202,7 @@ class BatchCreditor:
             for adjuster in self.adjusters:
                 adjuster.settle(resident_id, adjustments, paid, action_id)
         if result.status == "credited":
-            for key in keys:
-                usage = self.usage.get(key)
-                if usage is None:
-                    usage = self.usage[key] = Usage()
-                usage.count += 1
-                usage.units += trip.quantity
-                usage.grams += result.grams
-                usage.points += result.points
+            self.usage.add_at(keys, trip.quantity, result.grams, result.points)
         return result
 
     def _template(self, kind, trip, resident_id, attributes, caps, facts, adjustments):
@@ -266,7 +236,7 @@ class BatchCreditor:
 
     def _evaluate(self, trip, resident_id, attributes, caps, used, facts, adjustments, hooks=()) -> Credited:
         facts = facts or self._facts(trip, resident_id, attributes)
-        by_cap = {cap.name: Usage(u.count, u.units, u.grams, u.points) for cap, u in zip(caps, used)}
+        by_cap = {cap.name: u.copy() for cap, u in zip(caps, used)}
         outcome = evaluate(trip.rule_set, facts, lambda cap, _day, _tag: by_cap[cap.name], adjustments)
         for hook in hooks:
             hook(facts, outcome)

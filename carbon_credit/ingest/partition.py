@@ -22,7 +22,8 @@ from __future__ import annotations
 import csv
 import os
 import zlib
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Iterator, Optional, Union
 
 from carbon_credit.ingest.readers import ParseProblem
 
@@ -74,23 +75,34 @@ def split(records: Iterator[tuple], count: int, directory: str, progress=None) -
     return paths, n
 
 
-def read_partitions(paths: list[str]) -> Iterator[tuple]:
-    """The partitions' rows, each partition grouped by card: (line_no, fields or ParseProblem, partition, card).
+@dataclass(slots=True)
+class PartitionRow:
+    """A row of the file as a partition gives it back."""
 
-    ``card`` is the row's card key, None for a row that could not be read (it
-    belongs to no card's group). Within a partition the rows that could not be
-    read come first, then each card's rows in line order, cards in key order.
+    line_no: int
+    record: Union[dict, ParseProblem]  # the row's fields, or why it could not be read
+    partition: int
+    card: Optional[str]  # the card key; None for a row that could not be read (it belongs to no card's group)
+
+
+def _order(row: PartitionRow) -> tuple:
+    return row.card is not None, row.card or "", row.line_no
+
+
+def read_partitions(paths: list[str]) -> Iterator[PartitionRow]:
+    """The partitions' rows, each partition grouped by card.
+
+    Within a partition the rows that could not be read come first, then each
+    card's rows in line order, cards in key order.
     """
     for index, path in enumerate(paths):
         rows = []
         with open(path, newline="", encoding="utf-8", errors="surrogatepass") as handle:
             for row in csv.reader(handle):
                 if row[1]:
-                    rows.append(("", int(row[0]), ParseProblem(row[1]), None))
+                    rows.append(PartitionRow(int(row[0]), ParseProblem(row[1]), index, None))
                 else:
                     fields = dict(zip(FIELDS, row[2:]))
-                    card = card_key(fields["card_no"])
-                    rows.append((card, int(row[0]), fields, card))
-        rows.sort(key=lambda r: (r[3] is not None, r[0], r[1]))
-        for _key, line_no, record, card in rows:
-            yield line_no, record, index, card
+                    rows.append(PartitionRow(int(row[0]), fields, index, card_key(fields["card_no"])))
+        rows.sort(key=_order)
+        yield from rows

@@ -8,22 +8,28 @@ twice because every trip id is checked against what is stored first.
 from __future__ import annotations
 
 import csv
-import hashlib
+import fcntl
 import logging
 import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable, Optional
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from carbon_credit.residents.cards import card_hash
 from carbon_credit.errors import Conflict, DomainError, InvalidInput
+from carbon_credit.models import ActionType, RuleSet
+from carbon_credit.models.cards import IngestRun
+from carbon_credit.pipeline import CreditPipeline
+from carbon_credit.rules import compile_rule_set
 from carbon_credit.ingest.batch import BitSet, QueuedDigests, process_batch
+from carbon_credit.ingest.counts import IngestCounts
 from carbon_credit.ingest.partition import FIELDS, partition_count, read_partitions, split
 from carbon_credit.ingest.readers import (
     READERS,
@@ -33,37 +39,51 @@ from carbon_credit.ingest.readers import (
     file_identity,
     format_for,
 )
-from carbon_credit.ingest.trips import MODES, REQUIRED, Rejected, RuleSets, check_against_rules, parse_trip
-from carbon_credit.ingest.writers import run_lock, trip_attributes, trip_renderer, writer_for
-from carbon_credit.models import ActionType, RuleSet
-from carbon_credit.models.cards import IngestRun
-from carbon_credit.pipeline import CreditPipeline
-from carbon_credit.residents.cards import card_hash
-from carbon_credit.rules import compile_rule_set
+from carbon_credit.ingest.trips import (
+    MODES,
+    REQUIRED,
+    Rejected,
+    RuleSets,
+    Trip,
+    attributes_json,
+    check_against_rules,
+    parse_trip,
+)
+from carbon_credit.ingest.writers import run_lock, writer_for
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
 DEFAULT_STATEMENT_TIMEOUT = 300.0  # seconds one statement of a batch may take (a lock wait, a stuck COPY)
-COUNTERS = ("rows_read", "credited", "capped", "duplicates", "unknown_cards", "rejected", "points", "grams")
+SCRATCH_PREFIX = "carbon-ingest-run-"  # a run's partitions are split into <temp>/carbon-ingest-run-<id>-<unique>
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(IngestCounts):
+    """A run's counters (all its passes' batches, resumed ones included) and where to find it."""
+
     run_id: int = 0
-    resumed_from: int = 0
-    rows_read: int = 0
-    credited: int = 0
-    capped: int = 0
-    duplicates: int = 0
-    unknown_cards: int = 0
-    rejected: int = 0
-    points: int = 0
-    grams: int = 0
+    resumed_from: int = 0  # rows an earlier pass had committed when this one started
     reject_file: str = ""
 
     def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class RejectedRow:
+    line_no: int
+    trip_id: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    """One batch as the reading thread hands it over: its rows counted, its trips checked and in time order."""
+
+    taken: int  # rows of the file the batch covers
+    trips: list = field(default_factory=list)  # Trip
+    rejects: list = field(default_factory=list)  # RejectedRow
 
 
 @dataclass
@@ -109,14 +129,14 @@ def open_run(session, path: str, source: str, now: datetime, batch_size: int = D
     partitions = partition_count(lines, batch_size)
     _insert_ignore(session, dict(source=source, content_hash=digest, file_name=os.path.basename(path)[:256],
                                  status="running", passes=1, rows_done=0, partitions=partitions, started_at=now,
-                                 updated_at=now, **{name: 0 for name in COUNTERS}))
+                                 updated_at=now, **IngestCounts().values()))
     run = session.execute(select(IngestRun).where(IngestRun.source == source, IngestRun.content_hash == digest)
                           .with_for_update()).scalar_one()
     if run.status == "done":
         run.status, run.passes, run.rows_done, run.started_at, run.finished_at = "running", run.passes + 1, 0, now, None
         run.partitions = partitions
-        for name in COUNTERS:
-            setattr(run, name, 0)
+        for name, value in IngestCounts().values().items():
+            setattr(run, name, value)
     run.updated_at = now
     session.commit()
     return run
@@ -163,7 +183,7 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
     check_columns(path, fmt, REQUIRED, tuple(name for name in FIELDS if name not in REQUIRED))
     run = open_run(session, path, options.source, now, options.batch_size)
     run_id = run.id
-    with run_lock(session.get_bind(), run.id) as held:
+    with run_lock(session.get_bind(), run_id) as held:
         if not held:
             raise Conflict("Another run of this file is in progress.", code="ingest_in_progress")
         try:
@@ -178,39 +198,48 @@ def ingest_transit_file(session, path: str, now: datetime, *, key, options: Inge
             raise
 
 
-def scratch_path(parent: Optional[str], database: str, run_id: int) -> str:
-    """Where run ``run_id`` of ``database`` (its URL) splits its file.
-
-    Named after the database as well as the run: run 1 of one database and run 1
-    of another (two deployments on one host, a test database beside a city's)
-    never share a directory.
-    """
-    if database in ("sqlite://", "sqlite:///:memory:"):
-        database += f"#{os.getpid()}"  # an in-memory database is this process's alone
-    key = hashlib.sha256(database.encode()).hexdigest()[:12]
-    return os.path.join(parent or tempfile.gettempdir(), f"carbon-ingest-{key}-run-{run_id}")
-
-
 @contextmanager
-def scratch_dir(parent: Optional[str], database: str, run_id: int):
-    """The run's own directory for its partitions, named after its database and run and emptied first.
+def scratch_dir(parent: Optional[str], run_id: int):
+    """A directory of the run's own for its partitions, locked (``flock``) while the run uses it.
 
-    A run killed outright (SIGKILL, power loss) cannot remove its files; the
-    next run of the same file, which resumes it, clears them. The run lock
-    keeps two processes of one run out of each other's way.
+    Run ids are counted per database, so runs of two databases on one machine
+    (a test suite beside a benchmark, two installs) can have the same id: the
+    id only begins the directory's name, which is unique. A run killed outright
+    (SIGKILL, power loss) cannot remove its files, but its lock dies with it:
+    the next run of that id (the resumed run) clears every directory of the id
+    that nobody holds. The directory is locked before it takes its final name,
+    so no run ever sees another's directory unlocked.
     """
-    path = scratch_path(parent, database, run_id)
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    base = parent or tempfile.gettempdir()
+    prefix = f"{SCRATCH_PREFIX}{run_id}-"
+    _clear_abandoned(base, prefix)
+    making = tempfile.mkdtemp(prefix=f".{prefix}", dir=base)
+    with open(os.path.join(making, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = os.path.join(base, os.path.basename(making)[1:])
+        os.rename(making, path)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _clear_abandoned(base: str, prefix: str) -> None:
+    """Remove the scratch directories of this run id whose run is gone (their lock is free)."""
+    for name in os.listdir(base):
+        if not name.startswith(prefix):
+            continue
+        home = os.path.join(base, name)
+        try:
+            with open(os.path.join(home, ".lock")) as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(home, ignore_errors=True)
+        except (BlockingIOError, FileNotFoundError, NotADirectoryError):
+            continue  # a live run's, or not a scratch directory
 
 
 def _run(session, run, reader, path, now, key, options, progress) -> IngestSummary:
-    summary = IngestSummary(run_id=run.id, resumed_from=run.rows_done,
-                            **{name: getattr(run, name) for name in COUNTERS})
+    summary = IngestSummary(run_id=run.id, resumed_from=run.rows_done, **IngestCounts.of(run).values())
     summary.reject_file = options.reject_file or f"{path}.rejects.csv"
     rule_sets, active_types = _rule_sets(session)
     session.commit()  # no transaction stays open while the file is split
@@ -218,8 +247,7 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
     size = max(1, os.path.getsize(path))
     log.info("ingest run %s started on %s (%s bytes, source %s), after row %s", run.id, os.path.basename(path), size,
              options.source, run.rows_done)
-    database = session.get_bind().url.render_as_string(hide_password=True)
-    with scratch_dir(options.work_dir, database, run.id) as scratch, ThreadPoolExecutor(max_workers=1) as pool:
+    with scratch_dir(options.work_dir, run.id) as scratch, ThreadPoolExecutor(max_workers=1) as pool:
         # First pass: the file split by card (half of the progress bar).
         with open(path, "rb") as handle:
             counter = ByteCounter(handle)
@@ -228,33 +256,31 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
         records = read_partitions(paths)
         committed_lines = BitSet()
         for _ in range(run.rows_done):
-            line_no = next(records, (0,))[0]
-            committed_lines.add(line_no)
+            row = next(records, None)
+            committed_lines.add(row.line_no if row is not None else 0)
         rejects = RejectFile(summary.reject_file, committed_lines if run.rows_done else None)
-        batches = _batches(records, options.batch_size, now, rule_sets, active_types, key, trip_renderer(session),
-                           options.source)
+        batches = _batches(records, options.batch_size, now, rule_sets, active_types, key)
         try:
             # Parsing the next batch overlaps with the database work of this one.
             upcoming = pool.submit(next, batches, None)
             while (parsed := upcoming.result()) is not None:
                 upcoming = pool.submit(next, batches, None)
-                taken, trips, rejected = parsed
-                for line_no, trip_id, reason in rejected:
-                    rejects.add(line_no, trip_id, reason)
-                counts = None
-                if trips:
-                    counts = process_batch(session, writer_for(session, options.statement_timeout), trips,
-                                           source=options.source, key=key, now=now, memo=memo, queued=queued,
-                                           pipeline=options.pipeline)
-                done += taken
-                _add(summary, taken, len(rejected), counts)
+                for row in parsed.rejects:
+                    rejects.add(row.line_no, row.trip_id, row.reason)
+                counts = IngestCounts(rows_read=parsed.taken, rejected=len(parsed.rejects))
+                if parsed.trips:
+                    counts.add(process_batch(session, writer_for(session, options.statement_timeout), parsed.trips,
+                                             source=options.source, key=key, now=now, memo=memo, queued=queued,
+                                             pipeline=options.pipeline))
+                done += parsed.taken
+                summary.add(counts)
                 rejects.flush()
                 _checkpoint(session, run, done, summary, now)
                 session.commit()
                 committed += 1
                 if progress is not None:
                     progress(size // 2 + size * done // (2 * max(1, total)), summary)
-                _log_batch(run.id, committed, taken, len(rejected), counts)
+                log.info("ingest run %s batch %s committed: %s", run.id, committed, counts)
                 if options.fail_after_batches is not None and committed >= options.fail_after_batches:
                     raise StopAfterBatches(f"stopped after {committed} batches")
             _checkpoint(session, run, done, summary, now, finished=True)
@@ -263,75 +289,53 @@ def _run(session, run, reader, path, now, key, options, progress) -> IngestSumma
             session.commit()
         finally:
             rejects.close()
-    _log_summary(summary)
+    log.info("ingest run %s done%s: %s", summary.run_id,
+             f" (resumed after row {summary.resumed_from})" if summary.resumed_from else "", IngestCounts.of(summary))
     return summary
 
 
-def _log_batch(run_id: int, number: int, taken: int, rejected: int, counts) -> None:
-    """Counts only: the trips' card numbers and ids never reach the log."""
-    log.info("ingest run %s batch %s committed: %s rows, %s credited, %s capped, %s duplicates, %s unknown cards, "
-             "%s rejected, %s points, %s g CO2e", run_id, number, taken, getattr(counts, "credited", 0),
-             getattr(counts, "capped", 0), getattr(counts, "duplicates", 0), getattr(counts, "unknown_cards", 0),
-             rejected, getattr(counts, "points", 0), getattr(counts, "grams", 0))
-
-
-def _log_summary(summary: IngestSummary) -> None:
-    log.info("ingest run %s done%s: %s rows read, %s credited, %s capped, %s duplicates, %s unknown cards, "
-             "%s rejected, %s points, %s g CO2e", summary.run_id,
-             f" (resumed after row {summary.resumed_from})" if summary.resumed_from else "", summary.rows_read,
-             summary.credited, summary.capped, summary.duplicates, summary.unknown_cards, summary.rejected,
-             summary.points, summary.grams)
-
-
-def _add(summary: IngestSummary, taken: int, rejected: int, counts) -> None:
-    summary.rows_read += taken
-    summary.rejected += rejected
-    if counts is not None:
-        for name in ("credited", "capped", "duplicates", "unknown_cards", "points", "grams"):
-            setattr(summary, name, getattr(summary, name) + getattr(counts, name))
-
-
-def _prepare(trips: list, key, render, source: str) -> list:
-    """What needs no database, done in the reading thread: card hashes, the writer's text, time order."""
+def _prepare(trips: list[Trip], key) -> list[Trip]:
+    """What needs no database, done in the reading thread: card hashes, the actions' attributes, time order."""
     hashes: dict = {}
     for trip in trips:
         digest = hashes.get(trip.card_no)
         if digest is None:
             digest = hashes[trip.card_no] = card_hash(trip.card_no, key)
         trip.card_hash = digest
-        trip.attributes_json = trip_attributes(trip)
-        render(trip, source)
+        trip.attributes_json = attributes_json(trip)
     trips.sort(key=lambda t: (t.board, t.line_no))
     return trips
 
 
-def _batches(records, size: int, now, rule_sets, active_types, key, render, source):
-    """(rows taken, checked trips in time order, [(line, trip_id, reason)]) per batch.
+def _batches(records, size: int, now, rule_sets, active_types, key):
+    """A ``ParsedBatch`` at a time.
 
-    ``records`` are (line_no, fields, partition, card), grouped by card within a
-    partition: a batch ends where a partition ends, or at the end of a card's
-    rows once it has ``size`` rows. A batch never splits a card, so a card's
-    trips are credited together in time order, with any batch size (one card's
-    rows may make a batch longer than ``size``), and a resumed run starts at a
-    card's first row.
+    ``records`` are ``PartitionRow``s, grouped by card within a partition: a
+    batch ends where a partition ends, or at the end of a card's rows once it
+    has ``size`` rows. A batch never splits a card, so a card's trips are
+    credited together in time order, with any batch size (one card's rows may
+    make a batch longer than ``size``), and a resumed run starts at a card's
+    first row.
     """
     pending = next(records, None)
     while pending is not None:
-        trips, rejected, taken, card = [], [], 0, None
-        partition = pending[2]
-        while pending is not None and pending[2] == partition and (
-                taken < size or (card is not None and pending[3] == card)):
-            line_no, record, _, card = pending
-            taken += 1
+        batch, card = ParsedBatch(0), None
+        partition = pending.partition
+        while pending is not None and pending.partition == partition and (
+                batch.taken < size or (card is not None and pending.card == card)):
+            record, card = pending.record, pending.card
+            batch.taken += 1
             trip_id = "" if isinstance(record, ParseProblem) else (record.get("trip_id") or "").strip()
             try:
                 if isinstance(record, ParseProblem):
                     raise Rejected(record.reason)
-                trips.append(check_against_rules(parse_trip(line_no, record, now), rule_sets, active_types))
+                batch.trips.append(check_against_rules(parse_trip(pending.line_no, record, now), rule_sets,
+                                                       active_types))
             except Rejected as exc:
-                rejected.append((line_no, trip_id, exc.reason))
+                batch.rejects.append(RejectedRow(pending.line_no, trip_id, exc.reason))
             pending = next(records, None)
-        yield taken, _prepare(trips, key, render, source), rejected
+        _prepare(batch.trips, key)
+        yield batch
 
 
 def _rows_done(session, run_id: int) -> int:
@@ -340,7 +344,7 @@ def _rows_done(session, run_id: int) -> int:
 
 
 def _checkpoint(session, run: IngestRun, done: int, summary: IngestSummary, now: datetime, finished=False):
-    values = {name: getattr(summary, name) for name in COUNTERS}
+    values = IngestCounts.of(summary).values()
     values.update(rows_done=done, updated_at=now)
     if finished:
         values.update(status="done", finished_at=now)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 from carbon_credit.residents.cards import CARD_MAX_DIGITS, CARD_MIN_DIGITS
+from carbon_credit.rules import CompiledRuleSet
 from carbon_credit.timeutil import TZ
 
 MODES = {"bus": "bus_ride", "metro": "metro_ride", "bike": "bike_ride"}
@@ -40,11 +41,9 @@ class Trip:
     alight: datetime
     distance: Optional[Decimal]
     day: date  # Shanghai calendar day of boarding: the day of the caps
-    rule_set: object = None  # CompiledRuleSet in force at boarding
+    rule_set: Optional[CompiledRuleSet] = None  # the version in force at boarding
     card_hash: str = ""  # the keyed card hash, computed ahead of the batch's database work
-    attributes_json: str = ""  # what the action keeps of the trip (writers.trip_attributes)
-    action_text: object = None  # the writer's rendering of the trip's own action columns (Writer.render_trip)
-    credit_text: object = None  # the same for the credit's columns that depend on the trip alone
+    attributes_json: str = ""  # what the action keeps of the trip, as JSON (``attributes_json``)
 
     @property
     def unit(self) -> str:
@@ -53,6 +52,13 @@ class Trip:
     @property
     def quantity(self) -> Decimal:
         return self.distance if self.distance is not None else Decimal(1)
+
+
+def attributes_json(trip: Trip) -> str:
+    """What the action keeps of the trip besides its type, quantity and boarding time (JSON)."""
+    if trip.attributes_json:
+        return trip.attributes_json
+    return f'{{"mode":"{trip.mode}","alight_at":"{trip.alight.isoformat()}"}}'
 
 
 # Shanghai has kept UTC+8 without daylight saving since 1991: a local time from then on is converted

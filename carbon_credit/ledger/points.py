@@ -8,15 +8,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Iterable, Optional
 
 from sqlalchemy import and_, func, select
 
+from carbon_credit.db import BulkWriter
 from carbon_credit.errors import InsufficientPoints, InvalidInput, NotFound
 from carbon_credit.models import Account, LedgerEntry
 from carbon_credit.timeutil import expiry_for
 
 LOT_KINDS = ("earn", "adjust", "refund")
 REMINDER_WINDOW = timedelta(days=30)
+# What a new lot of each kind adds to its account: (account column, the lot's amount). Only what was
+# earned counts towards the totals; an adjustment or a refund moves the balance alone.
+LOT_MOVES = {
+    "earn": (("balance", "points"), ("earned_total", "points"), ("grams_total", "grams")),
+    "adjust": (("balance", "points"),),
+    "refund": (("balance", "points"),),
+}
+# The columns of an earn lot written set-based; the rest ("kind", "created_at") is the same on every row.
+EARN_LOT_COLUMNS = ("account_id", "points", "grams", "remaining", "expires_at", "credit_id", "reason")
+
+
+def earns(status: str, points: int, grams: int) -> bool:
+    """Whether a credit opens an earn lot: it was credited and moved points or grams."""
+    return status == "credited" and bool(points or grams)
+
+
+@lru_cache(maxsize=64)
+def _expiry_of(now: datetime) -> datetime:
+    return expiry_for(now)
+
+
+def lot_expiry(points: int, now: datetime) -> Optional[datetime]:
+    """When a lot made at ``now`` expires (per the methodology); a lot without points has nothing to expire."""
+    return _expiry_of(now) if points > 0 else None
+
+
+def _move(account: Account, kind: str, points: int, grams: int, now: datetime) -> None:
+    amounts = {"points": points, "grams": grams}
+    for column, amount in LOT_MOVES[kind]:
+        setattr(account, column, getattr(account, column) + amounts[amount])
+    account.updated_at = now
 
 
 def lock_account(session, resident_id: int) -> Account:
@@ -34,15 +68,52 @@ def add_lot(session, account: Account, now: datetime, *, kind: str, points: int,
             credit_id=None, reference=None, reason: str = "", actor_id=None) -> LedgerEntry:
     """A positive entry that can later be spent; it expires per the methodology."""
     entry = LedgerEntry(account_id=account.id, kind=kind, points=points, grams=grams, remaining=points,
-                        expires_at=expiry_for(now) if points > 0 else None, credit_id=credit_id,
+                        expires_at=lot_expiry(points, now), credit_id=credit_id,
                         reference=reference, reason=reason, actor_id=actor_id, created_at=now)
     session.add(entry)
-    account.balance += points
-    if kind == "earn":
-        account.earned_total += points
-        account.grams_total += grams
-    account.updated_at = now
+    _move(account, kind, points, grams, now)
     return entry
+
+
+@dataclass(slots=True)
+class EarnLot:
+    """One credit's earn lot, for ``add_earn_lots``."""
+
+    account_id: int
+    points: int
+    grams: int
+    credit_id: int
+    reason: str  # the action type, as ``credit_action`` writes it
+
+
+@dataclass(slots=True)
+class BalanceMove:
+    """What a batch's earn lots add to one account, for ``move_balances``."""
+
+    points: int = 0
+    grams: int = 0
+
+
+def add_earn_lots(writer: BulkWriter, lots: Iterable[EarnLot], now: datetime) -> None:
+    """Earn lots of many credits at once: the rows ``add_lot`` writes one at a time, streamed by ``writer``.
+
+    The balances are moved apart, once per account (``move_balances``), under
+    the accounts' locks the caller holds.
+    """
+    writer.insert("ledger_entries", EARN_LOT_COLUMNS,
+                  ((lot.account_id, lot.points, lot.grams, lot.points, lot_expiry(lot.points, now), lot.credit_id,
+                    lot.reason) for lot in lots),
+                  same={"kind": "earn", "created_at": now})
+
+
+def move_balances(writer: BulkWriter, moves: dict, now: datetime) -> dict:
+    """Add each account's earn lots (``{account id: BalanceMove}``) to it in one statement; returns the balances.
+
+    The same columns and amounts as ``add_lot`` moves for each earn lot.
+    """
+    if not moves:
+        return {}
+    return writer.add_amounts("accounts", moves, LOT_MOVES["earn"], same={"updated_at": now}, returning="balance")
 
 
 def _open_lots(session, account_id: int, now: datetime):
@@ -190,6 +261,7 @@ def ledger_is_consistent(session, account_id: int) -> bool:
 
 
 __all__ = [
-    "BalanceSummary", "LOT_KINDS", "add_lot", "adjust_balance", "balance_summary", "expire_account",
-    "expire_due_accounts", "ledger_is_consistent", "lock_account", "refund_points", "take_points",
+    "BalanceMove", "BalanceSummary", "EarnLot", "LOT_KINDS", "LOT_MOVES", "add_earn_lots", "add_lot", "adjust_balance",
+    "balance_summary", "earns", "expire_account", "expire_due_accounts", "ledger_is_consistent", "lock_account",
+    "lot_expiry", "move_balances", "refund_points", "take_points",
 ]
