@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import redis
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.dedupe import REDIS_PREFIX, dedupe_key, purge_answered_pushes
 from carbon_credit.ledger import adjust_balance
@@ -200,3 +200,27 @@ def test_the_purge_job_is_registered_and_runs(app, session):
     outcome = run_job(app, "purge_answered_pushes", FIXED_NOW)
     assert (outcome.status, outcome.result) == ("ok", {"removed": 1})
     assert _count(session, InboundMessage) == 0
+
+
+@pytest.mark.pg_only
+def test_a_balance_tap_with_the_redis_store_begins_no_transaction(app, client, session, store):
+    """The claim in Redis, the balance in one autocommit statement: nothing for the database to commit."""
+    if store != "redis":
+        pytest.skip("Redis only: the database store writes the answer in a transaction")
+    make_resident(session, "o-tapper")
+    session.commit()
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+    begun = []
+
+    def heard(conn):
+        begun.append(conn)
+
+    event.listen(engine, "begin", heard)
+    try:
+        assert say(client, text("o-tapper", "余额"), "safe").startswith("您的积分：0 分")
+        assert begun == []
+        assert say(client, text("o-newcomer", "余额"), "safe").startswith("您的积分：0 分")  # registered first
+        assert begun
+    finally:
+        event.remove(engine, "begin", heard)
