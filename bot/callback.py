@@ -21,7 +21,7 @@ from .database import db
 from carbon_credit.timeutil import utcnow
 
 from .dedupe import NO_STORE, DuplicatePush, dedupe_key
-from .handlers import EXTENSION as HANDLERS, Push, dispatch
+from .handlers import EXTENSION as HANDLERS, Push, dispatch, read_only_answer
 from .replies import SUCCESS, render_text_reply, sanitize
 from .safemode import signature
 from .settings import bot_settings
@@ -149,18 +149,32 @@ def read_fields(xml: bytes) -> dict:
 
 
 def answer(settings, raw: dict) -> str:
-    """The reply text for a push ('' = success), the same for every retry of it."""
+    """The reply text for a push ('' = success), the same for every retry of it.
+
+    A push that only reads (余额 from an active follower) is answered first and then kept under
+    its key in one step (Redis: SET NX EX with the answer itself); a retry, here or on another
+    instance, finds that answer and sends it instead of its own. Every other push claims its key
+    before it is handled, so it is never handled twice.
+    """
     session, now, key = db.session, utcnow(), dedupe_key(raw)
     handlers = current_app.extensions[HANDLERS]
     store = settings.dedupe_store() if handlers.needs_dedupe(raw) else NO_STORE
+    push = Push(session, now, raw, settings.keys, handlers, h5_url=settings.h5_url, appid=settings.appid)
+    try:
+        quick = read_only_answer(push)
+    except Exception:
+        log.exception("wechat push of type %s could not be read at once; handled the ordinary way",
+                      raw.get("MsgType"))
+        quick = None
+    if quick is not None:
+        return _keep(store, session, key, sanitize(quick), now)
     try:
         first = store.begin(session, key, now)
         if first is not None:
             session.rollback()
             log.info("wechat retry answered with the first reply")
             return first
-        reply = sanitize(dispatch(Push(session, now, raw, settings.keys, handlers, h5_url=settings.h5_url,
-                                        appid=settings.appid)))
+        reply = sanitize(dispatch(push))
         store.finish(session, key, reply, now)
         session.commit()
     except DuplicatePush as duplicate:
@@ -171,6 +185,19 @@ def answer(settings, raw: dict) -> str:
         log.exception("wechat push of type %s failed; answered success", raw.get("MsgType"))
         return ""
     store.settle(key, reply)
+    return reply
+
+
+def _keep(store, session, key: str, reply: str, now) -> str:
+    try:
+        first = store.keep(session, key, reply, now)
+    except Exception:
+        session.rollback()
+        log.exception("wechat answer could not be kept for retries; sent anyway")
+        return reply
+    if first is not None:
+        log.info("wechat retry answered with the first reply")
+        return first
     return reply
 
 

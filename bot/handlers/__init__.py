@@ -84,9 +84,6 @@ RESIDENT_EVENTS = frozenset({"scan", "scancode_push", "scancode_waitmsg", "click
 
 def dispatch(push: Push) -> str | None:
     """The reply text for a push, or None (answer ``success``) when there is nothing to say."""
-    quick = _read_only_answer(push)
-    if quick is not None:
-        return quick
     msg_type = push.field("MsgType").lower()
     if msg_type == "event":
         event = push.field("Event").lower()
@@ -104,8 +101,11 @@ def dispatch(push: Push) -> str | None:
     return handler(push)
 
 
-def _read_only_answer(push: Push) -> str | None:
-    """The answer of a command that only reads (余额), typed, spoken or clicked, when it can give one at once."""
+def read_only_answer(push: Push) -> str | None:
+    """The answer of a command that only reads (余额), typed, spoken or clicked, when it can give one at once.
+
+    None sends the push the ordinary way (``dispatch``). The callback asks this first.
+    """
     msg_type = push.field("MsgType").lower()
     commands = push.handlers.commands
     if msg_type == "text":
