@@ -38,7 +38,7 @@ def make_safe_mode(token: str, aes_key: str, appid: str) -> SafeMode | None:
         return None
     try:
         return SafeMode(token, aes_key, appid)
-    except Exception:  # wrong length or not base64: a console copy-paste error
+    except ValueError:  # wrong length or not base64: a console copy-paste error
         log.error("WECHAT_AES_KEY is not a valid 43-character EncodingAESKey; safe mode is off")
         return None
 
