@@ -8,6 +8,11 @@ instead of when the token expires. Each token also carries the account's
 ``token_epoch``; log-out, a password change or reset, disabling and blocking
 raise the epoch, so every token issued before is refused by every instance at
 its next request, while the tokens themselves stay stateless.
+
+A verified token's payload is kept in a small per-process table, so the signature
+is checked once per token and process; its age is still checked on every request,
+and everything revocation depends on (the account's status and epoch) is always
+read from the database.
 """
 from __future__ import annotations
 
@@ -82,6 +87,10 @@ def authenticate_staff(session, username: str, password: str) -> Staff:
                          policy=policy_from_config(config))
 
 
+VERIFIED_EXTENSION = "carbon_verified_tokens"
+VERIFIED_KEPT = 20_000  # tokens per process whose signature need not be checked again
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
 
@@ -104,9 +113,16 @@ def issue_resident_token(resident: Resident) -> dict:
 
 
 def _read_token(token: str) -> dict:
+    """The payload of a token signed with this application's key and younger than TOKEN_TTL_SECONDS."""
+    ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    verified = _verified_tokens()
+    known = verified.get(token)
+    if known is not None and time.time() - known[1] <= ttl:
+        return known[0]
     try:
-        payload = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
+        payload, signed_at = _serializer().loads(token, max_age=ttl, return_timestamp=True)
     except SignatureExpired:
+        verified.pop(token, None)
         raise Unauthorized("The token has expired; sign in again.") from None
     except BadSignature:
         raise Unauthorized("The token is not valid.") from None
@@ -114,7 +130,19 @@ def _read_token(token: str) -> dict:
         payload.get("id"), int
     ) or not isinstance(payload.get("e", 0), int):
         raise Unauthorized("The token is not valid.")
+    if len(verified) >= VERIFIED_KEPT:
+        verified.clear()  # a bound, not a cache policy: the next request of each token verifies it again
+    verified[token] = (payload, signed_at.timestamp())
     return payload
+
+
+def _verified_tokens() -> dict:
+    """Token -> (payload, signed at) for this process, valid for the signing key in force (changing it empties it)."""
+    key = current_app.config["SECRET_KEY"]
+    held = current_app.extensions.get(VERIFIED_EXTENSION)
+    if held is None or held[0] != key:
+        held = current_app.extensions[VERIFIED_EXTENSION] = (key, {})
+    return held[1]
 
 
 def _bearer_token() -> str:
@@ -130,23 +158,39 @@ def load_principal(session, payload: dict) -> Principal:
         staff = session.get(Staff, payload["id"])
         if staff is None or not staff.active:
             raise Unauthorized("This staff account is no longer active.")
-        _check_epoch(payload, staff)
+        _check_epoch(payload, staff.token_epoch)
         communities = None if staff.role == "admin" else tuple(staff.community_ids)
         return Principal("staff", staff.id, staff.role, communities, staff)
     resident = session.get(Resident, payload["id"])
-    if resident is not None and resident.status == "blocked":
-        raise Unauthorized("This resident account is suspended.", code="resident_blocked")
-    if resident is None or resident.status != "active":
-        raise Unauthorized("This resident account is not active.")
-    _check_epoch(payload, resident)
+    check_resident(payload, resident.status if resident is not None else None,
+                   resident.token_epoch if resident is not None else 0)
     # Residents hold no community rights: community-scoped views are for staff.
     return Principal("resident", resident.id, "resident", (), resident)
 
 
-def _check_epoch(payload: dict, account: Staff | Resident) -> None:
+def check_resident(payload: dict, status: str | None, epoch: int | None) -> None:
+    """Refuse a resident's token unless the account (as just read; None: gone) is active at the token's epoch."""
+    if status == "blocked":
+        raise Unauthorized("This resident account is suspended.", code="resident_blocked")
+    if status != "active":
+        raise Unauthorized("This resident account is not active.")
+    _check_epoch(payload, epoch)
+
+
+def _check_epoch(payload: dict, epoch: int | None) -> None:
     """Tokens from before the last log-out, password change, reset or block are refused."""
-    if payload.get("e", 0) != (account.token_epoch or 0):
+    if payload.get("e", 0) != (epoch or 0):
         raise Unauthorized("This token was revoked; sign in again.", code="token_revoked")
+
+
+def resident_token() -> dict | None:
+    """The verified payload of this request's bearer token if it is a resident's, None if it is staff's.
+
+    For views that check the resident's status and epoch in the same statement that reads
+    what they answer (``check_resident``); a missing or bad token is refused here (401).
+    """
+    payload = _read_token(_bearer_token())
+    return payload if payload["k"] == "resident" else None
 
 
 def current_principal() -> Principal | None:
@@ -183,11 +227,14 @@ def auth_required(*roles: str):
             authenticate_request(roles)
             return view(*args, **kwargs)
 
-        return Blueprint.doc(security=[{"bearerAuth": []}], responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"})(
-            wrapper
-        )
+        return bearer_documented(wrapper)
 
     return decorator
+
+
+def bearer_documented(view):
+    """Document bearerAuth and the 401/403 answers on a view that checks its token itself."""
+    return Blueprint.doc(security=[{"bearerAuth": []}], responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"})(view)
 
 
 def ensure_community_access(community_id: int) -> None:

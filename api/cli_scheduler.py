@@ -16,8 +16,8 @@ scheduler_cli = AppGroup("scheduler", help="Run the scheduled jobs (expiry, remi
 
 @scheduler_cli.command("run")
 def run_scheduler():
-    """Run the scheduler in this process until stopped (Ctrl-C). Start exactly one in production;
-    a second one by mistake runs nothing twice: every job takes a database lock."""
+    """Run the scheduler in this process until stopped (Ctrl-C). One per app instance is fine: each due
+    time of each job runs once, on whichever instance claims it first (job_runs.due_at)."""
     scheduler = build_scheduler(current_app._get_current_object())
     click.echo(f"scheduler started with {len(jobs_of(current_app))} jobs; Ctrl-C stops it")
     try:

@@ -12,9 +12,14 @@ Nothing registers a job by being imported, and the scheduler imports no face.
 
 Every run goes through ``run_job``: it takes the job's database lock
 (carbon_credit.jobs.locks) so the same job never runs twice at once, even with
-several scheduler processes started by mistake; a process that finds the lock
-taken skips the run, logs it and records a ``skipped`` run. Every job must be
-idempotent, because a crash can always cut a run short and the next one redoes it.
+several scheduler processes; a process that finds the lock taken skips the run,
+logs it and records a ``skipped`` run. A run the scheduler starts is also claimed
+for its due time first (one ``job_runs`` row per job and due time), so when
+several app instances each run a scheduler on one database, every due time runs
+once, on whichever instance claims it first; the others skip it without a record.
+Interval jobs fire on one fixed grid (``INTERVAL_ANCHOR``), the same in every
+process. Every job must be idempotent, because a crash can always cut a run
+short and the next one redoes it.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from sqlalchemy import delete, insert, inspect, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from carbon_credit.jobs.locks import DEFAULT_LEASE, job_lock, new_holder
 from carbon_credit.models import JobRun
@@ -36,6 +42,8 @@ TRIGGERS = ("interval", "cron")
 JOBSTORE_TABLE = "apscheduler_jobs"
 # One missed run is made up once (coalesce), within the grace period, never in parallel.
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60}
+# Interval jobs count from here, so every process computes the same due times (e.g. every 5 minutes on the 5s).
+INTERVAL_ANCHOR = datetime(2024, 1, 1, tzinfo=TZ)
 
 
 @dataclass(frozen=True)
@@ -89,24 +97,33 @@ def jobs_of(app) -> JobRegistry:
     return app.extensions[JOBS_EXTENSION]
 
 
-def run_job(app, name: str, now: Optional[datetime] = None) -> RunOutcome:
-    """Run one job once under its lock; returns what happened (ok, failed or skipped)."""
+def run_job(app, name: str, now: Optional[datetime] = None, *, due: Optional[datetime] = None) -> RunOutcome:
+    """Run one job once under its lock; returns what happened (ok, failed or skipped).
+
+    ``due`` is the time the scheduler fired it for: the run is claimed for that due time
+    first, and a due time another process claimed already is skipped without a record.
+    Runs by hand (``due`` None) always run, under the lock.
+    """
     from .extensions import db
 
     spec = jobs_of(app).get_job(name)
     holder = new_holder()
     with app.app_context():
         engine = db.engine
+        run_id = _claim_run(engine, name, holder, due)
+        if run_id is None:
+            log.info("job %s due %s skipped: another process ran it", name, due.isoformat())
+            return RunOutcome(name, "skipped", error="another process ran it for this due time")
         with job_lock(engine, name, holder=holder, lease=spec.lease) as acquired:
             if not acquired:
                 log.info("job %s skipped: another process holds its lock", name)
-                return RunOutcome(name, "skipped", run_id=_record_skip(engine, name, holder))
-            return _run_locked(app, db, spec, holder, now)
+                _record_end(engine, run_id, "skipped", {}, "another process holds the job lock")
+                return RunOutcome(name, "skipped", run_id=run_id)
+            return _run_locked(app, db, spec, run_id, now)
 
 
-def _run_locked(app, db, spec: JobSpec, holder: str, now: Optional[datetime]) -> RunOutcome:
+def _run_locked(app, db, spec: JobSpec, run_id: int, now: Optional[datetime]) -> RunOutcome:
     engine = db.engine
-    run_id = _record_start(engine, spec.name, holder)
     try:
         result = spec.func(app, now or utcnow()) or {}
         db.session.commit()
@@ -139,11 +156,17 @@ def _jsonable(value):
     return value if isinstance(value, (int, float, str, bool, type(None), list, dict)) else str(value)
 
 
-def _record_start(engine, name: str, holder: str) -> int:
-    with engine.begin() as conn:
-        return conn.execute(insert(JobRun.__table__).values(
-            name=name, status="running", holder=holder, started_at=utcnow(), result={}, error="")
-            .returning(JobRun.__table__.c.id)).scalar_one()
+def _claim_run(engine, name: str, holder: str, due: Optional[datetime]) -> Optional[int]:
+    """The new run's record, or None when a run for this due time exists already (the unique key decides)."""
+    try:
+        with engine.begin() as conn:
+            return conn.execute(insert(JobRun.__table__).values(
+                name=name, status="running", holder=holder, due_at=due, started_at=utcnow(), result={}, error="")
+                .returning(JobRun.__table__.c.id)).scalar_one()
+    except IntegrityError:
+        if due is None:
+            raise
+        return None
 
 
 def _record_end(engine, run_id: int, status: str, result: dict, error: str) -> None:
@@ -151,14 +174,6 @@ def _record_end(engine, run_id: int, status: str, result: dict, error: str) -> N
     with engine.begin() as conn:
         conn.execute(update(table).where(table.c.id == run_id)
                      .values(status=status, result=result, error=error, finished_at=utcnow()))
-
-
-def _record_skip(engine, name: str, holder: str) -> int:
-    now = utcnow()
-    with engine.begin() as conn:
-        return conn.execute(insert(JobRun.__table__).values(
-            name=name, status="skipped", holder=holder, started_at=now, finished_at=now, result={},
-            error="another process holds the job lock").returning(JobRun.__table__.c.id)).scalar_one()
 
 
 # --- APScheduler -------------------------------------------------------------------------------
@@ -170,9 +185,47 @@ def scheduled_run(name: str) -> None:
     """What the job store references (a module-level function, so stored jobs stay loadable)."""
     if _APP is None:
         raise RuntimeError("the scheduler's application is not set; start it with build_scheduler(app)")
-    outcome = run_job(_APP, name)
+    spec = jobs_of(_APP).get_job(name)
+    outcome = run_job(_APP, name, due=due_time(spec, utcnow()))
     if outcome.status == "failed" and not outcome.reported:  # a reported error is logged once, as a warning
         raise RuntimeError(f"job {name} failed: {outcome.error}")
+
+
+def make_trigger(spec: JobSpec):
+    """The APScheduler trigger of a job, the same in every process (interval jobs on INTERVAL_ANCHOR's grid)."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if spec.trigger == "cron":
+        return CronTrigger(timezone=TZ, **spec.trigger_args)
+    return IntervalTrigger(timezone=TZ, start_date=INTERVAL_ANCHOR, **spec.trigger_args)
+
+
+# How far back the latest fire time of a cron job is looked for, widening until one is found.
+_LOOKBACKS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=367))
+
+
+def due_time(spec: JobSpec, now: datetime) -> Optional[datetime]:
+    """The latest time at or before ``now`` the job's trigger fires: the due time a scheduled run is for.
+
+    The scheduler calls a job at its fire time or a little after (a busy executor, a misfire
+    made up within the grace time), so this finds the fire time it was called for.
+    """
+    trigger = make_trigger(spec)
+    if spec.trigger == "interval":
+        steps = (now - INTERVAL_ANCHOR) // trigger.interval
+        return (INTERVAL_ANCHOR + steps * trigger.interval).astimezone(TZ) if steps >= 0 else None
+    for lookback in _LOOKBACKS:
+        fire = trigger.get_next_fire_time(None, now - lookback)
+        if fire is not None and fire <= now:
+            break
+    else:
+        return None
+    while True:
+        following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        if following is None or following > now:
+            return fire
+        fire = following
 
 
 def build_scheduler(app, scheduler_cls=None):
@@ -187,14 +240,24 @@ def build_scheduler(app, scheduler_cls=None):
     specs = jobs_of(app)
     with app.app_context():
         engine = db.engine
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
+    _create_jobstore_table(engine, store)
     _drop_stale_jobs(engine, set(specs))
-    scheduler = (scheduler_cls or BlockingScheduler)(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
-        job_defaults=JOB_DEFAULTS, timezone=TZ)
+    scheduler = (scheduler_cls or BlockingScheduler)(jobstores={"default": store}, job_defaults=JOB_DEFAULTS,
+                                                     timezone=TZ)
     for spec in specs.values():
-        scheduler.add_job("api.scheduler:scheduled_run", spec.trigger, args=[spec.name], id=spec.name,
-                          name=spec.description or spec.name, replace_existing=True, **spec.trigger_args)
+        scheduler.add_job("api.scheduler:scheduled_run", make_trigger(spec), args=[spec.name], id=spec.name,
+                          name=spec.description or spec.name, replace_existing=True)
     return scheduler
+
+
+def _create_jobstore_table(engine, store) -> None:
+    """The job store's table, which instances starting at the same moment may both try to create."""
+    try:
+        store.jobs_t.create(engine, checkfirst=True)
+    except DBAPIError:
+        if not inspect(engine).has_table(JOBSTORE_TABLE):
+            raise
 
 
 def _drop_stale_jobs(engine, names: set[str]) -> None:
@@ -218,6 +281,6 @@ def start_background_scheduler(app):
 
 
 __all__ = [
-    "JOBS_EXTENSION", "JobRegistry", "JobSpec", "RunOutcome", "UnknownJob", "build_scheduler", "jobs_of", "run_job",
-    "scheduled_run", "start_background_scheduler",
+    "INTERVAL_ANCHOR", "JOBS_EXTENSION", "JobRegistry", "JobSpec", "RunOutcome", "UnknownJob", "build_scheduler",
+    "due_time", "jobs_of", "make_trigger", "run_job", "scheduled_run", "start_background_scheduler",
 ]

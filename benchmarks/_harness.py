@@ -45,9 +45,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    base: str  # http://127.0.0.1:<port>
+    pid: int  # gunicorn's master process
+    log: str  # where the server's output goes
+
+
 @contextmanager
 def gunicorn(env: dict, workers: int):
-    """Serve wsgi:app with gunicorn on a free local port until the block ends."""
+    """Serve wsgi:app with gunicorn on a free local port until the block ends; yields the base URL."""
+    with serve(env, workers) as server:
+        yield server.base
+
+
+@contextmanager
+def serve(env: dict, workers: int):
+    """Serve wsgi:app with gunicorn on a free local port until the block ends; yields a Server."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level",
@@ -64,7 +78,7 @@ def gunicorn(env: dict, workers: int):
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"gunicorn did not start; see {log.name}")
-        yield base
+        yield Server(base, proc.pid, log.name)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -113,3 +127,59 @@ def print_results(results: list[LoadResult], baseline: LoadResult) -> None:
     for r in results:
         print(f"{r.name:<28}{r.requests_per_s:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.non_2xx:>9}"
               f"{r.requests_per_s / baseline.requests_per_s:>14.2f}{r.p99_ms / baseline.p99_ms:>12.2f}")
+
+
+# --- where the CPU went ---------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds) of a process, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+class CpuMeter:
+    """CPU seconds spent by the app (gunicorn masters and workers) and by the PostgreSQL backends
+    serving one database, between ``start()`` and ``stop()``; other work on the machine is not counted."""
+
+    def __init__(self, gunicorn_pids, database: str):
+        self.masters, self.database = set(gunicorn_pids), database
+
+    def _sample(self) -> tuple[dict, dict]:
+        app, db = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            stat = _stat(pid)
+            if stat is None:
+                continue
+            parent, seconds = stat
+            if pid in self.masters or parent in self.masters:
+                app[pid] = seconds
+            elif f" {self.database} " in _cmdline(pid) and _cmdline(pid).startswith("postgres:"):
+                db[pid] = seconds
+        return app, db
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> tuple[float, float]:
+        """(app CPU seconds, database CPU seconds) since start()."""
+        after = self._sample()
+        return tuple(sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+                     for before, now in zip(self.before, after))

@@ -10,8 +10,10 @@ from a demo resident with its own MsgId, so every request takes the full path:
 verify, decrypt, parse, de-duplicate, balance query, commit, encrypt. Drives
 /ping and then /wechat with wrk (a Lua script replays the prepared pushes) or,
 without wrk, with a bounded Python load generator on 127.0.0.1. Prints req/s,
-p50 and p99 and the ratios to /ping; the target (shared PERFORMANCE.md) is a
-callback p99 of at most 100 ms. Figures only: nothing here asserts a time.
+p50 and p99 and the ratios to /ping; the targets (shared PERFORMANCE.md), with
+Redis configured as in production: req/s ≥ 0.4 × /ping's and p99 ≤ 30 ms.
+Figures only: nothing here asserts a time. See also city_reads.py (a city's
+database) and wechat_burst.py (20 000 residents within a minute).
 """
 from __future__ import annotations
 
@@ -89,13 +91,17 @@ def seed(database_url: str, residents: int) -> list[str]:
 
 
 def prepare_pushes(openids: list[str], count: int) -> list[tuple[str, bytes]]:
-    """(path with query, body) of ``count`` signed, encrypted "余额" pushes with distinct MsgIds."""
+    """(path with query, body) of ``count`` signed, encrypted "余额" pushes with distinct MsgIds.
+
+    The MsgIds start from the clock, so a run never meets the answers a previous run left in Redis.
+    """
     from wechatpy.crypto import WeChatCrypto
 
     crypto = WeChatCrypto(WECHAT["WECHAT_TOKEN"], WECHAT["WECHAT_AES_KEY"], WECHAT["WECHAT_APPID"])
+    first = time.time_ns() // 1000
     pushes = []
     for i in range(count):
-        xml = text_push(openids[i % len(openids)], "余额", msg_id=8_000_000_000_000_000 + i)
+        xml = text_push(openids[i % len(openids)], "余额", msg_id=first + i)
         signed = sign_push(xml, WECHAT["WECHAT_TOKEN"], crypto)
         pushes.append(("/wechat?" + urlencode(signed.params), signed.body.replace(b"\n", b"")))
     return pushes
@@ -206,9 +212,9 @@ def main() -> None:
                 ping = python_load("GET /ping (bare)", base, None, args.requests, args.connections)
                 balance = python_load("POST /wechat 余额 (safe)", base, pushes, args.requests, args.connections)
         print_results([ping, balance], ping)
-        verdict = "met" if balance.p99_ms <= 100 else "NOT met"
-        print(f"callback p99 {balance.p99_ms:.1f} ms: target p99 <= 100 ms {verdict}; "
-              f"req/s ratio to /ping {balance.requests_per_s / ping.requests_per_s:.2f}")
+        ratio = balance.requests_per_s / ping.requests_per_s
+        print(f"callback p99 {balance.p99_ms:.1f} ms (target ≤ 30 ms: {'met' if balance.p99_ms <= 30 else 'NOT met'}); "
+              f"req/s ratio to /ping {ratio:.2f} (target ≥ 0.4: {'met' if ratio >= 0.4 else 'NOT met'})")
         if use_wrk and balance.requests_per_s * args.duration > count:
             print(f"note: more requests than the {count} prepared pushes; the rest were answered as retries")
     finally:

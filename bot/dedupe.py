@@ -8,7 +8,9 @@ the same MsgId (messages) or the same sender, CreateTime, Event and EventKey
 Two stores, one protocol. A push goes ``begin`` (None: first time; otherwise the
 first answer, '' meaning ``success``) → handling → ``finish`` (before the commit)
 → ``settle`` (after it), or ``abandon`` when handling failed so a retry can
-try again.
+try again. A push that only reads is answered first and then ``keep`` stores the
+answer under its key if none is there (None), or returns the answer already kept:
+nothing was changed, so reading before claiming is safe, and it saves a round trip.
 - Redis (``REDIS_URL``): SET NX with an expiry claims the key before handling;
   the first answer replaces the claim after the commit.
 - The database otherwise: the answer is inserted under the unique key in the
@@ -70,6 +72,9 @@ class NoStore:
     def abandon(self, key: str) -> None:
         pass
 
+    def keep(self, session, key: str, reply: str, now: datetime) -> str | None:
+        return None
+
 
 NO_STORE = NoStore()
 
@@ -91,6 +96,14 @@ class DatabaseStore(NoStore):
             first = session.execute(select(InboundMessage.reply).where(InboundMessage.dedupe_key == key)).first()
             raise DuplicatePush((first[0] if first else "") or "") from None
 
+    def keep(self, session, key: str, reply: str, now: datetime) -> str | None:
+        try:
+            self.finish(session, key, reply, now)
+            session.commit()
+        except DuplicatePush as duplicate:
+            return duplicate.reply
+        return None
+
 
 class RedisStore:
     """Claim first (SET NX EX), answer after the commit; a Redis outage only loses de-duplication."""
@@ -107,13 +120,21 @@ class RedisStore:
         except Exception:  # redis.RedisError and socket errors alike: answer the push anyway
             log.warning("wechat de-dup store unreachable; handling the push without it", exc_info=True)
             return None
-        if first is None:  # expired between the two calls: treat as new
-            return None
-        first = first.decode("utf-8") if isinstance(first, bytes) else first
-        return "" if first == PENDING else first
+        return _first_answer(first)
 
     def finish(self, session, key: str, reply: str, now: datetime) -> None:
         pass
+
+    def keep(self, session, key: str, reply: str, now: datetime) -> str | None:
+        """One SET NX EX with the answer itself; on a retry, the answer kept first."""
+        try:
+            if self.client.set(REDIS_PREFIX + key, reply, nx=True, ex=self.ttl):
+                return None
+            first = self.client.get(REDIS_PREFIX + key)
+        except Exception:
+            log.warning("wechat de-dup store unreachable; answering without it", exc_info=True)
+            return None
+        return _first_answer(first)
 
     def settle(self, key: str, reply: str) -> None:
         self._quietly(lambda: self.client.set(REDIS_PREFIX + key, reply, xx=True, ex=self.ttl))
@@ -127,6 +148,14 @@ class RedisStore:
             call()
         except Exception:
             log.warning("wechat de-dup store unreachable", exc_info=True)
+
+
+def _first_answer(stored) -> str | None:
+    """What a retry sends: the kept answer, '' (success) while the first is still at work, None once expired."""
+    if stored is None:  # expired between the two calls: treat as new
+        return None
+    stored = stored.decode("utf-8") if isinstance(stored, bytes) else stored
+    return "" if stored == PENDING else stored
 
 
 _redis_clients: dict[str, object] = {}

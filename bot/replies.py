@@ -7,8 +7,7 @@ text is cleaned and bounded here, and "nothing to say" becomes ``success``.
 from __future__ import annotations
 
 import re
-
-from wechatpy.replies import TextReply
+import time
 
 SUCCESS = "success"
 # WeChat's documented text limit is 2048 bytes; stay well under it.
@@ -16,6 +15,9 @@ MAX_REPLY_BYTES = 1800
 ELLIPSIS = "…"
 # C0 controls other than tab and newline are invalid in XML 1.0; so are unpaired surrogates.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_REPLY = ("<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
+               "<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+               "<Content><![CDATA[{content}]]></Content></xml>")
 
 
 def sanitize(text: str | None) -> str:
@@ -35,9 +37,14 @@ def truncate_utf8(text: str, limit: int) -> str:
     return data[:room].decode("utf-8", errors="ignore").rstrip() + ELLIPSIS
 
 
-def render_text_reply(text: str, message) -> str | None:
-    """The reply XML for ``message`` (sender and receiver swapped), or None for ``success``."""
+def render_text_reply(text: str, push: dict) -> str | None:
+    """The reply XML to a push (its raw fields: sender and receiver swapped), or None for ``success``."""
     content = sanitize(text)
     if not content:
         return None
-    return TextReply(message=message, content=content).render()
+    return _TEXT_REPLY.format(to=_cdata(push.get("FromUserName")), sender=_cdata(push.get("ToUserName")),
+                              created=int(time.time()), content=content)
+
+
+def _cdata(value) -> str:
+    return _INVALID_XML.sub("", value if isinstance(value, str) else "").replace("]]>", "]] >")

@@ -11,11 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from wechatpy.crypto import WeChatCrypto
-
-
 from .dedupe import store_for
 from .handlers import Keys
+from .safemode import SafeMode
 
 log = logging.getLogger(__name__)
 EXTENSION = "wechat_bot"
@@ -25,7 +23,7 @@ EXTENSION = "wechat_bot"
 class BotSettings:
     token: str
     appid: str
-    crypto: WeChatCrypto | None
+    safe_mode: SafeMode | None  # None: encrypted pushes are refused
     redis_url: str | None
     keys: Keys
     h5_url: str | None = None  # the residents' pages (WECHAT_H5_URL), for links in replies
@@ -34,13 +32,13 @@ class BotSettings:
         return store_for(self.redis_url)
 
 
-def make_crypto(token: str, aes_key: str, appid: str) -> WeChatCrypto | None:
-    """The AES helper, or None (encrypted pushes are then refused) when the key is absent or invalid."""
+def make_safe_mode(token: str, aes_key: str, appid: str) -> SafeMode | None:
+    """The AES envelope, or None (encrypted pushes are then refused) when the key is absent or invalid."""
     if not aes_key:
         return None
     try:
-        return WeChatCrypto(token, aes_key, appid)
-    except Exception:  # wrong length or not base64: a console copy-paste error
+        return SafeMode(token, aes_key, appid)
+    except ValueError:  # wrong length or not base64: a console copy-paste error
         log.error("WECHAT_AES_KEY is not a valid 43-character EncodingAESKey; safe mode is off")
         return None
 
@@ -52,7 +50,7 @@ def load_settings(config) -> BotSettings:
     return BotSettings(
         token=token,
         appid=appid,
-        crypto=make_crypto(token, config.get("WECHAT_AES_KEY") or "", appid),
+        safe_mode=make_safe_mode(token, config.get("WECHAT_AES_KEY") or "", appid),
         redis_url=config.get("REDIS_URL") or None,
         keys=Keys(openid_hash=hash_key, card_hash=config["CARD_HASH_KEY"],
                   card_claim_window=timedelta(days=config["CARD_CLAIM_WINDOW_DAYS"])),

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Mapping, Optional, Protocol, Sequence
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import registry as orm_registry
 
@@ -90,3 +91,49 @@ class BulkWriter(Protocol):
         ``amounts`` maps a row's id to an object with the named amounts as attributes;
         ``same`` columns are set on every row. Returns {id: the ``returning`` column after}.
         """
+
+class ReadStatement:
+    """A SELECT that changes nothing, built once with Core and run with as little as possible around it.
+
+    For the reads residents make most. On PostgreSQL the SQL is rendered once per dialect and
+    sent straight to the driver as a prepared statement on a pooled connection switched to
+    autocommit for the call: one round trip, no BEGIN before it, no ROLLBACK after it, and
+    none of SQLAlchemy's per-execution work. One statement is one snapshot, so whatever the
+    caller checks (an account's status) and what it answers come from the same moment.
+    Parameters must be what the driver takes as they are (ints, text, aware datetimes).
+    Other databases (SQLite) run it through SQLAlchemy in a deferred read transaction, which
+    takes no write lock.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._rendered: dict[str, tuple[str, dict]] = {}
+
+    def one(self, engine: Engine, params: dict):
+        """The first row (a tuple), or None."""
+        if engine.dialect.name != "postgresql":
+            with engine.connect() as conn:
+                row = conn.execute(self.statement, params).first()
+            return None if row is None else tuple(row)
+        sql, literals = self._render(engine)
+        pooled = engine.raw_connection()
+        driver = pooled.driver_connection
+        try:
+            driver.autocommit = True
+            row = driver.execute(sql, {**literals, **params}, prepare=True).fetchone()
+            driver.autocommit = False
+        except BaseException:
+            pooled.invalidate()  # whatever state the driver is in, this connection never goes back to the pool
+            raise
+        finally:
+            pooled.close()
+        return row
+
+    def _render(self, engine: Engine) -> tuple[str, dict]:
+        rendered = self._rendered.get(engine.dialect.name)
+        if rendered is None:
+            compiled = self.statement.compile(dialect=engine.dialect)
+            # Values the statement carries itself; the caller's parameters fill (and win over) the rest.
+            literals = {name: value for name, value in compiled.params.items() if value is not None}
+            rendered = self._rendered[engine.dialect.name] = (str(compiled), literals)
+        return rendered

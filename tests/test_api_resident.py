@@ -11,8 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import delete, event
 
-from carbon_credit.ledger.points import add_lot, lock_account
+from api.extensions import db
+from carbon_credit.ledger.points import add_lot, adjust_balance, lock_account
+from carbon_credit.models import Account
+from carbon_credit.residents.accounts import erase_resident
 from carbon_credit.rules import ActionFacts, Adjustment, compile_rule_set, evaluate
 from carbon_credit.rules.explain import explain_credit
 from carbon_credit.rules.install import install_default_rule_set
@@ -76,7 +80,57 @@ def test_balance_counts_points_grams_and_what_expires_within_30_days(client, ses
 
 def test_staff_cannot_use_resident_endpoints(client, admin_token):
     assert_error(client.get("/api/v1/me", headers=bearer(admin_token)), 403, "forbidden")
+    assert_error(client.get("/api/v1/me/balance", headers=bearer(admin_token)), 403, "forbidden")
     assert_error(client.get("/api/v1/me/balance"), 401, "unauthorized")
+
+
+def test_the_balance_shows_a_credit_and_a_spend_the_moment_they_are_made(client, session, me):
+    assert client.get("/api/v1/me/balance", headers=me.headers).get_json()["points"] == 0
+    recorded = declare(client, me, ride())
+    assert recorded.status_code == 201
+    earned = recorded.get_json()["credit"]["points"]
+    assert earned > 0 and client.get("/api/v1/me/balance", headers=me.headers).get_json()["points"] == earned
+    adjust_balance(session, me.resident.id, -earned, "兑换核销", utcnow(), actor_id=None, reference="adjust:spend")
+    session.commit()
+    assert client.get("/api/v1/me/balance", headers=me.headers).get_json()["points"] == 0
+
+
+def test_the_balance_refuses_a_token_once_its_resident_left_or_it_expired(app, client, session, resident_token):
+    leaving, lapsing = resident_in(session, openid="o-leaving"), resident_in(session, openid="o-lapsing")
+    session.commit()
+    leaving_token = bearer(resident_token(leaving))
+    with freeze_time("2026-06-05 02:00:00") as frozen:
+        lapsing_token = bearer(resident_token(lapsing))
+        assert client.get("/api/v1/me/balance", headers=lapsing_token).status_code == 200
+        frozen.tick(app.config["TOKEN_TTL_SECONDS"] + 1)
+        assert_error(client.get("/api/v1/me/balance", headers=lapsing_token), 401, "unauthorized")
+    assert client.get("/api/v1/me/balance", headers=leaving_token).status_code == 200
+    erase_resident(session, leaving.id, utcnow())
+    session.commit()
+    assert_error(client.get("/api/v1/me/balance", headers=leaving_token), 401, "unauthorized")
+    session.execute(delete(Account).where(Account.resident_id == lapsing.id))
+    session.commit()
+    assert_error(client.get("/api/v1/me/balance", headers=bearer(resident_token(lapsing))), 404,
+                 "account_not_found")
+
+
+def test_reading_the_balance_begins_no_transaction_on_postgresql(app, client, me, pg_only):
+    """One statement in autocommit: no BEGIN before it and no COMMIT or ROLLBACK after it."""
+    with app.app_context():
+        engine = db.engine
+    begun = []
+
+    def heard(conn):
+        begun.append(conn)
+
+    event.listen(engine, "begin", heard)
+    try:
+        assert client.get("/api/v1/me/balance", headers=me.headers).status_code == 200
+        assert begun == []
+        assert client.get("/api/v1/me", headers=me.headers).status_code == 200  # the listener does hear
+        assert begun
+    finally:
+        event.remove(engine, "begin", heard)
 
 
 # --- history ---------------------------------------------------------------------------------

@@ -207,3 +207,28 @@ def test_every_reply_stays_under_the_size_limit(client, session):
         for content in ("余额", "明细", "活动", "排行", "绑卡", "帮助", "随便说点什么"):
             reply = say(client, text(RECORDED_OPENID, content), "safe")
             assert 0 < len(reply.encode("utf-8")) < 2048
+
+
+def test_safe_mode_reads_what_wechat_encrypts_and_wechat_reads_what_it_encrypts():
+    """The envelope both ways against wechatpy's implementation of WeChat's scheme, and a foreign account's push."""
+    from wechatpy.crypto import WeChatCrypto
+
+    from bot.safemode import SafeMode, WrongAccount
+
+    token, key, appid = TEST_WECHAT["WECHAT_TOKEN"], TEST_WECHAT["WECHAT_AES_KEY"], TEST_WECHAT["WECHAT_APPID"]
+    ours, theirs = SafeMode(token, key, appid), WeChatCrypto(token, key, appid)
+    push = text("o-envelope", "余额 ]]> 查一下")
+    sent = xmltodict.parse(theirs.encrypt_message(push, "n0nce", "1780000000"))["xml"]
+    assert ours.decrypt(sent["Encrypt"]).decode("utf-8") == push
+    for reply in ("<xml><Content><![CDATA[您的积分：0 分]]></Content></xml>", "x" * 31, "y" * 32, ""):
+        envelope = xmltodict.parse(ours.encrypt(reply, "n0nce", "1780000001"))["xml"]
+        assert theirs.decrypt_message(envelope, envelope["MsgSignature"], "1780000001", "n0nce") == reply
+    foreign = xmltodict.parse(WeChatCrypto(token, key, "wx-another-account").encrypt_message(push, "n", "1"))["xml"]
+    with pytest.raises(WrongAccount):
+        ours.decrypt(foreign["Encrypt"])
+    for broken in ("bm90IHJlYWxseSBjaXBoZXJ0ZXh0", "", "%%%"):
+        with pytest.raises(ValueError):
+            ours.decrypt(broken)
+    for bad_key in ("short", key[:-1] + "!", key + "A"):
+        with pytest.raises(ValueError):
+            SafeMode(token, bad_key, appid)

@@ -260,3 +260,18 @@ def test_balance_after_an_admin_adjustment(client, session, resident):
     session.commit()
     with freeze_time(FIXED_NOW):
         assert say(client, text(OPENID, "余额")).startswith("您的积分：150 分\n累计减碳：0 克二氧化碳当量")
+
+
+def test_balance_typed_spoken_or_clicked_reads_the_same_figures(client, session, resident):
+    adjust_balance(session, resident.id, 150, "活动补发", FIXED_NOW, actor_id=None, reference="adjust:three-ways")
+    session.commit()
+    with freeze_time(FIXED_NOW):
+        replies = [say(client, text(OPENID, "余额"), "safe"), say(client, click("BALANCE"), "safe"),
+                   say(client, load_push("voice_recognition", FromUserName=OPENID, Recognition="查积分。"), "safe")]
+    assert replies[0].startswith("您的积分：150 分") and replies == [replies[0]] * 3
+
+
+def test_balance_of_someone_who_unfollowed_goes_the_ordinary_way(client, session, resident):
+    resident.status = "unfollowed"
+    session.commit()
+    assert say(client, text(OPENID, "余额")).startswith("您的积分：0 分")

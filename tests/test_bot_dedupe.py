@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 import redis
+import xmltodict
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.dedupe import REDIS_PREFIX, dedupe_key, purge_answered_pushes
 from carbon_credit.ledger.points import adjust_balance
@@ -84,6 +85,27 @@ def test_a_resent_message_gets_the_first_answer(client, session, store, mode):
     assert say(client, push, mode) == first  # the retry is not handled again
     assert say(client, text("o-retry", "余额"), mode).startswith("您的积分：150 分")  # a new MsgId is
     assert _count(session, Resident) == 1
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+def test_a_resent_balance_of_a_known_follower_gets_the_answer_kept_first(client, session, store, mode):
+    """余额 is read before its key is claimed: the first answer is kept with the key, and a retry sends it."""
+    resident = make_resident(session, "o-known")
+    session.commit()
+    push = text("o-known", "余额")
+    first = say(client, push, mode)
+    assert first.startswith("您的积分：0 分")
+    adjust_balance(session, resident.id, 150, "补发", FIXED_NOW, actor_id=None, reference="adjust:kept")
+    session.commit()
+    assert say(client, push, mode) == first
+    assert say(client, text("o-known", "余额"), mode).startswith("您的积分：150 分")
+    if store == "database":
+        assert _count(session, InboundMessage) == 2
+        assert session.scalar(select(InboundMessage.reply).where(
+            InboundMessage.dedupe_key == dedupe_key(xmltodict.parse(push)["xml"]))) == first
+    else:
+        kept = redis.Redis.from_url(REDIS_URL).get(REDIS_PREFIX + dedupe_key(xmltodict.parse(push)["xml"]))
+        assert kept.decode() == first
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -200,3 +222,27 @@ def test_the_purge_job_is_registered_and_runs(app, session):
     outcome = run_job(app, "purge_answered_pushes", FIXED_NOW)
     assert (outcome.status, outcome.result) == ("ok", {"removed": 1})
     assert _count(session, InboundMessage) == 0
+
+
+@pytest.mark.pg_only
+def test_a_balance_tap_with_the_redis_store_begins_no_transaction(app, client, session, store):
+    """The claim in Redis, the balance in one autocommit statement: nothing for the database to commit."""
+    if store != "redis":
+        pytest.skip("Redis only: the database store writes the answer in a transaction")
+    make_resident(session, "o-tapper")
+    session.commit()
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+    begun = []
+
+    def heard(conn):
+        begun.append(conn)
+
+    event.listen(engine, "begin", heard)
+    try:
+        assert say(client, text("o-tapper", "余额"), "safe").startswith("您的积分：0 分")
+        assert begun == []
+        assert say(client, text("o-newcomer", "余额"), "safe").startswith("您的积分：0 分")  # registered first
+        assert begun
+    finally:
+        event.remove(engine, "begin", heard)

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text
 
-from api.scheduler import JOBSTORE_TABLE, build_scheduler, jobs_of, run_job
+from api.scheduler import INTERVAL_ANCHOR, JOBSTORE_TABLE, build_scheduler, due_time, jobs_of, run_job
 from carbon_credit.jobs.locks import new_holder, take_lease
 from carbon_credit.models import JobRun, LedgerEntry, Notification
+from carbon_credit.timeutil import TZ
 
 from .factories import make_resident
 from .reward_support import give_points
@@ -166,3 +167,62 @@ def test_job_lock_is_exclusive_across_separate_engines(db_url):
     finally:
         for each in engines:
             each.dispose()
+
+
+def shanghai(*parts) -> datetime:
+    return datetime(*parts, tzinfo=TZ)
+
+
+def test_a_due_time_is_the_latest_fire_time_of_the_trigger(app):
+    jobs = jobs_of(app)
+    daily, every_five = jobs.get_job("expire_points"), jobs.get_job("advance_campaigns")  # 00:10; every 5 min
+    assert due_time(daily, shanghai(2027, 1, 1, 0, 10)) == shanghai(2027, 1, 1, 0, 10)
+    assert due_time(daily, shanghai(2027, 1, 1, 0, 24, 59)) == shanghai(2027, 1, 1, 0, 10)
+    assert due_time(daily, shanghai(2027, 1, 1, 0, 9, 59)) == shanghai(2026, 12, 31, 0, 10)
+    assert due_time(every_five, shanghai(2027, 1, 1, 10, 7, 30)) == shanghai(2027, 1, 1, 10, 5)
+    assert due_time(every_five, shanghai(2027, 1, 1, 10, 10)) == shanghai(2027, 1, 1, 10, 10)
+    assert due_time(every_five, INTERVAL_ANCHOR - timedelta(seconds=1)) is None
+
+
+def test_the_scheduler_fires_interval_jobs_on_the_due_times_every_process_computes(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = build_scheduler(app, BackgroundScheduler)
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.get_job("advance_campaigns")
+        fire = job.trigger.get_next_fire_time(None, shanghai(2027, 3, 4, 10, 7, 30))
+    finally:
+        scheduler.shutdown(wait=False)
+    assert fire == shanghai(2027, 3, 4, 10, 10)
+    assert due_time(jobs_of(app).get_job("advance_campaigns"), fire) == fire
+
+
+def test_each_due_time_runs_once_whichever_process_fires_it(app, engine):
+    calls = []
+    jobs_of(app).add("test_tick", lambda app, now: calls.append(now) or {"n": len(calls)}, "interval", minutes=1)
+    due, following = shanghai(2027, 1, 1, 9, 0), shanghai(2027, 1, 1, 9, 1)
+
+    first, again, later = run_job(app, "test_tick", due=due), run_job(app, "test_tick", due=due), run_job(
+        app, "test_tick", due=following)
+    by_hand = run_job(app, "test_tick")
+
+    assert [o.status for o in (first, again, later, by_hand)] == ["ok", "skipped", "ok", "ok"]
+    assert again.run_id is None and len(calls) == 3
+    with engine.connect() as conn:
+        runs = conn.execute(select(JobRun.status, JobRun.due_at).where(JobRun.name == "test_tick")
+                            .order_by(JobRun.id)).all()
+    assert runs == [("ok", due), ("ok", following), ("ok", None)]
+
+
+def test_a_due_time_claimed_while_the_previous_run_holds_the_lock_is_recorded_as_skipped(app, engine, slow_job):
+    started, release, calls = slow_job
+    first = threading.Thread(target=run_job, args=(app, "test_hold"), kwargs={"due": shanghai(2027, 1, 1, 9, 0)})
+    first.start()
+    assert started.wait(10)
+    overlapping = run_job(app, "test_hold", due=shanghai(2027, 1, 1, 9, 1))
+    release.set()
+    first.join(10)
+    assert overlapping.status == "skipped" and len(calls) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(JobRun.status).where(JobRun.id == overlapping.run_id)).scalar_one() == "skipped"

@@ -42,12 +42,11 @@ class Keys:
 
 @dataclass
 class Push:
-    """One decoded push: the raw fields as WeChat sent them and wechatpy's parse of them."""
+    """One decoded push: the raw fields as WeChat sent them."""
 
     session: object
     now: datetime
     raw: dict
-    message: object
     keys: Keys
     handlers: HandlerTable
     _resident: Optional[Resident] = field(default=None, repr=False)
@@ -100,6 +99,27 @@ def dispatch(push: Push) -> str | None:
     if (event is None or event in RESIDENT_EVENTS) and _blocked(push):
         return texts.ACCOUNT_SUSPENDED
     return handler(push)
+
+
+def read_only_answer(push: Push) -> str | None:
+    """The answer of a command that only reads (余额), typed, spoken or clicked, when it can give one at once.
+
+    None sends the push the ordinary way (``dispatch``). The callback asks this first.
+    """
+    msg_type = push.field("MsgType").lower()
+    commands = push.handlers.commands
+    if msg_type == "text":
+        found = commands.match_text(push.field("Content"))
+    elif msg_type == "voice" and push.field("Recognition").strip():
+        found = commands.match_text(push.field("Recognition").strip())
+    elif msg_type == "event" and push.field("Event").lower() == "click":
+        cmd = commands.match_click(push.field("EventKey"))
+        found = (cmd, "") if cmd is not None else None
+    else:
+        found = None
+    if found is None or found[0].read is None:
+        return None
+    return found[0].read(push, found[1])
 
 
 def _blocked(push: Push) -> bool:

@@ -1,7 +1,7 @@
 """余额, 明细 and 帮助: the resident's own account."""
 from __future__ import annotations
 
-from carbon_credit.ledger.points import balance_summary
+from carbon_credit.ledger.points import BalanceSummary, balance_summary, read_resident_balance
 from carbon_credit.ledger.statement import StatementLine, recent_changes
 from carbon_credit.models import Credit
 from carbon_credit.texts import format_carbon
@@ -13,7 +13,22 @@ HISTORY_SIZE = 5
 
 
 def balance(push, _argument: str) -> str:
-    summary = balance_summary(push.session, push.resident().id, push.now)
+    return balance_text(balance_summary(push.session, push.resident().id, push.now))
+
+
+def balance_at_once(push, _argument: str) -> str | None:
+    """余额 from an active follower, read in one statement outside any transaction (what most taps are).
+
+    Someone the platform does not know yet, a blocked or unfollowed account, or one without an
+    account gets None and goes the ordinary way (``balance``), which registers or refuses them.
+    """
+    found = read_resident_balance(push.session.get_bind(), push.now, openid=push.openid)
+    if found is None or found.status != "active" or found.balance is None:
+        return None
+    return balance_text(found.balance)
+
+
+def balance_text(summary: BalanceSummary) -> str:
     reply = texts.BALANCE.format(points=summary.points, carbon=format_carbon(summary.grams))
     if summary.expiring_soon:
         reply += texts.BALANCE_EXPIRING.format(expiring=summary.expiring_soon)
@@ -60,7 +75,7 @@ def help_(push, _argument: str) -> str:
 
 
 COMMANDS = (
-    command("balance", balance, click="BALANCE"),
+    command("balance", balance, click="BALANCE", read=balance_at_once),
     command("history", history, click="HISTORY"),
     command("help", help_, click="HELP"),
 )

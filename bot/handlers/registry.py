@@ -30,11 +30,15 @@ class Command:
     words: tuple[str, ...]
     takes_argument: bool = False
     click: str | None = None  # the menu button's key
+    # read(push, argument) -> reply text, or None to go the ordinary way (fn): a command that only reads
+    # answers the usual case with one statement outside any transaction and never registers anyone.
+    read: Callable | None = None
 
 
-def command(name: str, fn: Callable, *, click: str | None = None, takes_argument: bool = False) -> Command:
+def command(name: str, fn: Callable, *, click: str | None = None, takes_argument: bool = False,
+            read: Callable | None = None) -> Command:
     """A command answering to its words (texts.COMMAND_WORDS[name]) and its menu key."""
-    return Command(name, fn, tuple(texts.COMMAND_WORDS[name]), takes_argument, click)
+    return Command(name, fn, tuple(texts.COMMAND_WORDS[name]), takes_argument, click, read)
 
 
 def normalise(text: str) -> str:
@@ -78,8 +82,11 @@ class CommandTable:
         cmd, argument = found
         return cmd.fn(push, argument)
 
+    def match_click(self, key: str) -> Command | None:
+        return self.clicks.get((key or "").strip().upper())
+
     def run_click(self, push, key: str) -> str:
-        cmd = self.clicks.get((key or "").strip().upper())
+        cmd = self.match_click(key)
         if cmd is None:
             return texts.UNKNOWN_CLICK
         return cmd.fn(push, "")

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Iterable, Optional
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, literal_column, select
 
-from carbon_credit.db import BulkWriter
+from carbon_credit.db import BulkWriter, ReadStatement
 from carbon_credit.errors import InsufficientPoints, InvalidInput, NotFound
-from carbon_credit.models import Account, LedgerEntry
+from carbon_credit.models import Account, LedgerEntry, Resident
 from carbon_credit.timeutil import expiry_for
 
 LOT_KINDS = ("earn", "adjust", "refund")
@@ -196,27 +196,80 @@ class BalanceSummary:
 def balance_summary(session, resident_id: int, now: datetime) -> BalanceSummary:
     """Points spendable now, grams CO2e credited in total, and points that expire within 30 days.
 
-    One round trip: the account row joined with only the open lots that expire
-    before the horizon (the partial index on open lots keeps that range small).
+    One round trip in the session's transaction (so it sees what the session just wrote): the
+    account row joined with only the open lots that expire before the horizon (the partial
+    index on open lots keeps that range small).
     """
     horizon = now + REMINDER_WINDOW
-    row = session.execute(
-        select(
-            Account.balance, Account.grams_total, Account.earned_total,
-            func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at <= now), 0),
-            func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at > now), 0),
-        )
-        .select_from(Account)
-        .outerjoin(LedgerEntry, and_(LedgerEntry.account_id == Account.id, LedgerEntry.remaining > 0,
-                                     LedgerEntry.expires_at <= horizon))
-        .where(Account.resident_id == resident_id)
-        .group_by(Account.id, Account.balance, Account.grams_total, Account.earned_total)
-    ).one_or_none()
-    if row is None:
+    row = session.execute(_BALANCE_BY_ID.statement, {"key": resident_id, "now": now, "horizon": horizon}).first()
+    found = None if row is None else _resident_balance(tuple(row), horizon)
+    if found is None or found.balance is None:
         raise NotFound("This resident has no points account.", code="account_not_found")
-    balance, grams, earned, overdue, soon = row
-    return BalanceSummary(points=balance - int(overdue), grams=grams, earned_total=earned,
-                          expiring_soon=int(soon), expiring_before=horizon)
+    return found.balance
+
+
+@dataclass(frozen=True)
+class ResidentBalance:
+    """What a resident's balance read returns: who they are now, and their balance (None: no account)."""
+
+    resident_id: int
+    status: str
+    token_epoch: int
+    balance: BalanceSummary | None
+
+
+def _resident_balance_statement(match):
+    """Resident, account and the open lots due within the window, in one statement (built once, at import).
+
+    ``remaining > 0`` is written into the SQL, not bound, so that a prepared statement's generic
+    plan can still use the partial index of open lots (its predicate must match the query's).
+    """
+    now = bindparam("now", type_=LedgerEntry.expires_at.type)
+    horizon = bindparam("horizon", type_=LedgerEntry.expires_at.type)
+    zero = literal_column("0")
+    return (
+        select(
+            Resident.id, Resident.status, Resident.token_epoch, Account.id,
+            Account.balance, Account.grams_total, Account.earned_total,
+            func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at <= now), zero),
+            func.coalesce(func.sum(LedgerEntry.remaining).filter(LedgerEntry.expires_at > now), zero),
+        )
+        .select_from(Resident)
+        .outerjoin(Account, Account.resident_id == Resident.id)
+        .outerjoin(LedgerEntry, and_(LedgerEntry.account_id == Account.id, LedgerEntry.remaining > zero,
+                                     LedgerEntry.expires_at <= horizon))
+        .where(match)
+        .group_by(Resident.id, Resident.status, Resident.token_epoch, Account.id, Account.balance,
+                  Account.grams_total, Account.earned_total)
+    )
+
+
+_BALANCE_BY_ID = ReadStatement(_resident_balance_statement(Resident.id == bindparam("key", type_=Resident.id.type)))
+_BALANCE_BY_OPENID = ReadStatement(
+    _resident_balance_statement(Resident.openid == bindparam("key", type_=Resident.openid.type)))
+
+
+def read_resident_balance(engine, now: datetime, *, resident_id: int | None = None,
+                          openid: str | None = None) -> ResidentBalance | None:
+    """A resident's status, token epoch and balance summary in one statement, outside any transaction.
+
+    For the reads residents make most (the API's balance, the bot's 余额): the caller checks the
+    status and epoch it gets back, so the check and the figures come from the same moment, and a
+    resident who was just credited or just spent sees it at once (nothing is cached).
+    None when there is no such resident.
+    """
+    statement, key = (_BALANCE_BY_ID, resident_id) if openid is None else (_BALANCE_BY_OPENID, openid)
+    horizon = now + REMINDER_WINDOW
+    row = statement.one(engine, {"key": key, "now": now, "horizon": horizon})
+    return None if row is None else _resident_balance(row, horizon)
+
+
+def _resident_balance(row: tuple, horizon: datetime) -> ResidentBalance:
+    rid, status, epoch, account_id, balance, grams, earned, overdue, soon = row
+    summary = None if account_id is None else BalanceSummary(
+        points=balance - int(overdue), grams=grams, earned_total=earned, expiring_soon=int(soon),
+        expiring_before=horizon)
+    return ResidentBalance(resident_id=rid, status=status, token_epoch=epoch or 0, balance=summary)
 
 
 def adjust_balance(session, resident_id: int, points: int, reason: str, now: datetime, *, actor_id,
@@ -263,5 +316,5 @@ def ledger_is_consistent(session, account_id: int) -> bool:
 __all__ = [
     "BalanceMove", "BalanceSummary", "EarnLot", "LOT_KINDS", "LOT_MOVES", "add_earn_lots", "add_lot", "adjust_balance",
     "balance_summary", "earns", "expire_account", "expire_due_accounts", "ledger_is_consistent", "lock_account",
-    "lot_expiry", "move_balances", "refund_points", "take_points",
+    "lot_expiry", "move_balances", "read_resident_balance", "refund_points", "ResidentBalance", "take_points",
 ]

@@ -27,14 +27,20 @@ class JobLock(Base):
 
 
 class JobRun(Base):
-    """One attempt to run a job: what it did, or that it was skipped because another held the lock."""
+    """One attempt to run a job: what it did, or that it was skipped because another held the lock.
+
+    A run the scheduler started carries the time it was due; one record per job and due time
+    (the unique key) is what lets several app instances each run a scheduler while every due
+    time runs once. Runs started by hand have no due time.
+    """
 
     __tablename__ = "job_runs"
-    __table_args__ = (Index("ix_job_runs_name_started", "name", "started_at"),)
+    __table_args__ = (Index("ix_job_runs_name_started", "name", "started_at"), UniqueConstraint("name", "due_at"))
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # running | ok | failed | skipped
     holder: Mapped[str] = mapped_column(String(96), default="")
+    due_at: Mapped[Optional[datetime]]
     started_at: Mapped[datetime]
     finished_at: Mapped[Optional[datetime]]
     result: Mapped[dict] = mapped_column(default=dict)
