@@ -137,3 +137,61 @@ class ReadStatement:
             literals = {name: value for name, value in compiled.params.items() if value is not None}
             rendered = self._rendered[engine.dialect.name] = (str(compiled), literals)
         return rendered
+
+
+class SessionWriter:
+    """A ``BulkWriter`` on a session's connection, for any database: an executemany per call.
+
+    The tables are the models' own (``Base.metadata``), so every value is bound
+    as the ORM binds it (UTC times, JSON). For set-based writes of moderate
+    batches from plain SQLAlchemy code (a backfill, the demo's history); the
+    bulk ingest has a faster writer per database.
+    """
+
+    IDS_PER_SELECT = 500
+
+    def __init__(self, session):
+        self.session = session
+
+    def _table(self, name: str):
+        return Base.metadata.tables[name]
+
+    def insert(self, table: str, columns, rows, same=None) -> None:
+        self._execute(self._insert(table), columns, rows, same)
+
+    def insert_new(self, table: str, columns, rows, unique: str, same=None) -> None:
+        statement = self._insert(table, dialect=self.session.get_bind().dialect.name)
+        self._execute(statement.on_conflict_do_nothing(index_elements=[unique]), columns, rows, same)
+
+    def _insert(self, table: str, dialect: str = ""):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy import insert
+        return insert(self._table(table))
+
+    def _execute(self, statement, columns, rows, same) -> None:
+        same = dict(same or {})
+        params = [{**dict(zip(columns, row)), **same} for row in rows]
+        if params:
+            self.session.connection().execute(statement, params)
+
+    def add_amounts(self, table: str, amounts: Mapping[int, object], moves, same=None, returning: str = "id") -> dict:
+        if not amounts:
+            return {}
+        from sqlalchemy import bindparam, select, update
+
+        target = self._table(table)
+        names = list(dict.fromkeys(name for _column, name in moves))
+        values = {column: target.c[column] + bindparam(f"amount_{name}") for column, name in moves}
+        statement = update(target).where(target.c.id == bindparam("row_id")).values({**values, **(same or {})})
+        connection = self.session.connection()
+        connection.execute(statement, [{"row_id": row_id, **{f"amount_{name}": getattr(amount, name) for name in names}}
+                                       for row_id, amount in amounts.items()])
+        ids, found = list(amounts), {}
+        for start in range(0, len(ids), self.IDS_PER_SELECT):
+            chunk = ids[start:start + self.IDS_PER_SELECT]
+            found.update(connection.execute(select(target.c.id, target.c[returning]).where(target.c.id.in_(chunk))).all())
+        return found

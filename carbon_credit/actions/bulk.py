@@ -12,9 +12,12 @@ instead of a dozen per action:
   decided by ``BatchCampaigns``, the one rules engine, budgets counted by the
   batch budget step; a first-action bonus the engine did not pay is given back;
 * caps start from the committed credits of the batch's residents and days, and
-  count the batch's own credits in the order given, as the database would;
-* actions, credits, ledger lots and balances are then written set-based, each
-  row with its own recorded time (``created_at``, the lot's expiry).
+  count the batch's own credits in the order given, as the database would
+  (``rules.usage.MemoryUsage``, the bulk ingest's keys and sums);
+* actions and credits are then written set-based, each row with its own recorded
+  time; ledger lots and balances are the ledger's own set-based writes
+  (``ledger.add_earn_lots``, ``move_balances``) through a ``db.SessionWriter``,
+  each lot made (and expiring) at its credit's recorded time.
 
 A batch never spans two months (budgets are monthly). Accounts are locked in id
 order before a batch is credited, as the single-action path locks them. Flushes,
@@ -28,20 +31,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_
 
 from carbon_credit.actions.record import CLOCK_SKEW, ActionInput
 from carbon_credit.budgets.limits import month_of
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
-from carbon_credit.models import Account, ActionType, Credit, GreenAction, LedgerEntry, Resident, RuleSet
+from carbon_credit.db import SessionWriter
+from carbon_credit.ledger.points import BalanceMove, EarnLot, add_earn_lots, earns, move_balances
+from carbon_credit.models import Account, ActionType, Credit, GreenAction, Resident, RuleSet
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, compile_rule_set, evaluate
-from carbon_credit.rules.usage import usage_window
-from carbon_credit.timeutil import expiry_for, local_date, period_start
+from carbon_credit.rules.usage import UNITS_STEP, CommittedUsage, MemoryUsage, usage_window
+from carbon_credit.timeutil import local_date
 
 BATCH = 5_000
 CHUNK = 500  # keys per IN (...) look-up
-STORED_UNITS = Decimal("0.001")  # credits.quantity is NUMERIC(14, 3): caps count the stored quantity
 
 
 @dataclass
@@ -148,7 +152,7 @@ class _Batch:
     def __init__(self, session, pipeline, types, rule_sets, result: BulkResult):
         self.session, self.pipeline, self.types, self.rule_sets, self.result = (session, pipeline, types, rule_sets,
                                                                                 result)
-        self.usage: dict = {}
+        self.usage = MemoryUsage()
 
     # -- checking -------------------------------------------------------------------------------------------
 
@@ -216,31 +220,16 @@ class _Batch:
         residents = sorted({r.inp.resident_id for r in rows})
         for start in range(0, len(residents), CHUNK):
             grouped = self.session.execute(
-                select(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.cap_tag, Credit.quantity,
-                       Credit.grams, Credit.points)
+                select(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.cap_tag, func.count(),
+                       func.sum(Credit.quantity), func.sum(Credit.grams), func.sum(Credit.points))
                 .where(Credit.resident_id.in_(residents[start:start + CHUNK]), Credit.status == "credited",
-                       Credit.local_day >= low, Credit.local_day < high))
-            for resident_id, day, action_type, tag, quantity, grams, points in grouped:
-                for cap in caps.values():
-                    if cap.applies_to(action_type):
-                        self._add(resident_id, cap, day, tag, quantity, grams, points)
-
-    def _key(self, resident_id, cap, day, tag):
-        return resident_id, cap.name, period_start(day, cap.period), tag if cap.per else None
-
-    def _add(self, resident_id, cap, day, tag, quantity, grams, points) -> None:
-        usage = self.usage.get(self._key(resident_id, cap, day, tag))
-        if usage is None:
-            usage = self.usage[self._key(resident_id, cap, day, tag)] = Usage()
-        usage.count += 1
-        usage.units += Decimal(quantity).quantize(STORED_UNITS)
-        usage.grams += Decimal(grams)
-        usage.points += Decimal(points)
+                       Credit.local_day >= low, Credit.local_day < high)
+                .group_by(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.cap_tag))
+            self.usage.fold((CommittedUsage(*row) for row in grouped), list(caps.values()))
 
     def _used(self, resident_id):
         def used(cap, day, tag) -> Usage:
-            found = self.usage.get(self._key(resident_id, cap, day, tag))
-            return Usage(found.count, found.units, found.grams, found.points) if found else Usage()
+            return self.usage.used(resident_id, cap, day, tag).copy()
         return used
 
     def _credit(self, rows: list) -> None:
@@ -272,9 +261,9 @@ class _Batch:
                     adjuster.settle(inp.resident_id, adjustments, paid, position)
             row.status = outcome.status
             if outcome.status == "credited":
-                for cap in row.compiled.caps_for(inp.action_type):
-                    self._add(inp.resident_id, cap, facts.local_day, outcome.cap_tag, inp.quantity, outcome.grams,
-                              outcome.points)
+                # Caps count the quantity as credits.quantity stores it.
+                self.usage.add(inp.resident_id, row.compiled.caps_for(inp.action_type), facts.local_day,
+                               outcome.cap_tag, outcome.grams, outcome.points, inp.quantity.quantize(UNITS_STEP))
         self._adjusters, self._hooks = adjusters, hooks
 
     # -- writing --------------------------------------------------------------------------------------------
@@ -301,28 +290,27 @@ class _Batch:
             local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
             status=r.outcome.status, quantity=r.inp.quantity, cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
             points=r.outcome.points, stored_trace=r.outcome.trace, created_at=r.now) for r, action_id in with_credit])
-        lots, moves = [], {}
+        lots, moves, last = [], {}, {}
         for (r, _), credit_id in zip(with_credit, credit_ids):
             points, grams = r.outcome.points, r.outcome.grams
-            if r.outcome.status != "credited" or not (points or grams):
+            if not earns(r.outcome.status, points, grams):
                 continue
             account_id = self.account_of[r.inp.resident_id]
-            lots.append(dict(account_id=account_id, kind="earn", points=points, grams=grams, remaining=points,
-                             expires_at=expiry_for(r.now) if points > 0 else None, credit_id=credit_id,
-                             reason=r.inp.action_type, created_at=r.now))
-            move = moves.setdefault(account_id, {"aid": account_id, "p": 0, "g": 0, "at": r.now})
-            move["p"] += points
-            move["g"] += grams
-            move["at"] = r.now
-        if lots:
-            self.session.execute(insert(LedgerEntry), lots)
-        if moves:
-            table = Account.__table__
-            self.session.execute(
-                update(table).where(table.c.id == bindparam("aid")).values(
-                    balance=table.c.balance + bindparam("p"), earned_total=table.c.earned_total + bindparam("p"),
-                    grams_total=table.c.grams_total + bindparam("g"), updated_at=bindparam("at")),
-                list(moves.values()), execution_options={"synchronize_session": False})
+            lots.append(EarnLot(account_id, points, grams, credit_id, r.inp.action_type, at=r.now))
+            move = moves.get(account_id)
+            if move is None:
+                move = moves[account_id] = BalanceMove()
+            move.points += points
+            move.grams += grams
+            last[account_id] = r.now
+        writer = SessionWriter(self.session)
+        add_earn_lots(writer, lots, None)
+        # An account is last updated when its last credit of the batch was recorded.
+        by_time: dict = {}
+        for account_id, move in moves.items():
+            by_time.setdefault(last[account_id], {})[account_id] = move
+        for at, group in by_time.items():
+            move_balances(writer, group, at)
         for step in (*getattr(self, "_adjusters", ()), *getattr(self, "_hooks", ())):
             step.flush()
         self._forget_accounts(set(moves))

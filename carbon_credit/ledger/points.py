@@ -84,6 +84,7 @@ class EarnLot:
     grams: int
     credit_id: int
     reason: str  # the action type, as ``credit_action`` writes it
+    at: Optional[datetime] = None  # when its credit was recorded, where each lot has its own time (a backfill)
 
 
 @dataclass(slots=True)
@@ -94,16 +95,24 @@ class BalanceMove:
     grams: int = 0
 
 
-def add_earn_lots(writer: BulkWriter, lots: Iterable[EarnLot], now: datetime) -> None:
+def add_earn_lots(writer: BulkWriter, lots: Iterable[EarnLot], now: Optional[datetime]) -> None:
     """Earn lots of many credits at once: the rows ``add_lot`` writes one at a time, streamed by ``writer``.
 
-    The balances are moved apart, once per account (``move_balances``), under
-    the accounts' locks the caller holds.
+    ``now`` is when every lot is made; None when each lot says when its credit
+    was recorded (``at``), as a backfill records each action at its own time:
+    the lot is made then and expires accordingly. The balances are moved apart,
+    once per account (``move_balances``), under the accounts' locks the caller holds.
     """
-    writer.insert("ledger_entries", EARN_LOT_COLUMNS,
-                  ((lot.account_id, lot.points, lot.grams, lot.points, lot_expiry(lot.points, now), lot.credit_id,
-                    lot.reason) for lot in lots),
-                  same={"kind": "earn", "created_at": now})
+    if now is not None:
+        writer.insert("ledger_entries", EARN_LOT_COLUMNS,
+                      ((lot.account_id, lot.points, lot.grams, lot.points, lot_expiry(lot.points, now), lot.credit_id,
+                        lot.reason) for lot in lots),
+                      same={"kind": "earn", "created_at": now})
+        return
+    writer.insert("ledger_entries", (*EARN_LOT_COLUMNS, "created_at"),
+                  ((lot.account_id, lot.points, lot.grams, lot.points, lot_expiry(lot.points, lot.at), lot.credit_id,
+                    lot.reason, lot.at) for lot in lots),
+                  same={"kind": "earn"})
 
 
 def move_balances(writer: BulkWriter, moves: dict, now: datetime) -> dict:

@@ -2,11 +2,11 @@
 
 A cap counts a resident's credited actions of its types within one period
 (the day, ISO week, month or year of the action's local day) and, for a cap
-with ``per``, within one tag. The three places that track usage use this
+with ``per``, within one tag. Every place that tracks usage uses this
 module: the one-at-a-time path reads it from committed credits
-(``actions.db_usage``, over ``cap_period``), the bulk ingest keeps it in
-memory seeded from grouped committed credits (``MemoryUsage.fold``), and
-the rule preview replays it in memory.
+(``actions.db_usage``, over ``cap_period``), the bulk ingest and the bulk
+recording (``actions.bulk``) keep it in memory seeded from grouped committed
+credits (``MemoryUsage.fold``), and the rule preview replays it in memory.
 """
 from __future__ import annotations
 
