@@ -97,6 +97,37 @@ def summary_value(output: str, label: str) -> int:
     raise ValueError(label)
 
 
+STORAGE_TABLES = ("green_actions", "credits", "trace_forms", "ledger_entries", "notifications", "unmatched_trips")
+
+
+def print_storage(engine, rows: int, credited: int) -> None:
+    """What the ingest left on disk, per table (heap, TOAST and indexes), per input trip and per credited trip.
+
+    PostgreSQL only; read right after the first run, before the raw copy's schema exists.
+    """
+    from sqlalchemy import text
+
+    print(f"{'table':<17}{'heap MB':>9}{'index MB':>10}{'B/trip':>8}{'B/credited':>12}  indexes (B/credited)")
+    total = 0
+    with engine.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+        for table in STORAGE_TABLES:
+            heap, whole = conn.execute(text(
+                "SELECT pg_table_size(c.oid), pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = :t"),
+                {"t": table}).one()
+            indexes = conn.execute(text(
+                "SELECT i.relname, pg_relation_size(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+                "WHERE n.nspname = 'public' AND t.relname = :t ORDER BY 2 DESC"), {"t": table}).all()
+            total += whole
+            each = ", ".join(f"{name} {size / max(credited, 1):.0f}" for name, size in indexes)
+            print(f"{table:<17}{heap / 2**20:>9.1f}{(whole - heap) / 2**20:>10.1f}{whole / max(rows, 1):>8.0f}"
+                  f"{whole / max(credited, 1):>12.0f}  {each}")
+    print(f"{'all of them':<17}{'':>9}{'':>10}{total / max(rows, 1):>8.0f}{total / max(credited, 1):>12.0f}  "
+          f"({rows:,} trips read, {credited:,} credited; target ≤ 400 bytes per credited trip)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -126,6 +157,9 @@ def main() -> None:
     seconds, output = first.seconds, first.output
     print(output.rstrip())
     loaded = sum(summary_value(output, label) for label in ("credited", "capped", "unknown cards"))
+    if not args.sqlite:
+        print()
+        print_storage(engine, args.rows, summary_value(output, "credited"))
     raw_seconds, raw_rows = (raw_sqlite_executemany(engine, workdir) if args.sqlite
                              else raw_psql_copy(engine, args.database_url, workdir))
     rerun = run_command(args.database_url, path, args.batch_size)
