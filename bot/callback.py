@@ -178,7 +178,8 @@ def answer(settings, raw: dict) -> str:
     session, now, key = db.session, utcnow(), dedupe_key(raw)
     handlers = current_app.extensions[HANDLERS]
     store = settings.dedupe_store() if handlers.needs_dedupe(raw) else NO_STORE
-    push = Push(session, now, raw, settings.keys, handlers, h5_url=settings.h5_url, appid=settings.appid)
+    push = Push(session, now, raw, settings.keys, handlers, h5_url=settings.h5_url, appid=settings.appid,
+                engine=db.engine)
     try:
         quick = read_only_answer(push)
     except Exception:

@@ -5,6 +5,8 @@ wraps it with ``SQLAlchemy(model_class=Base)`` and the metadata is shared.
 """
 from __future__ import annotations
 
+import os
+import re
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Optional, Protocol, Sequence
 
@@ -96,18 +98,22 @@ class ReadStatement:
     """A SELECT that changes nothing, built once with Core and run with as little as possible around it.
 
     For the reads residents make most. On PostgreSQL the SQL is rendered once per dialect and
-    sent straight to the driver as a prepared statement on a pooled connection switched to
-    autocommit for the call: one round trip, no BEGIN before it, no ROLLBACK after it, and
-    none of SQLAlchemy's per-execution work. One statement is one snapshot, so whatever the
-    caller checks (an account's status) and what it answers come from the same moment.
-    Parameters must be what the driver takes as they are (ints, text, aware datetimes).
-    Other databases (SQLite) run it through SQLAlchemy in a deferred read transaction, which
-    takes no write lock.
+    prepared once on each of a few connections the engine keeps for these reads alone
+    (``AutocommitReads``): always in autocommit, so the read is one round trip with no BEGIN
+    before it and no ROLLBACK after it, and none of SQLAlchemy's or the driver's per-execution
+    work beyond binding the parameters and loading the row (psycopg's own adapters do both).
+    One statement is one snapshot, so whatever the caller checks (an account's status) and what
+    it answers come from the same moment. Other databases (SQLite) run it through SQLAlchemy in a
+    deferred read transaction, which takes no write lock.
     """
+
+    _names = 0
 
     def __init__(self, statement):
         self.statement = statement
-        self._rendered: dict[str, tuple[str, dict]] = {}
+        self._rendered: dict[str, tuple[str, dict, tuple[str, ...]]] = {}
+        ReadStatement._names += 1
+        self.name = f"carbon_read_{ReadStatement._names}".encode()
 
     def one(self, engine: Engine, params: dict):
         """The first row (a tuple), or None."""
@@ -115,28 +121,125 @@ class ReadStatement:
             with engine.connect() as conn:
                 row = conn.execute(self.statement, params).first()
             return None if row is None else tuple(row)
-        sql, literals = self._render(engine)
-        pooled = engine.raw_connection()
-        driver = pooled.driver_connection
-        try:
-            driver.autocommit = True
-            row = driver.execute(sql, {**literals, **params}, prepare=True).fetchone()
-            driver.autocommit = False
-        except BaseException:
-            pooled.invalidate()  # whatever state the driver is in, this connection never goes back to the pool
-            raise
-        finally:
-            pooled.close()
-        return row
+        sql, literals, order = self._render(engine)
+        values = {**literals, **params}
+        return AutocommitReads.of(engine).first_row(self.name, sql, [values[name] for name in order])
 
-    def _render(self, engine: Engine) -> tuple[str, dict]:
+    def _render(self, engine: Engine) -> tuple[str, dict, tuple[str, ...]]:
         rendered = self._rendered.get(engine.dialect.name)
         if rendered is None:
             compiled = self.statement.compile(dialect=engine.dialect)
             # Values the statement carries itself; the caller's parameters fill (and win over) the rest.
             literals = {name: value for name, value in compiled.params.items() if value is not None}
-            rendered = self._rendered[engine.dialect.name] = (str(compiled), literals)
+            order: list[str] = []
+
+            def numbered(match) -> str:
+                if match.group(1) not in order:
+                    order.append(match.group(1))
+                return f"${order.index(match.group(1)) + 1}"
+
+            sql = re.sub(r"%\((\w+)\)s", numbered, str(compiled))
+            rendered = self._rendered[engine.dialect.name] = (sql, literals, tuple(order))
         return rendered
+
+
+class AutocommitReads:
+    """The few PostgreSQL connections an engine keeps for ``ReadStatement``: autocommit, statements prepared.
+
+    Taken from the engine (its connect arguments and events apply) and detached from its pool;
+    a read takes an idle one or opens another, and gives it back afterwards, keeping at most
+    ``IDLE`` of them (one per thread at work in practice). A connection that fails is closed,
+    never reused; the read is tried once more on a new one only when the old one had broken
+    (a restarted server, a dropped socket). ``engine.dispose()`` closes them with the pool.
+    """
+
+    IDLE = 4
+    _by_engine: dict[int, "AutocommitReads"] = {}
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.idle: list = []
+        self.pid = os.getpid()
+
+    @classmethod
+    def of(cls, engine: Engine) -> "AutocommitReads":
+        reads = cls._by_engine.get(id(engine))
+        if reads is None or reads.engine is not engine or reads.pid != os.getpid():
+            from sqlalchemy import event
+
+            # A forked worker never uses its parent's sockets: it starts with none.
+            reads = cls._by_engine[id(engine)] = cls(engine)
+            if not event.contains(engine, "engine_disposed", cls._disposed):
+                event.listen(engine, "engine_disposed", cls._disposed)
+        return reads
+
+    @classmethod
+    def _disposed(cls, engine: Engine) -> None:
+        reads = cls._by_engine.pop(id(engine), None)
+        if reads is not None and reads.pid == os.getpid():
+            while reads.idle:
+                reads.idle.pop()[0].close()
+
+    def first_row(self, name: bytes, sql: str, values: list):
+        try:
+            held = self.idle.pop()
+        except IndexError:
+            held = self._open()
+        try:
+            row = self._run(held, name, sql, values)
+        except _Broken:
+            held = self._open()
+            row = self._run(held, name, sql, values)
+        if len(self.idle) < self.IDLE:
+            self.idle.append(held)
+        else:
+            held[0].close()
+        return row
+
+    def _open(self):
+        from psycopg.adapt import Transformer
+
+        pooled = self.engine.raw_connection()
+        conn = pooled.driver_connection
+        pooled.detach()  # its life is ours now, not the pool's
+        conn.autocommit = True
+        return conn, Transformer(conn), set()
+
+    def _run(self, held, name: bytes, sql: str, values: list):
+        from psycopg import pq
+        from psycopg.adapt import PyFormat
+
+        conn, transformer, prepared = held
+        pgconn = conn.pgconn
+        try:
+            if name not in prepared:
+                _check(pgconn, pgconn.prepare(name, sql.encode()), pq.ExecStatus.COMMAND_OK)
+                prepared.add(name)
+            params = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
+            result = _check(pgconn, pgconn.exec_prepared(name, params), pq.ExecStatus.TUPLES_OK)
+        except BaseException:
+            conn.close()
+            raise
+        if not result.ntuples:
+            return None
+        transformer.set_pgresult(result)
+        return transformer.load_row(0, tuple)
+
+
+class _Broken(Exception):
+    """The connection a read was sent on has broken; the read may go again on a new one."""
+
+
+def _check(pgconn, result, wanted):
+    from psycopg import errors, pq
+
+    if result.status == wanted:
+        return result
+    if pgconn.status == pq.ConnStatus.BAD:
+        raise _Broken()
+    error = errors.lookup(result.error_field(pq.DiagnosticField.SQLSTATE).decode()) \
+        if result.error_field(pq.DiagnosticField.SQLSTATE) else errors.DatabaseError
+    raise error((result.error_message or b"").decode("utf-8", "replace").strip())
 
 
 class SessionWriter:

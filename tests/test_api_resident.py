@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, text
 
 from api.extensions import db
 from carbon_credit.ledger.points import add_lot, adjust_balance, lock_account
@@ -131,6 +131,34 @@ def test_reading_the_balance_begins_no_transaction_on_postgresql(app, client, me
         assert begun
     finally:
         event.remove(engine, "begin", heard)
+
+
+def _read_connections(engine):
+    from carbon_credit.db import AutocommitReads
+
+    return [conn for conn, _, _ in AutocommitReads.of(engine).idle]
+
+
+def test_the_balance_reads_on_autocommit_connections_that_outlive_a_dropped_socket(app, client, session, me,
+                                                                                  pg_only):
+    """The read leaves its connection idle (no transaction open), and a connection the server dropped
+    is replaced by a new one within the same request; disposing of the engine closes them."""
+    with app.app_context():
+        engine = db.engine
+    assert client.get("/api/v1/me/balance", headers=me.headers).get_json()["points"] == 0
+    (held,) = _read_connections(engine)
+    state = session.execute(text("SELECT state FROM pg_stat_activity WHERE pid = :pid"),
+                            {"pid": held.info.backend_pid}).scalar_one()
+    assert state == "idle"
+    session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": held.info.backend_pid})
+    session.commit()
+    adjust_balance(session, me.resident.id, 25, "现场补录", utcnow(), actor_id=None, reference="adjust:after-drop")
+    session.commit()
+    assert client.get("/api/v1/me/balance", headers=me.headers).get_json()["points"] == 25
+    (replacement,) = _read_connections(engine)
+    assert held.closed and replacement is not held and not replacement.closed
+    engine.dispose()
+    assert replacement.closed
 
 
 # --- history ---------------------------------------------------------------------------------
