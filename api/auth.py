@@ -227,14 +227,16 @@ def auth_required(*roles: str):
             authenticate_request(roles)
             return view(*args, **kwargs)
 
-        return bearer_documented(wrapper)
+        return bearer_documented(wrapper, roles=roles)
 
     return decorator
 
 
-def bearer_documented(view):
-    """Document bearerAuth and the 401/403 answers on a view that checks its token itself."""
-    return Blueprint.doc(security=[{"bearerAuth": []}], responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"})(view)
+def bearer_documented(view, roles: tuple[str, ...] = ()):
+    """Document bearerAuth, the roles that may call the view (``x-roles``; none given: every role)
+    and the 401/403 answers, on a view that checks its token itself."""
+    return Blueprint.doc(security=[{"bearerAuth": []}], responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"},
+                         **{"x-roles": list(roles or ROLES)})(view)
 
 
 def ensure_community_access(community_id: int) -> None:

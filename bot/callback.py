@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 from flask import Blueprint, Response, current_app, request
 
 from .database import db
+from carbon_credit.models import Resident
 from carbon_credit.timeutil import utcnow
 
 from .dedupe import NO_STORE, DuplicatePush, dedupe_key
@@ -31,6 +32,7 @@ bp = Blueprint("wechat", __name__)
 
 MAX_AGE_SECONDS = 300
 MAX_BODY_BYTES = 64 * 1024
+OPENID_MAX = Resident.__table__.c.openid.type.length
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
 
 
@@ -164,6 +166,9 @@ def read_fields(xml: bytes) -> dict:
         raise BadBody("no MsgType")  # wechatpy would raise KeyError (issue #630)
     if not isinstance(raw.get("FromUserName"), str) or not raw["FromUserName"].strip():
         raise BadBody("no FromUserName")
+    if len(raw["FromUserName"]) > OPENID_MAX:
+        # No openid is that long (WeChat's have 28 characters); the column could not hold it on PostgreSQL.
+        raise BadBody(f"FromUserName of {len(raw['FromUserName'])} characters is longer than an openid")
     return raw
 
 

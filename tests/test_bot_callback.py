@@ -121,6 +121,7 @@ BAD_BODIES = {
     "missing MsgType": load_push("bad_missing_msgtype").encode(),
     "missing FromUserName": b"<xml><MsgType><![CDATA[text]]></MsgType><Content>x</Content><MsgId>1</MsgId></xml>",
     "comment": b"<xml><!-- hi --><MsgType>text</MsgType></xml>",
+    "sender longer than an openid": text("o-" + "x" * 63, "余额").encode(),
 }
 
 

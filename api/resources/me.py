@@ -1,6 +1,8 @@
 """The signed-in resident: profile, balance, history, declaring an action, explanations."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import g
 from sqlalchemy import select
 
@@ -62,7 +64,7 @@ def profile():
 
 
 @blp.get("/balance")
-@bearer_documented
+@partial(bearer_documented, roles=("resident",))
 @blp.response(200, BalanceSchema)
 def balance():
     """My points, grams CO2e credited, and points expiring in the next 30 days."""
