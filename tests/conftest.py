@@ -3,8 +3,8 @@ TEST_DATABASE_URL is set.
 
 Isolation keeps committed data visible to other connections (concurrency tests
 need that), so there is no rollback-only trick: SQLite gets a fresh file per
-test; PostgreSQL gets its schema once per session and every table truncated
-after each test.
+test, a copy of a file whose schema was built once per session; PostgreSQL gets
+its schema once per session and every table truncated after each test.
 
 Select a backend with ``-m sqlite`` / ``-m postgresql``; mark tests that only
 make sense on PostgreSQL (real concurrent writers) with ``@pytest.mark.pg_only``
@@ -13,6 +13,7 @@ or request the ``pg_only`` fixture.
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -72,6 +73,18 @@ def _truncate_all(engine) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """An SQLite file with the schema in place, built once; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "schema.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    configure_sqlite_engine(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()  # the last connection closed checkpoints the WAL into the file and removes it
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture(
     params=[
         pytest.param("sqlite", marks=pytest.mark.sqlite),
@@ -83,12 +96,9 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         if request.node.get_closest_marker("pg_only"):
             pytest.skip("needs PostgreSQL")
-        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        engine = create_engine(url)
-        configure_sqlite_engine(engine)
-        Base.metadata.create_all(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     pg = request.getfixturevalue("pg_engine")
     try:
