@@ -3,8 +3,9 @@ TEST_DATABASE_URL is set.
 
 Isolation keeps committed data visible to other connections (concurrency tests
 need that), so there is no rollback-only trick: SQLite gets a fresh file per
-test; PostgreSQL gets its schema once per session and every table truncated
-after each test.
+test, a copy of a file whose schema was built once per session; PostgreSQL gets
+its schema once per session and every table truncated after each test (in the
+background, while the next test runs on a second database: see PgDatabases).
 
 Select a backend with ``-m sqlite`` / ``-m postgresql``; mark tests that only
 make sense on PostgreSQL (real concurrent writers) with ``@pytest.mark.pg_only``
@@ -13,9 +14,12 @@ or request the ``pg_only`` fixture.
 from __future__ import annotations
 
 import os
+import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 import carbon_credit.models  # noqa: F401  (every table on the metadata)
@@ -52,24 +56,103 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
 
 
-@pytest.fixture(scope="session")
-def pg_engine():
-    """One PostgreSQL engine and a freshly built schema for the whole run."""
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    engine = create_engine(PG_URL)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
 def _truncate_all(engine) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         # A connection a test leaked inside a transaction would block TRUNCATE forever.
         conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _create_database_if_missing(url: str) -> None:
+    """CREATE DATABASE for ``url`` unless it exists, asked on a connection to TEST_DATABASE_URL's database."""
+    name = make_url(url).database
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+class PgDatabases:
+    """Two PostgreSQL databases with the same schema, taken in turn by the tests.
+
+    TRUNCATE of every table costs a few hundred milliseconds, most of it PostgreSQL
+    replacing and syncing files. A test hands its database back to be truncated in a
+    background thread and the next test takes the other one, so the truncation runs
+    while that test runs; a test waits only when its database is still being truncated.
+    """
+
+    def __init__(self, urls: list[str]):
+        self.urls = urls
+        self.engines = {url: create_engine(url) for url in urls}
+        self.truncating: dict[str, Future] = {}
+        self.left_by: dict[str, str] = {}
+        self.turn = 0
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="truncate")
+
+    def build_schemas(self) -> None:
+        for engine in self.engines.values():
+            Base.metadata.drop_all(engine)
+            Base.metadata.create_all(engine)
+
+    def take(self) -> str:
+        url = self.urls[self.turn]
+        self.turn = (self.turn + 1) % len(self.urls)
+        self._wait(url)
+        return url
+
+    def give_back(self, url: str, nodeid: str) -> None:
+        self.left_by[url] = nodeid
+        self.truncating[url] = self.executor.submit(_truncate_all, self.engines[url])
+
+    def _wait(self, url: str) -> None:
+        pending = self.truncating.pop(url, None)
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except Exception as failed:
+            _truncate_all(self.engines[url])  # once the blocker is gone, the next test starts from empty tables
+            raise RuntimeError(f"truncating the tables after {self.left_by[url]} failed") from failed
+
+    def close(self) -> None:
+        try:
+            for url in self.urls:
+                self._wait(url)
+        finally:
+            self.executor.shutdown()
+            for engine in self.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    """TEST_DATABASE_URL's database and one beside it (named with a "_2" suffix, created when missing),
+    each with a freshly built schema for the whole run."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    url = make_url(PG_URL)
+    second = url.set(database=f"{url.database}_2").render_as_string(hide_password=False)
+    _create_database_if_missing(second)
+    databases = PgDatabases([PG_URL, second])
+    databases.build_schemas()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """An SQLite file with the schema in place, built once; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "schema.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    configure_sqlite_engine(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()  # the last connection closed checkpoints the WAL into the file and removes it
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
 
 
 @pytest.fixture(
@@ -83,18 +166,16 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         if request.node.get_closest_marker("pg_only"):
             pytest.skip("needs PostgreSQL")
-        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        engine = create_engine(url)
-        configure_sqlite_engine(engine)
-        Base.metadata.create_all(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
-    pg = request.getfixturevalue("pg_engine")
+    databases = request.getfixturevalue("pg_databases")
+    url = databases.take()
     try:
-        yield PG_URL
+        yield url
     finally:
-        _truncate_all(pg)
+        databases.give_back(url, request.node.nodeid)
 
 
 @pytest.fixture
