@@ -241,8 +241,8 @@ def _check(pgconn, result, wanted):
         return result
     if pgconn.status == pq.ConnStatus.BAD:
         raise _Broken()
-    error = errors.lookup(result.error_field(pq.DiagnosticField.SQLSTATE).decode()) \
-        if result.error_field(pq.DiagnosticField.SQLSTATE) else errors.DatabaseError
+    sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
+    error = errors.lookup(sqlstate.decode()) if sqlstate else errors.DatabaseError
     raise error((result.error_message or b"").decode("utf-8", "replace").strip())
 
 

@@ -52,7 +52,7 @@ class Push:
     _resident: Optional[Resident] = field(default=None, repr=False)
     h5_url: Optional[str] = None
     appid: str = ""
-    engine: object = None  # for reads outside the session (``read_only_answer``): no Session is opened for them
+    engine: object = None  # the session's engine, for reads outside it (``read_only_answer``): no Session opened
 
     def page_link(self, page: str) -> Optional[str]:
         """The link that opens one of the residents' pages through WeChat's OAuth, when they are configured."""

@@ -22,7 +22,7 @@ def balance_at_once(push, _argument: str) -> str | None:
     Someone the platform does not know yet, a blocked or unfollowed account, or one without an
     account gets None and goes the ordinary way (``balance``), which registers or refuses them.
     """
-    found = read_resident_balance(push.engine or push.session.get_bind(), push.now, openid=push.openid)
+    found = read_resident_balance(push.engine, push.now, openid=push.openid)
     if found is None or found.status != "active" or found.balance is None:
         return None
     return balance_text(found.balance)
