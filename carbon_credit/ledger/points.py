@@ -76,7 +76,7 @@ def add_lot(session, account: Account, now: datetime, *, kind: str, points: int,
             reference=None, reason: str = "", actor_id=None) -> LedgerEntry:
     """A positive entry of its own that can later be spent (an adjustment, a refund); it expires per the methodology."""
     if kind == "earn":
-        raise InvalidInput("Earns top up the account's earn lot: use add_earn.", code="invalid_kind")
+        raise ValueError("an earn tops up the account's earn lot of its expiry date: add_earn, not add_lot")
     entry = LedgerEntry(account_id=account.id, kind=kind, points=points, grams=grams, remaining=points,
                         expires_at=lot_expiry(points, now), reference=reference, reason=reason,
                         actor_id=actor_id, created_at=now)
