@@ -5,8 +5,9 @@
 
 Empties the database's public schema, installs the default rules, then loads the
 residents (each with an account and a bound card, as the ingest benchmark does)
-and a year of credited transit trips spread over them: one green action, one
-credit and one ledger lot per trip, shaped like the rows the bulk ingest writes.
+and a year of credited transit trips spread over them: one green action and one
+credit per trip, and one earn lot per account and expiry date, shaped like the
+rows the bulk ingest writes.
 Rows come from generate_series inside the server (INSERT … SELECT); the three
 big tables get their secondary indexes, unique keys and foreign keys after the
 load, as pg_restore does, then VACUUM ANALYZE. Balances are summed from the lots
@@ -70,14 +71,12 @@ LATERAL (SELECT CASE WHEN a.action_type = 'metro_ride' THEN round(a.quantity * 4
 WHERE a.id BETWEEN %(low)s AND %(high)s
 """
 LOTS = """
-INSERT INTO ledger_entries (id, account_id, kind, points, grams, remaining, expires_at, credit_id, reason,
-                            created_at)
-SELECT c.id, c.resident_id, 'earn', c.points, c.grams, c.points,
-       make_date(extract(year FROM c.created_at AT TIME ZONE 'Asia/Shanghai')::int + 2, 1, 1)::timestamp
-           AT TIME ZONE 'Asia/Shanghai',
-       c.id, '', c.created_at
-FROM credits c
-WHERE c.id BETWEEN %(low)s AND %(high)s
+INSERT INTO ledger_entries (account_id, kind, points, grams, remaining, expires_at, reason, created_at)
+SELECT c.resident_id, 'earn', sum(c.points), sum(c.grams), sum(c.points), e.expires_at, '', min(c.created_at)
+FROM credits c,
+LATERAL (SELECT make_date(extract(year FROM c.created_at AT TIME ZONE 'Asia/Shanghai')::int + 2, 1, 1)::timestamp
+                AT TIME ZONE 'Asia/Shanghai' AS expires_at) AS e
+GROUP BY c.resident_id, e.expires_at
 """
 BALANCES = """
 UPDATE accounts AS a SET balance = s.points, earned_total = s.points, grams_total = s.grams
@@ -123,10 +122,12 @@ def load(url: str, residents: int, credits: int) -> None:
                 cur.execute(str(DropIndex(index).compile(dialect=engine.dialect)))
         blocks = -(-credits // residents)
         params = {"r": residents, "start": now - SPAN, "step": SPAN / blocks, "rule_set": rule_set, "form": form}
-        for label, sql in (("green actions", ACTIONS), ("credits", CREDITS), ("ledger lots", LOTS)):
+        for label, sql in (("green actions", ACTIONS), ("credits", CREDITS)):
             for low in range(1, credits + 1, CHUNK):
                 cur.execute(sql, {**params, "low": low, "high": min(credits, low + CHUNK - 1)})
             started = _step(f"{credits:,} {label}", started)
+        cur.execute(LOTS)  # one earn lot per account and expiry date, summing its credits
+        started = _step("ledger lots", started)
         for table in BIG_TABLES:
             foreign, unique, indexes = _keys(table)
             for index in indexes:

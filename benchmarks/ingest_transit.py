@@ -7,7 +7,8 @@
 3. loads the same output rows (actions, credits, ledger lots, unmatched trips)
    with raw ``psql \\copy`` into an identical indexed schema (PostgreSQL), or with
    raw ``executemany`` into an identical SQLite file (--sqlite);
-4. runs the command again on the same file (every row a duplicate).
+4. runs the command again on the same file (every row a duplicate);
+5. with --second-day, ingests another day's trips and prints what that day added.
 
     python benchmarks/ingest_transit.py --database-url postgresql://postgres@127.0.0.1/test_i3a
     python benchmarks/ingest_transit.py --sqlite --rows 200000
@@ -100,15 +101,11 @@ def summary_value(output: str, label: str) -> int:
 STORAGE_TABLES = ("green_actions", "credits", "trace_forms", "ledger_entries", "notifications", "unmatched_trips")
 
 
-def print_storage(engine, rows: int, credited: int) -> None:
-    """What the ingest left on disk, per table (heap, TOAST and indexes), per input trip and per credited trip.
-
-    PostgreSQL only; read right after the first run, before the raw copy's schema exists.
-    """
+def table_bytes(engine) -> dict:
+    """{table: (heap and TOAST bytes, all bytes, [(index, bytes)] largest first)} of the ingest's tables (PostgreSQL)."""
     from sqlalchemy import text
 
-    print(f"{'table':<17}{'heap MB':>9}{'index MB':>10}{'B/trip':>8}{'B/credited':>12}  indexes (B/credited)")
-    total = 0
+    sizes = {}
     with engine.connect() as conn:
         conn.execute(text("CHECKPOINT"))
         for table in STORAGE_TABLES:
@@ -120,12 +117,31 @@ def print_storage(engine, rows: int, credited: int) -> None:
                 "SELECT i.relname, pg_relation_size(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
                 "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
                 "WHERE n.nspname = 'public' AND t.relname = :t ORDER BY 2 DESC"), {"t": table}).all()
-            total += whole
-            each = ", ".join(f"{name} {size / max(credited, 1):.0f}" for name, size in indexes)
-            print(f"{table:<17}{heap / 2**20:>9.1f}{(whole - heap) / 2**20:>10.1f}{whole / max(rows, 1):>8.0f}"
-                  f"{whole / max(credited, 1):>12.0f}  {each}")
+            sizes[table] = (heap, whole, [tuple(row) for row in indexes])
+    return sizes
+
+
+def print_storage(engine, rows: int, credited: int, before: dict | None = None) -> dict:
+    """What the ingest left on disk, per table (heap, TOAST and indexes), per input trip and per credited trip.
+
+    PostgreSQL only; read right after the first run, before the raw copy's schema exists. With ``before``
+    (an earlier ``table_bytes``), what was added since then. Returns the sizes read.
+    """
+    sizes = table_bytes(engine)
+    before = before or {}
+    print(f"{'table':<17}{'heap MB':>9}{'index MB':>10}{'B/trip':>8}{'B/credited':>12}  indexes (B/credited)")
+    total = 0
+    for table, (heap, whole, indexes) in sizes.items():
+        heap0, whole0, indexes0 = before.get(table, (0, 0, []))
+        heap, whole = heap - heap0, whole - whole0
+        earlier = dict(indexes0)
+        total += whole
+        each = ", ".join(f"{name} {(size - earlier.get(name, 0)) / max(credited, 1):.0f}" for name, size in indexes)
+        print(f"{table:<17}{heap / 2**20:>9.1f}{(whole - heap) / 2**20:>10.1f}{whole / max(rows, 1):>8.0f}"
+              f"{whole / max(credited, 1):>12.0f}  {each}")
     print(f"{'all of them':<17}{'':>9}{'':>10}{total / max(rows, 1):>8.0f}{total / max(credited, 1):>12.0f}  "
           f"({rows:,} trips read, {credited:,} credited; target ≤ 400 bytes per credited trip)")
+    return sizes
 
 
 def main() -> None:
@@ -136,6 +152,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
     parser.add_argument("--workdir", default=None, help="Where the trip file and SQLite files go")
+    parser.add_argument("--second-day", action="store_true",
+                        help="At the end, ingest another day's file (the day before, same riders) and print what "
+                             "that day added per table (PostgreSQL): the steady state, where accounts already "
+                             "have this year's earn lot")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="ingest-bench-")
     if args.sqlite:
@@ -157,9 +177,10 @@ def main() -> None:
     seconds, output = first.seconds, first.output
     print(output.rstrip())
     loaded = sum(summary_value(output, label) for label in ("credited", "capped", "unknown cards"))
+    sizes = None
     if not args.sqlite:
         print()
-        print_storage(engine, args.rows, summary_value(output, "credited"))
+        sizes = print_storage(engine, args.rows, summary_value(output, "credited"))
     raw_seconds, raw_rows = (raw_sqlite_executemany(engine, workdir) if args.sqlite
                              else raw_psql_copy(engine, args.database_url, workdir))
     rerun = run_command(args.database_url, path, args.batch_size)
@@ -177,6 +198,15 @@ def main() -> None:
     print(f"CPU during the ingest: the command {first.cpu:.1f} s, the whole machine {first.machine_cpu:.1f} s "
           f"(the database server and the rest: {first.machine_cpu - first.cpu:.1f} s) of {cores} cores × "
           f"{seconds:.1f} s = {cores * seconds:.1f} s")
+    if args.second_day and sizes is not None:
+        second = os.path.join(workdir, "trips-day-2.csv")
+        write_trip_file(second, args.rows, args.residents, now - timedelta(days=1))
+        before = table_bytes(engine)
+        day = run_command(args.database_url, second, args.batch_size)
+        print()
+        print(f"second day's file: {args.rows:,} rows in {day.seconds:.1f} s "
+              f"({args.rows / day.seconds:,.0f} rows/s); what it added:")
+        print_storage(engine, args.rows, summary_value(day.output, "credited"), before=before)
 
 
 if __name__ == "__main__":

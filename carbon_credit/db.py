@@ -86,6 +86,14 @@ class BulkWriter(Protocol):
                    same: Optional[Mapping[str, object]] = None) -> None:
         """Store the rows whose ``unique`` column holds a value not stored yet; skip the others."""
 
+    def insert_or_add(self, table: str, columns: Sequence[str], rows: Iterable[Sequence], key: Sequence[str],
+                      where: str, adding: Sequence[str], same: Optional[Mapping[str, object]] = None) -> None:
+        """Store the rows; where a stored row for which ``where`` (SQL) holds has a row's ``key`` columns, add
+        the row's ``adding`` columns to that row instead (a partial unique index on ``key`` where ``where``).
+
+        One statement for all the rows on PostgreSQL. No two rows may have the same key.
+        """
+
     def add_amounts(self, table: str, amounts: Mapping[int, object], moves: Sequence[tuple[str, str]],
                     same: Optional[Mapping[str, object]] = None, returning: str = "id") -> dict:
         """Add to the rows of these ids: ``column += amount`` for each (column, amount name) of ``moves``.
@@ -269,6 +277,16 @@ class SessionWriter:
     def insert_new(self, table: str, columns, rows, unique: str, same=None) -> None:
         statement = self._insert(table, dialect=self.session.get_bind().dialect.name)
         self._execute(statement.on_conflict_do_nothing(index_elements=[unique]), columns, rows, same)
+
+    def insert_or_add(self, table: str, columns, rows, key, where: str, adding, same=None) -> None:
+        from sqlalchemy import text
+
+        target = self._table(table)
+        statement = self._insert(table, dialect=self.session.get_bind().dialect.name)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key), index_where=text(where),
+            set_={column: target.c[column] + statement.excluded[column] for column in adding})
+        self._execute(statement, columns, rows, same)
 
     def _insert(self, table: str, dialect: str = ""):
         if dialect == "postgresql":

@@ -5,18 +5,20 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from carbon_credit.ledger.points import add_lot, lock_account
+from carbon_credit.ledger.points import add_earn, earn_expiry, lock_account
 from carbon_credit.models import LedgerEntry, Redemption, Reward
 
 from .factories import FIXED_NOW
 
 
 def give_points(session, resident, points: int, at=FIXED_NOW) -> LedgerEntry:
-    """An earned lot written at ``at`` (it expires per the methodology)."""
+    """Points earned at ``at`` (with no credit behind them): the account's earn lot of their expiry, topped up."""
     account = lock_account(session, resident.id)
-    entry = add_lot(session, account, at, kind="earn", points=points, reason="test")
+    add_earn(session, account, at, points=points, grams=0)
     session.flush()
-    return entry
+    return session.execute(select(LedgerEntry).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == "earn", LedgerEntry.expires_at == earn_expiry(at))
+        .execution_options(populate_existing=True)).scalar_one()
 
 
 def make_reward(session, *, communities=(), now=FIXED_NOW, **kw) -> Reward:

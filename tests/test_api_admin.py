@@ -7,6 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from carbon_credit.ledger.points import adjust_balance
+from carbon_credit.timeutil import utcnow
+
 from .api_helpers import assert_error, balance_of, bearer, feed, install_rules, resident_in, snapshot
 from .factories import FIXED_NOW, auth_header, make_community, make_resident, make_street
 
@@ -151,14 +154,15 @@ def test_resident_detail_has_the_balance_and_workers_see_only_theirs(client, ses
 
 
 def test_ledger_is_paged_newest_first(client, session, area):
-    for quantity in ("1", "2", "3"):
-        feed(session, area.wang_qiang, quantity=quantity)
+    credits = [feed(session, area.wang_qiang, quantity=quantity).credit for quantity in ("1", "2", "3")]
+    adjust_balance(session, area.wang_qiang.id, 7, "补发", utcnow(), actor_id=None, reference="adjust:paged")
     session.commit()
     response = client.get(f"/api/v1/residents/{area.wang_qiang.id}/ledger?page_size=2", headers=area.worker)
     entries = response.get_json()
-    assert [(e["kind"], e["points"]) for e in entries] == [("earn", 140), ("earn", 93)]
-    assert entries[0]["remaining"] == 140 and entries[0]["credit_id"] is not None
-    assert json.loads(response.headers["X-Pagination"])["total"] == 3
+    assert [(e["kind"], e["points"]) for e in entries] == [("adjust", 7), ("earn", sum(c.points for c in credits))]
+    # The three credits share one earn lot (they expire on the same date); each is in the resident's history.
+    assert entries[1]["remaining"] == entries[1]["points"] and "credit_id" not in entries[1]
+    assert json.loads(response.headers["X-Pagination"])["total"] == 2
     assert_error(client.get(f"/api/v1/residents/{area.li_na.id}/ledger", headers=area.worker), 404,
                  "resident_not_found")
 

@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from sqlalchemy import delete, event, text
 
 from api.extensions import db
-from carbon_credit.ledger.points import add_lot, adjust_balance, lock_account
+from carbon_credit.ledger.points import add_earn, adjust_balance, lock_account
 from carbon_credit.models import Account
 from carbon_credit.residents.accounts import erase_resident
 from carbon_credit.rules import ActionFacts, Adjustment, compile_rule_set, evaluate
@@ -69,8 +69,8 @@ def test_balance_counts_points_grams_and_what_expires_within_30_days(client, ses
     resident = resident_in(session)
     account = lock_account(session, resident.id)
     # Earned in 2025: expires at the end of 2026 (Shanghai), inside the window seen from 10 December 2026.
-    add_lot(session, account, datetime(2025, 6, 1, tzinfo=timezone.utc), kind="earn", points=300, grams=300)
-    add_lot(session, account, datetime(2026, 6, 1, tzinfo=timezone.utc), kind="earn", points=50, grams=40)
+    add_earn(session, account, datetime(2025, 6, 1, tzinfo=timezone.utc), points=300, grams=300)
+    add_earn(session, account, datetime(2026, 6, 1, tzinfo=timezone.utc), points=50, grams=40)
     session.commit()
     with freeze_time("2026-12-10 04:00:00"):
         body = client.get("/api/v1/me/balance", headers=bearer(resident_token(resident))).get_json()

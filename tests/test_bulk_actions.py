@@ -14,7 +14,7 @@ from carbon_credit.budgets.admin import create_budget
 from carbon_credit.budgets.limits import issued_against, month_of
 from carbon_credit.actions.bulk import record_actions_in_bulk
 from carbon_credit.errors import DomainError
-from carbon_credit.ledger.points import ledger_is_consistent
+from carbon_credit.ledger.points import earn_lot_mismatches, ledger_is_consistent
 from carbon_credit.models import (Account, Budget, CampaignEnrolment, Credit, GreenAction, LedgerEntry)
 from carbon_credit.reporting.daily_stats import compute_daily_stats
 from carbon_credit.timeutil import local_date, start_of_local_day
@@ -142,6 +142,7 @@ def test_bulk_recording_equals_recording_one_at_a_time(session):
     assert 0 < june_points < session.scalar(select(func.sum(Credit.points)))
     assert issued_against(session, [budget.id])[budget.id] == june_points  # both halves counted by the budget
     assert all(ledger_is_consistent(session, acc.id) for acc in session.scalars(select(Account)))
+    assert earn_lot_mismatches(session) == {}  # both halves: every earn lot is its credits' sum
     assert compute_daily_stats(session, local_date(FIXED_NOW) - timedelta(days=1), FIXED_NOW) > 0
     assert session.scalar(select(func.count()).select_from(Budget)) == 1
 

@@ -2,6 +2,7 @@
 row locks give, which a single connection cannot show."""
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
@@ -12,7 +13,9 @@ from sqlalchemy.orm import sessionmaker
 
 from carbon_credit import errors
 from carbon_credit.actions.record import ActionInput, record_action
-from carbon_credit.ledger.points import balance_summary, ledger_is_consistent, lock_account, take_points
+from carbon_credit.db import SessionWriter
+from carbon_credit.ledger.points import (EarnLot, add_earn_lots, balance_summary, earn_lot_mismatches,
+                                         ledger_is_consistent, lock_account, take_points)
 from carbon_credit.models import Credit, GreenAction, LedgerEntry, Resident
 from carbon_credit.rules.versions import activate_rule_set, create_draft, update_rule
 
@@ -87,6 +90,33 @@ def test_concurrent_spends_never_take_a_balance_below_zero(engine, session, resi
     assert balance_summary(session, resident_id, FIXED_NOW).points == 40
     account_id = session.scalar(select(LedgerEntry.account_id).limit(1))
     assert ledger_is_consistent(session, account_id)
+
+
+def test_two_credits_of_one_resident_in_parallel_both_land_in_the_one_earn_lot(engine, session, resident_id):
+    _run_parallel(engine, lambda s, i: record_action(s, _ride(resident_id, f"lot-{i}"), FIXED_NOW), 2)
+    rides = session.scalars(select(Credit)).all()
+    assert [r.status for r in rides] == ["credited", "credited"]
+    lot = session.execute(select(LedgerEntry).where(LedgerEntry.kind == "earn")).scalar_one()
+    assert (lot.points, lot.remaining) == (sum(r.points for r in rides),) * 2
+    assert balance_summary(session, resident_id, FIXED_NOW).points == lot.points
+    assert earn_lot_mismatches(session) == {} and ledger_is_consistent(session, lot.account_id)
+
+
+def test_parallel_upserts_of_a_new_lot_make_one_row_without_any_lock(engine, session, resident_id):
+    """The set-based path's upsert alone: both writers try to create the lot at once; the unique index makes
+    one of them add to the row the other made (accounts are locked by the callers, but the lot does not rely on it)."""
+    account_id = lock_account(session, resident_id).id
+    session.rollback()
+    meet = threading.Barrier(2)
+
+    def earn(s, i):
+        s.execute(select(1))  # a transaction of its own before both write
+        meet.wait(timeout=10)
+        add_earn_lots(SessionWriter(s), [EarnLot(account_id, 10 + i, 3)], FIXED_NOW)
+
+    _run_parallel(engine, earn, 2)
+    lots = session.execute(select(LedgerEntry).where(LedgerEntry.kind == "earn")).scalars().all()
+    assert [(lot.points, lot.grams, lot.remaining) for lot in lots] == [(21, 6, 21)]
 
 
 def test_a_rule_change_never_alters_past_credits(engine, session, resident_id):

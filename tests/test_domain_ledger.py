@@ -40,9 +40,9 @@ def test_spending_takes_the_oldest_lots_first(session, resident):
     new = act(session, resident, "metro_ride", "1", "trip").credit
     account = lock_account(session, resident.id)
     take_points(session, account, FIXED_NOW, kind="spend", points=100, reference="redemption:1")
-    lots = {e.credit_id: e for e in session.query(LedgerEntry).filter(LedgerEntry.kind == "earn")}
-    assert lots[old.id].remaining == 0
-    assert lots[new.id].remaining == 26  # 80 + 46 − 100
+    lots = {e.expires_at: e for e in session.query(LedgerEntry).filter(LedgerEntry.kind == "earn")}
+    assert lots[expiry_for(old.created_at)].remaining == 0
+    assert lots[expiry_for(new.created_at)].remaining == 26  # 80 + 46 − 100
     assert account.balance == 26
     assert ledger_is_consistent(session, account.id)
 

@@ -39,7 +39,7 @@ def test_expiry_job_writes_one_expire_entry_and_a_rerun_writes_nothing(session):
     assert (first.accounts, first.points) == (1, 100)
     assert (again.accounts, again.points) == (0, 0)
     entries = session.execute(select(LedgerEntry).where(LedgerEntry.kind == "expire")).scalars().all()
-    assert [(e.points, e.reference) for e in entries] == [(-100, f"expire:{lot.id}")]
+    assert [(e.points, e.reference) for e in entries] == [(-100, f"expire:{lot.id}:120")]
     assert lock_account(session, resident.id).balance == 0
     assert ledger_is_consistent(session, account.id)
 

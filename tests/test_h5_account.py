@@ -1,23 +1,24 @@
 """The residents' pages: sign-in (WeChat OAuth and the demo list), my carbon account, the statement."""
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 from responses import matchers
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api import create_app
 from carbon_credit.ledger.points import lock_account, take_points
-from carbon_credit.models import Credit, Resident
+from carbon_credit.models import Account, Credit, LedgerEntry, Resident
 from carbon_credit.residents.accounts import erase_resident
 from carbon_credit.timeutil import utcnow
 
 from .domain_helpers import act, install_rules
 from .factories import make_community, make_resident
 from .h5_support import OAUTH_URL, demo_app, form_token, h5_sign_in, recorded  # noqa: F401
-from .reward_support import give_points
 
 
 @pytest.fixture
@@ -115,21 +116,30 @@ def test_my_account_shows_points_carbon_expiry_rank_and_trend(demo_app, client, 
     assert "<svg" in html and "地铁" in html
 
 
-def test_statement_lists_earns_and_spends_newest_first_and_pages_on(demo_app, client, session, resident):
+def test_statement_lists_each_credit_and_every_spend_newest_first_and_pages_on(demo_app, client, session, resident):
     now = utcnow()
-    for _ in range(25):
-        give_points(session, resident, 1, at=now)
+    for days in range(22):
+        act(session, resident, "metro_ride", "3", "km", now=now - timedelta(days=days))
     take_points(session, lock_account(session, resident.id), now, kind="spend", points=5, reference="test-spend",
                 reason="兑换测试")
     session.commit()
+    credits = session.scalar(select(func.count()).select_from(Credit).where(Credit.resident_id == resident.id))
+    others = session.scalar(select(func.count()).select_from(LedgerEntry).join(
+        Account, Account.id == LedgerEntry.account_id).where(Account.resident_id == resident.id,
+                                                            LedgerEntry.kind != "earn"))
+    assert credits + others > 20  # more than one page
     h5_sign_in(client, resident)
     first = client.get("/h5/history").get_data(as_text=True)
-    assert first.index("兑换") < first.index("获得")
+    assert first.index("兑换") < first.index("获得") and "查看计算说明" in first
     assert first.count('class="entry ') == 20 and 'hx-trigger="revealed"' in first
-    more = first.split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
-    rest = client.get(more, headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "<html" not in rest and rest.count('class="entry ') == 7  # 27 entries in all
-    assert "查看计算说明" in rest
+    pages, links = [first], re.findall(r'href="/h5/credits/(\d+)"', first)
+    while 'hx-get="' in pages[-1]:
+        more = pages[-1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+        pages.append(client.get(more, headers={"HX-Request": "true"}).get_data(as_text=True))
+        assert "<html" not in pages[-1]
+        links += re.findall(r'href="/h5/credits/(\d+)"', pages[-1])
+    assert sum(page.count('class="entry ') for page in pages) == credits + others
+    assert len(links) == len(set(links)) == credits  # every credit once, each linking to its explanation
 
 
 def test_a_credit_explains_factor_source_weight_and_rounding(demo_app, client, session, resident):

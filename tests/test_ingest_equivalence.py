@@ -23,6 +23,7 @@ from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.budgets.admin import create_budget
 from carbon_credit.ingest.trips import MODES
+from carbon_credit.ledger.points import earn_lot_mismatches
 from carbon_credit.models import Account, BudgetCounter, CampaignEnrolment, Credit, GreenAction, LedgerEntry, RuleSet
 from carbon_credit.timeutil import TZ
 
@@ -129,10 +130,10 @@ def _outcome(session) -> dict:
     for credit, trip_id in session.execute(select(Credit, GreenAction.external_id)
                                            .join(GreenAction, GreenAction.id == Credit.action_id)).all():
         credits[trip_id] = (credit.status, credit.grams, credit.points, credit.cap_tag, credit.trace)
-    for lot, trip_id in session.execute(select(LedgerEntry, GreenAction.external_id)
-                                        .join(Credit, Credit.id == LedgerEntry.credit_id)
-                                        .join(GreenAction, GreenAction.id == Credit.action_id)).all():
-        lots[trip_id] = (lot.kind, lot.points, lot.grams, lot.remaining, lot.expires_at, lot.reason)
+    for lot, resident_id in session.execute(select(LedgerEntry, Account.resident_id)
+                                            .join(Account, Account.id == LedgerEntry.account_id)).all():
+        lots[(resident_id, lot.kind, lot.expires_at)] = (lot.points, lot.grams, lot.remaining, lot.reason)
+    assert earn_lot_mismatches(session) == {}
     enrolments = sorted((e.campaign_id, e.resident_id, e.first_bonus_claimed_at is not None,
                          e.first_bonus_action_id and session.get(GreenAction, e.first_bonus_action_id).external_id)
                         for e in session.execute(select(CampaignEnrolment)).scalars())

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import bindparam, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from api import create_app
 from api.config import normalise_database_url
-from carbon_credit.db import Base
+from carbon_credit.db import Base, UTCDateTime
 
 PG_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
 
@@ -120,3 +122,69 @@ def test_a_500_after_an_in_process_migration_still_logs_its_traceback(tmp_path, 
     assert not app.logger.disabled
     assert "Traceback" in caplog.text
     assert "RuntimeError: the traceback must reach the log" in caplog.text
+
+
+def _seed_per_credit_lots(engine) -> dict:
+    """Two residents' ledgers as per-credit earn lots were written: a year's lots partly spent, last year's
+    expired, a lot of grams alone (no expiry), another year's single lot, and an adjustment (not an earn)."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    y25, y26 = datetime(2025, 3, 1, 2, tzinfo=timezone.utc), datetime(2026, 2, 1, 2, tzinfo=timezone.utc)
+    ends = {2025: datetime(2027, 1, 1, tzinfo=shanghai), 2024: datetime(2026, 1, 1, tzinfo=shanghai),
+            2026: datetime(2028, 1, 1, tzinfo=shanghai)}
+    with engine.begin() as conn:
+        for rid in (1, 2):
+            conn.execute(text("INSERT INTO residents (id, display_name, status, token_epoch, created_at, updated_at) "
+                              "VALUES (:id, '', 'active', 0, :t, :t)").bindparams(bindparam("t", type_=UTCDateTime())),
+                         {"id": rid, "t": y25})
+        conn.execute(text("INSERT INTO accounts (id, resident_id, balance, earned_total, grams_total, updated_at) "
+                          "VALUES (1, 1, 100, 210, 225, :t), (2, 2, 27, 20, 20, :t)")
+                     .bindparams(bindparam("t", type_=UTCDateTime())), {"t": y26})
+        rows = [  # id, account, kind, points, grams, remaining, expires_at, reference, created_at
+            (1, 1, "earn", 30, 30, 0, ends[2024], None, y25 - timedelta(days=400)),
+            (2, 1, "earn", 20, 20, 0, ends[2024], None, y25 - timedelta(days=390)),
+            (3, 1, "expire", -30, 0, 0, None, "expire:1", y25 - timedelta(days=20)),
+            (4, 1, "expire", -20, 0, 0, None, "expire:2", y25 - timedelta(days=20)),
+            (5, 1, "earn", 100, 90, 40, ends[2025], None, y25 + timedelta(days=2)),
+            (6, 1, "earn", 50, 40, 50, ends[2025], None, y25),
+            (7, 1, "earn", 0, 15, 0, None, None, y25 + timedelta(days=5)),
+            (8, 1, "spend", -60, 0, 0, None, "redemption:1", y25 + timedelta(days=9)),
+            (9, 1, "earn", 10, 30, 10, ends[2026], None, y26),
+            (10, 2, "earn", 20, 20, 20, ends[2026], None, y26),
+            (11, 2, "adjust", 7, 0, 7, ends[2026], "adjust:x", y26),
+        ]
+        insert = text(
+            "INSERT INTO ledger_entries (id, account_id, kind, points, grams, remaining, expires_at, reference, "
+            "reason, created_at) VALUES (:i, :a, :k, :p, :g, :r, :e, :ref, 'bus_ride', :c)"
+        ).bindparams(bindparam("e", type_=UTCDateTime()), bindparam("c", type_=UTCDateTime()))
+        for row in rows:
+            conn.execute(insert, dict(zip(("i", "a", "k", "p", "g", "r", "e", "ref", "c"), row)))
+    return {"y25": y25, "ends": {year: end.astimezone(timezone.utc) for year, end in ends.items()}}
+
+
+def test_the_migration_folds_per_credit_earn_lots_into_one_per_account_and_expiry(empty_url):
+    """Folded per (account, expiry): summed points, grams and remaining, the earliest created_at; balances kept."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="d5a1c7e9b2f4")
+        engine = create_engine(empty_url)
+        seeded = _seed_per_credit_lots(engine)
+        upgrade()
+    from carbon_credit.ledger.points import ledger_is_consistent
+    from carbon_credit.models import LedgerEntry
+    from sqlalchemy.orm import Session
+
+    ends = seeded["ends"]
+    with Session(engine) as session:
+        earns = {(e.account_id, e.expires_at): (e.points, e.grams, e.remaining, e.created_at, e.reason)
+                 for e in session.query(LedgerEntry).filter(LedgerEntry.kind == "earn")}
+        assert earns == {
+            (1, ends[2024]): (50, 50, 0, seeded["y25"] - timedelta(days=400), ""),  # expired: stays expired
+            (1, ends[2025]): (150, 145, 90, seeded["y25"], ""),  # partly spent, and the lot of grams alone
+            (1, ends[2026]): (10, 30, 10, datetime(2026, 2, 1, 2, tzinfo=timezone.utc), ""),
+            (2, ends[2026]): (20, 20, 20, datetime(2026, 2, 1, 2, tzinfo=timezone.utc), ""),
+        }
+        others = session.query(LedgerEntry.kind).filter(LedgerEntry.kind != "earn").count()
+        assert others == 4  # the expiries, the spend and the adjustment are untouched
+        assert ledger_is_consistent(session, 1) and ledger_is_consistent(session, 2)
+        assert "credit_id" not in {c["name"] for c in inspect(engine).get_columns("ledger_entries")}
+    engine.dispose()

@@ -91,7 +91,7 @@ def detail(resident_id):
 @blp.alt_response(404, schema=ErrorSchema, description="resident_not_found")
 @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def ledger(resident_id, pagination_parameters):
-    """The resident's ledger entries (earn, spend, expire, adjust, refund …), newest first."""
+    """The resident's ledger entries, newest first: an earn lot per expiry date, spends, expiries, adjustments …"""
     visible_resident(resident_id)
     return paged(ledger_query(resident_id), pagination_parameters)
 

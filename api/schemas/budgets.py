@@ -47,7 +47,7 @@ class BudgetLineSchema(ma.Schema):
 class MonthReportSchema(ma.Schema):
     month = ma.fields.String()
     elapsed_fraction = ma.fields.Float(metadata={"description": "Share of the Shanghai month gone by"})
-    issued_points = ma.fields.Integer(metadata={"description": "Points earned this month (ledger)"})
+    issued_points = ma.fields.Integer(metadata={"description": "Points credited this month (its credited credits)"})
     liability_points = ma.fields.Integer(metadata={"description": "Unexpired unspent points of all accounts"})
     forecast_points = ma.fields.Integer(allow_none=True)
     forecast_method = ma.fields.String()

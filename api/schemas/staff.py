@@ -57,17 +57,19 @@ class ResidentDetailSchema(ResidentSummarySchema):
 
 
 class LedgerEntrySchema(ma.Schema):
+    """One ledger entry. An earn entry is the account's earn lot of one expiry date: the sum of every credit
+    that earned points expiring then (the credits themselves are the resident's history, one per action)."""
+
     id = ma.fields.Integer(required=True)
     kind = ma.fields.String(required=True, metadata={"description": " | ".join(ENTRY_KINDS)})
     points = ma.fields.Integer(required=True, metadata={"description": "Signed: + earns, − spends"})
     grams = ma.fields.Integer(required=True)
     remaining = ma.fields.Integer(required=True, metadata={"description": "Unspent points of a lot"})
     expires_at = ma.fields.AwareDateTime(allow_none=True)
-    credit_id = ma.fields.Integer(allow_none=True)
     reference = ma.fields.String(allow_none=True)
     reason = ma.fields.String(required=True)
     actor_id = ma.fields.Integer(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = ma.fields.AwareDateTime(required=True, metadata={"description": "For an earn lot: its first earn"})
 
 
 class AdjustmentBodySchema(ma.Schema):

@@ -17,7 +17,7 @@ instead of a dozen per action:
 * actions and credits are then written set-based, each row with its own recorded
   time; ledger lots and balances are the ledger's own set-based writes
   (``ledger.add_earn_lots``, ``move_balances``) through a ``db.SessionWriter``,
-  each lot made (and expiring) at its credit's recorded time.
+  each earn adding to the account's lot of the expiry its credit's recorded time gives.
 
 A batch never spans two months (budgets are monthly). Accounts are locked in id
 order before a batch is credited, as the single-action path locks them. Flushes,
@@ -285,18 +285,18 @@ class _Batch:
             # The claims name the position in the batch; they get the action's id now that it is stored.
             adjuster.claims = {key: action_ids[position] for key, position in adjuster.claims.items()}
         with_credit = [(r, action_id) for r, action_id in zip(rows, action_ids) if r.outcome is not None]
-        credit_ids = self._insert(Credit, [dict(
+        self._insert(Credit, [dict(
             action_id=action_id, resident_id=r.inp.resident_id, action_type=r.inp.action_type,
             local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
             status=r.outcome.status, quantity=r.inp.quantity, cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
             points=r.outcome.points, stored_trace=r.outcome.trace, created_at=r.now) for r, action_id in with_credit])
         lots, moves, last = [], {}, {}
-        for (r, _), credit_id in zip(with_credit, credit_ids):
+        for r, _ in with_credit:
             points, grams = r.outcome.points, r.outcome.grams
             if not earns(r.outcome.status, points, grams):
                 continue
             account_id = self.account_of[r.inp.resident_id]
-            lots.append(EarnLot(account_id, points, grams, credit_id, r.inp.action_type, at=r.now))
+            lots.append(EarnLot(account_id, points, grams, at=r.now))
             move = moves.get(account_id)
             if move is None:
                 move = moves[account_id] = BalanceMove()

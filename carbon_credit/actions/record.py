@@ -29,7 +29,7 @@ from carbon_credit.errors import (
     ResidentInactive,
     UnknownActionType,
 )
-from carbon_credit.ledger.points import add_lot, earns, lock_account
+from carbon_credit.ledger.points import add_earn, earns, lock_account
 from carbon_credit.models import ActionType, Credit, GreenAction, Resident
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, evaluate
@@ -147,7 +147,7 @@ def db_usage(session, resident_id: int) -> Callable:
 
 def credit_action(session, action: GreenAction, compiled, now: datetime, account=None,
                   pipeline: Optional[CreditPipeline] = None) -> Credit:
-    """Apply the credit pipeline to a recorded action and write credit, ledger lot and balance.
+    """Apply the credit pipeline to a recorded action and write the credit, its earn (the account's lot) and balance.
 
     ``account`` is the resident's account when the caller already holds its lock;
     ``pipeline`` defaults to the platform's (``pipeline.credit_pipeline()``).
@@ -169,8 +169,7 @@ def credit_action(session, action: GreenAction, compiled, now: datetime, account
     session.add(credit)
     session.flush()
     if earns(outcome.status, outcome.points, outcome.grams):
-        add_lot(session, account, now, kind="earn", points=outcome.points, grams=outcome.grams,
-                credit_id=credit.id, reason=action.action_type)
+        add_earn(session, account, now, points=outcome.points, grams=outcome.grams)
     action.status = outcome.status
     session.flush()
     return credit

@@ -38,12 +38,15 @@ def _check(session, values: dict) -> None:
 
 
 def points_issued(session, month: date, action_type: str = ALL_TYPES) -> int:
-    """Points earned in the month according to the ledger (optionally of one action type)."""
+    """Points credited in the month (optionally of one action type): its credited credits' points.
+
+    The month is the credits' recorded time (Shanghai calendar), when their points reached the ledger.
+    """
     start, end = month_bounds(month)
-    query = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-        LedgerEntry.kind == "earn", LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
+    query = select(func.coalesce(func.sum(Credit.points), 0)).where(
+        Credit.status == "credited", Credit.created_at >= start, Credit.created_at < end)
     if action_type != ALL_TYPES:
-        query = query.join(Credit, Credit.id == LedgerEntry.credit_id).where(Credit.action_type == action_type)
+        query = query.where(Credit.action_type == action_type)
     return int(session.execute(query).scalar_one())
 
 

@@ -57,7 +57,6 @@ class Batch:
     creditor: Optional[BatchCreditor] = None
     reachable: set = field(default_factory=set)  # residents a notification can reach (they follow the account)
     statuses: Counter = field(default_factory=Counter)
-    lots: list = field(default_factory=list)  # EarnLot per credit that earns, in credit order
     moves: dict = field(default_factory=dict)  # account -> BalanceMove of the batch
     digests: dict = field(default_factory=dict)  # (resident, local day) -> DayDigest
 
@@ -66,7 +65,6 @@ class Batch:
         credited = m.credited = self.creditor.credit(m.trip, m.resident_id, m.action_id)
         self.statuses[credited.status] += 1
         if earns(credited.status, credited.points, credited.grams):
-            self.lots.append(EarnLot(m.account_id, credited.points, credited.grams, m.credit_id, m.trip.action_type))
             move = self.moves.get(m.account_id)
             if move is None:
                 move = self.moves[m.account_id] = BalanceMove()
@@ -186,14 +184,15 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
     counts.unknown_cards = len(batch.unknown)
     _assign_ids(writer, batch)
     writer.write_batch(batch)
-    add_earn_lots(writer, batch.lots, now)
+    add_earn_lots(writer, [EarnLot(account_id, move.points, move.grams) for account_id, move in batch.moves.items()],
+                  now)
     batch.creditor.flush()
     _move_balances(writer, batch, counts, queued or QueuedDigests())
     return counts
 
 
 def _assign_ids(writer, batch: Batch) -> None:
-    """Action and credit ids up front (credits and lots refer to them); lots take their ids as they are stored."""
+    """Action and credit ids up front (credits refer to their actions); lots take their ids as they are stored."""
     ids = writer.allocate({"green_actions": len(batch.matched), "credits": len(batch.matched)})
     for m, action_id, credit_id in zip(batch.matched, ids["green_actions"], ids["credits"]):
         m.action_id, m.credit_id = action_id, credit_id

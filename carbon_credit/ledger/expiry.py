@@ -1,10 +1,11 @@
 """Points expiry and the reminder 30 days before (METHODOLOGY.md: end of the year after earning).
 
-Lots carry their ``expires_at`` from the day they are written (timeutil.expiry_for),
-so the job only has to turn due lots into ``expire`` entries. Both jobs are safe
-to run again at any time: an expired lot has ``remaining = 0`` and its entry a
-unique ``expire:<lot>`` reference; a reminder has a unique dedupe key per
-resident and expiry date.
+Lots carry their ``expires_at`` from the day they are written (timeutil.expiry_for;
+an account's earns of one year share one lot), so the job only has to turn due
+lots into ``expire`` entries. Both jobs are safe to run again at any time: an
+expired lot has ``remaining = 0`` and its entry a unique reference
+(``points.expire_reference``); a reminder has a unique dedupe key per resident
+and expiry date.
 """
 from __future__ import annotations
 

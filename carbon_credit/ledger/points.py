@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Iterable, Optional
 
-from sqlalchemy import and_, bindparam, func, literal_column, select
+from sqlalchemy import and_, bindparam, func, literal_column, select, text
 
 from carbon_credit.db import BulkWriter, ReadStatement
 from carbon_credit.errors import InsufficientPoints, InvalidInput, NotFound
-from carbon_credit.models import Account, LedgerEntry, Resident
+from carbon_credit.models import Account, Credit, LedgerEntry, Resident
 from carbon_credit.timeutil import expiry_for
 
 LOT_KINDS = ("earn", "adjust", "refund")
@@ -27,12 +27,15 @@ LOT_MOVES = {
     "adjust": (("balance", "points"),),
     "refund": (("balance", "points"),),
 }
-# The columns of an earn lot written set-based; the rest ("kind", "created_at") is the same on every row.
-EARN_LOT_COLUMNS = ("account_id", "points", "grams", "remaining", "expires_at", "credit_id", "reason")
+# An account's earn lot of one expiry date: found by these columns among the earn entries (the partial
+# unique index uq_ledger_entries_earn_lot), and topped up by adding these amounts.
+EARN_LOT_KEY = ("account_id", "expires_at")
+EARN_LOT_WHERE = "kind = 'earn'"
+EARN_LOT_AMOUNTS = ("points", "grams", "remaining")
 
 
 def earns(status: str, points: int, grams: int) -> bool:
-    """Whether a credit opens an earn lot: it was credited and moved points or grams."""
+    """Whether a credit adds to an earn lot: it was credited and moved points or grams."""
     return status == "credited" and bool(points or grams)
 
 
@@ -44,6 +47,11 @@ def _expiry_of(now: datetime) -> datetime:
 def lot_expiry(points: int, now: datetime) -> Optional[datetime]:
     """When a lot made at ``now`` expires (per the methodology); a lot without points has nothing to expire."""
     return _expiry_of(now) if points > 0 else None
+
+
+def earn_expiry(at: datetime) -> datetime:
+    """The expiry date of the earn lot an earn at ``at`` tops up (also for an earn of grams alone)."""
+    return _expiry_of(at)
 
 
 def _move(account: Account, kind: str, points: int, grams: int, now: datetime) -> None:
@@ -65,26 +73,59 @@ def lock_account(session, resident_id: int) -> Account:
 
 
 def add_lot(session, account: Account, now: datetime, *, kind: str, points: int, grams: int = 0,
-            credit_id=None, reference=None, reason: str = "", actor_id=None) -> LedgerEntry:
-    """A positive entry that can later be spent; it expires per the methodology."""
+            reference=None, reason: str = "", actor_id=None) -> LedgerEntry:
+    """A positive entry of its own that can later be spent (an adjustment, a refund); it expires per the methodology."""
+    if kind == "earn":
+        raise ValueError("an earn tops up the account's earn lot of its expiry date: add_earn, not add_lot")
     entry = LedgerEntry(account_id=account.id, kind=kind, points=points, grams=grams, remaining=points,
-                        expires_at=lot_expiry(points, now), credit_id=credit_id,
-                        reference=reference, reason=reason, actor_id=actor_id, created_at=now)
+                        expires_at=lot_expiry(points, now), reference=reference, reason=reason,
+                        actor_id=actor_id, created_at=now)
     session.add(entry)
     _move(account, kind, points, grams, now)
     return entry
 
 
+_EARN_UPSERTS: dict = {}
+
+
+def _earn_upsert(dialect: str):
+    """INSERT the account's earn lot of an expiry date, or add to it: one statement, built once per dialect."""
+    statement = _EARN_UPSERTS.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = LedgerEntry.__table__
+        values = {name: bindparam(name, type_=table.c[name].type)
+                  for name in (*EARN_LOT_KEY, "points", "grams", "created_at")}
+        statement = insert(table).values(kind="earn", remaining=values["points"], reason="", **values)
+        statement = _EARN_UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=list(EARN_LOT_KEY), index_where=text(EARN_LOT_WHERE),
+            set_={name: table.c[name] + statement.excluded[name] for name in EARN_LOT_AMOUNTS})
+    return statement
+
+
+def add_earn(session, account: Account, now: datetime, *, points: int, grams: int) -> None:
+    """What a credit earns: added to the account's earn lot of its expiry date (made by its first earn).
+
+    One upsert, so two earns of one account never make two lots of one date, whatever
+    holds the account's lock. The credit is the record of this earn; the lot only sums them.
+    """
+    session.execute(_earn_upsert(session.get_bind().dialect.name), {
+        "account_id": account.id, "expires_at": earn_expiry(now), "points": points, "grams": grams,
+        "created_at": now})
+    _move(account, "earn", points, grams, now)
+
+
 @dataclass(slots=True)
 class EarnLot:
-    """One credit's earn lot, for ``add_earn_lots``."""
+    """What credits earn for one account, for ``add_earn_lots`` (one credit's, or a batch's sum)."""
 
     account_id: int
     points: int
     grams: int
-    credit_id: int
-    reason: str  # the action type, as ``credit_action`` writes it
-    at: Optional[datetime] = None  # when its credit was recorded, where each lot has its own time (a backfill)
+    at: Optional[datetime] = None  # when its credit was recorded, where each earn has its own time (a backfill)
 
 
 @dataclass(slots=True)
@@ -95,24 +136,31 @@ class BalanceMove:
     grams: int = 0
 
 
-def add_earn_lots(writer: BulkWriter, lots: Iterable[EarnLot], now: Optional[datetime]) -> None:
-    """Earn lots of many credits at once: the rows ``add_lot`` writes one at a time, streamed by ``writer``.
+def add_earn_lots(writer: BulkWriter, earned: Iterable[EarnLot], now: Optional[datetime]) -> None:
+    """Many earns at once, in one upsert: what ``add_earn`` does one earn at a time, through ``writer``.
 
-    ``now`` is when every lot is made; None when each lot says when its credit
-    was recorded (``at``), as a backfill records each action at its own time:
-    the lot is made then and expires accordingly. The balances are moved apart,
-    once per account (``move_balances``), under the accounts' locks the caller holds.
+    ``now`` is when every earn is made; None when each says when its credit was
+    recorded (``at``), as a backfill records each action at its own time: it tops
+    up the lot of its own expiry date, and a lot it makes starts then. The earns
+    are summed per lot first (a statement may add to a row once). The balances
+    are moved apart, once per account (``move_balances``), under the accounts'
+    locks the caller holds.
     """
-    if now is not None:
-        writer.insert("ledger_entries", EARN_LOT_COLUMNS,
-                      ((lot.account_id, lot.points, lot.grams, lot.points, lot_expiry(lot.points, now), lot.credit_id,
-                        lot.reason) for lot in lots),
-                      same={"kind": "earn", "created_at": now})
-        return
-    writer.insert("ledger_entries", (*EARN_LOT_COLUMNS, "created_at"),
-                  ((lot.account_id, lot.points, lot.grams, lot.points, lot_expiry(lot.points, lot.at), lot.credit_id,
-                    lot.reason, lot.at) for lot in lots),
-                  same={"kind": "earn"})
+    lots: dict = {}
+    for earn in earned:
+        at = now if now is not None else earn.at
+        key = (earn.account_id, earn_expiry(at))
+        lot = lots.get(key)
+        if lot is None:
+            lots[key] = [earn.points, earn.grams, at]
+        else:  # a lot made here starts with its first earn, as add_earn would make it
+            lot[0] += earn.points
+            lot[1] += earn.grams
+    writer.insert_or_add("ledger_entries", (*EARN_LOT_KEY, *EARN_LOT_AMOUNTS, "created_at"),
+                         [(account_id, expires, points, grams, points, at)
+                          for (account_id, expires), (points, grams, at) in sorted(lots.items())],
+                         key=EARN_LOT_KEY, where=EARN_LOT_WHERE, adding=EARN_LOT_AMOUNTS,
+                         same={"kind": "earn", "reason": ""})
 
 
 def move_balances(writer: BulkWriter, moves: dict, now: datetime) -> dict:
@@ -130,6 +178,7 @@ def _open_lots(session, account_id: int, now: datetime):
         select(LedgerEntry)
         .where(LedgerEntry.account_id == account_id, LedgerEntry.remaining > 0, LedgerEntry.expires_at > now)
         .order_by(LedgerEntry.expires_at, LedgerEntry.id)
+        .execution_options(populate_existing=True)  # an earn's upsert may have topped a loaded lot up
     ).scalars()
 
 
@@ -156,17 +205,27 @@ def take_points(session, account: Account, now: datetime, *, kind: str, points: 
     return entry
 
 
+def expire_reference(lot: LedgerEntry) -> str:
+    """The unique reference of a lot's expiry: the lot, and the points it had taken in when it expired.
+
+    A lot expires once; an earn lot that a backfill tops up after its date had
+    passed has taken in more points by then, so it can expire again, for those.
+    """
+    return f"expire:{lot.id}:{lot.points}"
+
+
 def expire_account(session, account: Account, now: datetime) -> int:
     """Write expire entries for this account's lots that are due. Returns points expired."""
     due = session.execute(
         select(LedgerEntry).where(LedgerEntry.account_id == account.id, LedgerEntry.remaining > 0,
                                   LedgerEntry.expires_at <= now)
+        .execution_options(populate_existing=True)
     ).scalars().all()
     total = 0
     for lot in due:
         total += lot.remaining
         session.add(LedgerEntry(account_id=account.id, kind="expire", points=-lot.remaining, remaining=0,
-                                reference=f"expire:{lot.id}", reason="积分到期", created_at=now))
+                                reference=expire_reference(lot), reason="积分到期", created_at=now))
         lot.remaining = 0
     if total:
         account.balance -= total
@@ -178,7 +237,7 @@ def expire_due_accounts(session, now: datetime, limit: int = 1000) -> tuple[int,
     """One batch of the expiry job: accounts with due lots. Returns (accounts, points).
 
     Each account is locked and re-read, so running the job twice, or beside a
-    spend, never expires a lot twice (the ``expire:<lot>`` reference is unique).
+    spend, never expires a lot twice (the ``expire_reference`` is unique).
     """
     account_ids = session.execute(
         select(LedgerEntry.account_id).where(LedgerEntry.remaining > 0, LedgerEntry.expires_at <= now)
@@ -322,8 +381,30 @@ def ledger_is_consistent(session, account_id: int) -> bool:
     return int(total) == balance == int(remaining)
 
 
+def earn_lot_mismatches(session, account_ids: Optional[Iterable[int]] = None) -> dict:
+    """Accounts whose earn lots do not add up to their credited credits: {account: ((points, grams) of
+    the lots, (points, grams) of the credits)}; empty when every earn lot is explained by its credits.
+
+    Every account when ``account_ids`` is None (an audit of the whole ledger), else those accounts only.
+    """
+    lots = select(LedgerEntry.account_id, func.sum(LedgerEntry.points), func.sum(LedgerEntry.grams)).where(
+        LedgerEntry.kind == "earn").group_by(LedgerEntry.account_id)
+    credits = (select(Account.id, func.sum(Credit.points), func.sum(Credit.grams))
+               .join(Account, Account.resident_id == Credit.resident_id)
+               .where(Credit.status == "credited").group_by(Account.id))
+    if account_ids is not None:
+        wanted = list(account_ids)
+        lots = lots.where(LedgerEntry.account_id.in_(wanted))
+        credits = credits.where(Account.id.in_(wanted))
+    by_lots = {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in session.execute(lots)}
+    by_credits = {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in session.execute(credits)}
+    return {account: (by_lots.get(account, (0, 0)), by_credits.get(account, (0, 0)))
+            for account in by_lots.keys() | by_credits.keys()
+            if by_lots.get(account, (0, 0)) != by_credits.get(account, (0, 0))}
+
+
 __all__ = [
-    "BalanceMove", "BalanceSummary", "EarnLot", "LOT_KINDS", "LOT_MOVES", "add_earn_lots", "add_lot", "adjust_balance",
-    "balance_summary", "earns", "expire_account", "expire_due_accounts", "ledger_is_consistent", "lock_account",
+    "BalanceMove", "BalanceSummary", "EarnLot", "LOT_KINDS", "LOT_MOVES", "add_earn", "add_earn_lots", "add_lot",
+    "adjust_balance", "balance_summary", "earn_expiry", "earn_lot_mismatches", "earns", "expire_account", "expire_reference", "expire_due_accounts", "ledger_is_consistent", "lock_account",
     "lot_expiry", "move_balances", "read_resident_balance", "refund_points", "ResidentBalance", "take_points",
 ]

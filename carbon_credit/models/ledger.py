@@ -1,8 +1,11 @@
 """The append-only points ledger.
 
-Earn and positive adjust entries are lots: they carry an expiry and a remaining
-amount that spends, expiry and reversals consume oldest-first. Nothing else is
-ever updated.
+Earn, positive adjust and refund entries are lots: they carry an expiry and a
+remaining amount that spends, expiry and reversals consume oldest-first. An
+account has one earn lot per expiry date: every credit that earns tops it up
+(its points, grams and remaining grow; created_at stays its first earn). The
+credit itself (the credits table) is the record of each earn and explains it.
+Nothing else is ever updated.
 """
 from __future__ import annotations
 
@@ -24,7 +27,10 @@ class LedgerEntry(Base):
         # Open lots by expiry: what spending, the balance and the expiry job walk through.
         Index("ix_ledger_entries_open_lots", "account_id", "expires_at",
               postgresql_where=text("remaining > 0"), sqlite_where=text("remaining > 0")),
-        # Unique where set: earn lots (millions from bulk ingest) have none and stay out of the index.
+        # One earn lot per account and expiry date: what a credit's upsert tops up.
+        Index("uq_ledger_entries_earn_lot", "account_id", "expires_at", unique=True,
+              postgresql_where=text("kind = 'earn'"), sqlite_where=text("kind = 'earn'")),
+        # Unique where set: earn lots have none and stay out of the index.
         Index("uq_ledger_entries_reference", "reference", unique=True,
               postgresql_where=text("reference IS NOT NULL"), sqlite_where=text("reference IS NOT NULL")),
     )
@@ -35,7 +41,6 @@ class LedgerEntry(Base):
     grams: Mapped[int] = mapped_column(BigInteger, default=0)
     remaining: Mapped[int] = mapped_column(BigInteger, default=0)  # lots only
     expires_at: Mapped[Optional[datetime]]
-    credit_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("credits.id"), unique=True)
     # Unique reference for non-credit entries (e.g. "redemption:12", "adjust:<uuid>").
     reference: Mapped[Optional[str]] = mapped_column(String(96))
     reason: Mapped[str] = mapped_column(String(256), default="")

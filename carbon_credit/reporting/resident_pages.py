@@ -1,7 +1,8 @@
-"""Read-side figures for a resident's own pages: the statement, the 30-day trend, the next expiry.
+"""Read-side figures for a resident's own pages: the 30-day trend, the next expiry, their credits.
 
 Plain queries over the ledger and the credits, so every face (the H5 pages, the
-API) can show a resident the same numbers without arithmetic of its own.
+API) can show a resident the same numbers without arithmetic of its own. The
+statement itself is ``ledger.statement``.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from carbon_credit.models import ActionType, Credit, LedgerEntry, QRCode
 from carbon_credit.models.residents import Account
@@ -17,13 +18,6 @@ from carbon_credit.scenes import parse_scene
 from carbon_credit.timeutil import local_date
 
 TREND_DAYS = 30
-
-
-@dataclass(frozen=True)
-class StatementLine:
-    entry: LedgerEntry
-    action_type: Optional[str]  # the credit's action type code, for earns
-    action_type_name: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -39,30 +33,6 @@ class Trend:
     series: dict[str, list[int]]
     grams: int
     points: int
-
-
-def statement_query(resident_id: int) -> Select:
-    """Every ledger entry of the resident (earns, spends, expiries, adjustments, refunds), newest first."""
-    return (select(LedgerEntry, Credit.action_type, ActionType.name)
-            .join(Account, Account.id == LedgerEntry.account_id)
-            .outerjoin(Credit, Credit.id == LedgerEntry.credit_id)
-            .outerjoin(ActionType, ActionType.code == Credit.action_type)
-            .where(Account.resident_id == resident_id)
-            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
-
-
-def statement_page(session, resident_id: int, *, before_id: int | None = None, limit: int = 20
-                   ) -> tuple[list[StatementLine], bool]:
-    """One page of the statement after the entry ``before_id`` (keyset paging), and whether more follow."""
-    query = statement_query(resident_id)
-    if before_id is not None:
-        anchor = session.get(LedgerEntry, before_id)
-        if anchor is not None:
-            query = query.where((LedgerEntry.created_at < anchor.created_at)
-                                | ((LedgerEntry.created_at == anchor.created_at) & (LedgerEntry.id < anchor.id)))
-    rows = session.execute(query.limit(limit + 1)).all()
-    lines = [StatementLine(entry=row[0], action_type=row[1], action_type_name=row[2]) for row in rows[:limit]]
-    return lines, len(rows) > limit
 
 
 def own_credit(session, resident_id: int, credit_id: int) -> Credit | None:

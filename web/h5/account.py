@@ -6,7 +6,8 @@ from flask import abort, g, redirect, render_template, request, session
 from carbon_credit.ledger.points import balance_summary
 from carbon_credit.models import ActionType
 from carbon_credit.reporting.leaderboards import community_leaderboard, parse_month, resident_rank
-from carbon_credit.reporting.resident_pages import next_expiry, own_credit, statement_page, trend
+from carbon_credit.ledger.statement import statement_page
+from carbon_credit.reporting.resident_pages import next_expiry, own_credit, trend
 from carbon_credit.rules.explain import explain_credit
 from carbon_credit.timeutil import utcnow
 
@@ -16,7 +17,7 @@ from .auth import safe_next
 from .chart import stacked_bars
 
 STATEMENT_PAGE = 20
-KIND_WORDS = {"earn": "获得", "spend": "兑换", "expire": "过期", "adjust": "调整", "reverse": "撤销",
+KIND_WORDS = {"credit": "获得", "earn": "获得", "spend": "兑换", "expire": "过期", "adjust": "调整", "reverse": "撤销",
               "refund": "退回"}
 
 
@@ -35,8 +36,7 @@ def home():
 
 @h5.get("/history")
 def history():
-    before = request.args.get("before", type=int)
-    lines, more = statement_page(db.session, g.resident.id, before_id=before, limit=STATEMENT_PAGE)
+    lines, more = statement_page(db.session, g.resident.id, after=request.args.get("before"), limit=STATEMENT_PAGE)
     template = "h5/_statement.html" if request.headers.get("HX-Request") else "h5/history.html"
     return render_template(template, lines=lines, more=more, kinds=KIND_WORDS)
 

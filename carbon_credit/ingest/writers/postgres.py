@@ -229,6 +229,23 @@ class PostgresWriter(BaseWriter):
             f"INSERT INTO {table} ({', '.join([*columns, *same])}) SELECT {values} "
             f"FROM unnest({', '.join(arrays)}) AS v({names}) ON CONFLICT ({unique}) DO NOTHING", params)
 
+    def insert_or_add(self, table: str, columns, rows, key, where: str, adding, same=None) -> None:
+        """One INSERT … ON CONFLICT DO UPDATE over arrays of the rows, in the rows' order."""
+        rows = list(rows)
+        if not rows:
+            return
+        same, params = same or {}, {}
+        arrays = [_array(f"c{i}", [row[i] for row in rows], _sql_type(table, column), params)
+                  for i, column in enumerate(columns)]
+        params.update({f"s{i}": value for i, value in enumerate(same.values())})
+        names = ", ".join(f"c{i}" for i in range(len(columns)))
+        values = ", ".join([*(f"v.c{i}" for i in range(len(columns))), *(f"%(s{i})s" for i in range(len(same)))])
+        sets = ", ".join(f"{column} = t.{column} + excluded.{column}" for column in adding)
+        self.raw.execute(
+            f"INSERT INTO {table} AS t ({', '.join([*columns, *same])}) SELECT {values} "
+            f"FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS v({names}, n) ORDER BY v.n "
+            f"ON CONFLICT ({', '.join(key)}) WHERE {where} DO UPDATE SET {sets}", params)
+
     def add_amounts(self, table: str, amounts: dict, moves, same=None, returning: str = "id") -> dict:
         if not amounts:
             return {}

@@ -133,6 +133,11 @@ class SQLiteWriter(BaseWriter):
     def insert_new(self, table: str, columns, rows, unique: str, same=None) -> None:
         self._insert_values(table, columns, rows, same or {}, tail=f" ON CONFLICT ({unique}) DO NOTHING")
 
+    def insert_or_add(self, table: str, columns, rows, key, where: str, adding, same=None) -> None:
+        sets = ", ".join(f"{column} = {column} + excluded.{column}" for column in adding)
+        self._insert_values(table, columns, rows, same or {},
+                            tail=f" ON CONFLICT ({', '.join(key)}) WHERE {where} DO UPDATE SET {sets}")
+
     def _insert_values(self, table: str, columns, rows, same: dict, tail: str = "") -> None:
         constants = tuple(sqlite_value(value) for value in same.values())
         self._insert(table, (*columns, *same), (tuple(map(sqlite_value, row)) + constants for row in rows),
