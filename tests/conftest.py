@@ -57,8 +57,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _truncate_all(engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    names = [t.name for t in Base.metadata.sorted_tables]
     with engine.begin() as conn:
+        # The scheduler's job store is APScheduler's own table, outside the models: a test that started the
+        # scheduler leaves its jobs there, and the next test on this database would find them.
+        if conn.execute(text("SELECT to_regclass('apscheduler_jobs')")).scalar() is not None:
+            names.append("apscheduler_jobs")
+        tables = ", ".join(f'"{name}"' for name in names)
         # A connection a test leaked inside a transaction would block TRUNCATE forever.
         conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

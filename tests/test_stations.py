@@ -51,7 +51,8 @@ def test_workers_manage_stations_of_their_communities_only(client, session, work
     assert moved.status_code == 422
     renamed = client.patch(f"/api/v1/stations/{station['id']}", json={"name": "大桥再生资源站"}, headers=headers)
     assert renamed.get_json()["name"] == "大桥再生资源站"
-    verbs = session.scalars(select(AuditLog.verb).where(AuditLog.target_type == "station")).all()
+    verbs = session.scalars(select(AuditLog.verb).where(AuditLog.target_type == "station")
+                          .order_by(AuditLog.id)).all()
     assert verbs == ["station.create", "station.create", "station.update"]
 
 
