@@ -82,9 +82,10 @@ class BulkWriter(Protocol):
                same: Optional[Mapping[str, object]] = None) -> None:
         """Store the rows."""
 
-    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Sequence], unique: str,
+    def insert_new(self, table: str, columns: Sequence[str], rows: Iterable[Sequence], unique: Sequence[str],
                    same: Optional[Mapping[str, object]] = None) -> None:
-        """Store the rows whose ``unique`` column holds a value not stored yet; skip the others."""
+        """Store the rows whose values in the ``unique`` columns (a unique index's) are not stored yet; skip the
+        others."""
 
     def insert_or_add(self, table: str, columns: Sequence[str], rows: Iterable[Sequence], key: Sequence[str],
                       where: str, adding: Sequence[str], same: Optional[Mapping[str, object]] = None) -> None:
@@ -101,6 +102,12 @@ class BulkWriter(Protocol):
         ``amounts`` maps a row's id to an object with the named amounts as attributes;
         ``same`` columns are set on every row. Returns {id: the ``returning`` column after}.
         """
+
+
+def key_columns(unique) -> list:
+    """The columns of a ``BulkWriter.insert_new`` key: a name or a sequence of names."""
+    return [unique] if isinstance(unique, str) else list(unique)
+
 
 class ReadStatement:
     """A SELECT that changes nothing, built once with Core and run with as little as possible around it.
@@ -274,9 +281,9 @@ class SessionWriter:
     def insert(self, table: str, columns, rows, same=None) -> None:
         self._execute(self._insert(table), columns, rows, same)
 
-    def insert_new(self, table: str, columns, rows, unique: str, same=None) -> None:
+    def insert_new(self, table: str, columns, rows, unique, same=None) -> None:
         statement = self._insert(table, dialect=self.session.get_bind().dialect.name)
-        self._execute(statement.on_conflict_do_nothing(index_elements=[unique]), columns, rows, same)
+        self._execute(statement.on_conflict_do_nothing(index_elements=key_columns(unique)), columns, rows, same)
 
     def insert_or_add(self, table: str, columns, rows, key, where: str, adding, same=None) -> None:
         from sqlalchemy import text

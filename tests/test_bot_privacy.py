@@ -5,11 +5,16 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.outbound import deliver_outbox
+from bot.outbound.templates import OFFLINE_TEMPLATES, load_templates
 from carbon_credit.models import Account, Notification, Resident
 from carbon_credit.outreach.notifications import enqueue_notification
 
 from .campaign_support import install_rules, weigh_in
 from .factories import FIXED_NOW, auth_header, make_community, make_resident
+from .ingest_helpers import NOW, ingest, resident_with_card, setup_rules, trip, write_file
+from .outbound_support import TEMPLATE_SEND, add_api, add_stable_token, db_client
+from .outbound_support import rsps  # noqa: F401  (fixture)
 
 
 def _member(session):
@@ -64,3 +69,24 @@ def test_erasure_unlinks_for_good_and_keeps_the_totals(client, session, resident
     # The token no longer opens anything.
     assert client.get("/api/v1/me/export", headers=auth_header(token)).status_code == 401
     assert client.delete("/api/v1/me", headers=auth_header(token)).status_code == 401
+
+
+def test_export_lists_a_days_digest_with_what_it_said(client, session, engine, resident_token, rsps, tmp_path):
+    setup_rules(session)
+    resident = resident_with_card(session, "310000000001")
+    summary = ingest(session, write_file(tmp_path, [trip("t1", "310000000001", "bus", 8)]))
+    pending = client.get("/api/v1/me/export", headers=auth_header(resident_token(resident))).get_json()
+    told = {"action_type": "bus_ride", "action_types": ["bus_ride"], "points": summary.points,
+            "grams": summary.grams, "trips": 1, "balance": None, "occurred_at": "2026-06-05"}
+    assert [(n["kind"], n["status"], n["payload"], n["sent"]) for n in pending["notifications"]] == [
+        ("credit", "pending", told, None)]
+    add_stable_token(rsps)
+    add_api(rsps, TEMPLATE_SEND, "template_send_ok")
+    session.rollback()
+    assert deliver_outbox(session, db_client(engine), NOW, limit=10, max_attempts=3, base_delay=60,
+                          templates=load_templates(OFFLINE_TEMPLATES)).sent == 1
+    sent = client.get("/api/v1/me/export", headers=auth_header(resident_token(resident))).get_json()
+    [note] = sent["notifications"]
+    assert (note["status"], note["payload"]) == ("sent", told)
+    assert note["sent"] == {"thing1": "公交出行", "character_string2": str(summary.points), "time3": "2026-06-05",
+                            "character_string4": str(summary.points)}

@@ -41,3 +41,21 @@ def test_an_admin_reads_each_kind_of_send_and_a_worker_is_refused(client, sessio
     assert "K7QM-2XPA-9RTD" not in templates and "**********9RTD" in templates
     assert "垃圾分类周开始啦" in client.get("/console/sends?tab=mass").get_data(as_text=True)
     assert "station:1" in client.get("/console/sends?tab=qrcodes").get_data(as_text=True)
+
+
+def test_a_days_digest_shows_what_it_said(client, session):
+    """A digest keeps no payload: the record shows the keyword values it was sent with."""
+    make_staff(session, "admin", "admin")
+    resident = make_resident(session)
+    now = utcnow()
+    digest = Notification(resident_id=resident.id, kind="credit", digest_day=now.date(), status="sent",
+                          next_attempt_at=now, created_at=now, sent_at=now)
+    session.add(digest)
+    session.flush()
+    session.add(TemplateSend(notification_id=digest.id, msg_id=1003, openid=resident.openid, template_id="TPL_DAY",
+                             data={"thing1": {"value": "公交出行、地铁出行"}, "character_string4": {"value": "1520"}},
+                             sent_at=now))
+    session.commit()
+    sign_in(client, "admin")
+    templates = client.get("/console/sends?tab=templates").get_data(as_text=True)
+    assert "TPL_DAY" in templates and "thing1：公交出行、地铁出行" in templates and "character_string4：1520" in templates

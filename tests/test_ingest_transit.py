@@ -5,13 +5,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from carbon_credit.actions.record import ActionInput, record_action
 from carbon_credit.ingest import StopAfterBatches
 from carbon_credit.ledger.points import earn_lot_mismatches, ledger_is_consistent
 from carbon_credit.models import Account, Credit, GreenAction, LedgerEntry, Notification, TraceForm
 from carbon_credit.models.cards import IngestRun
+from carbon_credit.outreach.notifications import digest_payloads
 from carbon_credit.rules.explain import explain_credit
 from carbon_credit.rules.versions import compiled_in_force
 
@@ -160,15 +161,67 @@ def test_a_run_that_fails_midway_resumes_without_loss_or_doubles(session, rules,
         assert handle.read().count("unknown_mode") == 1
 
 
-def test_one_credit_digest_per_resident_and_day(session, rules, tmp_path):
-    resident = resident_with_card(session, CARD_A)
-    rows = [trip("t1", CARD_A, "bus", 8), trip("t2", CARD_A, "bus", 9), trip("t3", CARD_A, "bus", 10)]
-    ingest(session, write_file(tmp_path, rows), batch_size=2)
+def _told(session, resident) -> list:
+    """What each of the resident's digests says if it is sent now."""
     session.rollback()
-    notes = session.execute(select(Notification).where(Notification.resident_id == resident.id)).scalars().all()
-    assert len(notes) == 1 and notes[0].kind == "credit"
-    assert notes[0].dedupe_key == f"transit:{DAY.date().isoformat()}:{resident.id}"
-    assert notes[0].payload["points"] > 0
+    notes = session.execute(select(Notification).where(Notification.resident_id == resident.id)
+                            .order_by(Notification.id)).scalars().all()
+    payloads = digest_payloads(session, notes)
+    return [payloads[note.id] for note in notes]
+
+
+def test_one_credit_digest_per_resident_and_day_tells_every_trip_of_the_day(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    rows = [trip("t1", CARD_A, "bus", 8), trip("t2", CARD_A, "metro", 9, distance="6"), trip("t3", CARD_A, "bus", 10)]
+    ingest(session, write_file(tmp_path, rows), batch_size=2)  # two batches: the second one's trips are told too
+    session.rollback()
+    note = session.execute(select(Notification).where(Notification.resident_id == resident.id)).scalar_one()
+    assert (note.kind, note.digest_day, note.status) == ("credit", DAY.date(), "pending")
+    assert (note.payload, note.dedupe_key, note.last_error) == (None, None, None)  # nothing more is stored
+    credits = credits_of(session, resident)
+    assert _told(session, resident) == [{
+        "action_type": "bus_ride", "action_types": ["bus_ride", "metro_ride"], "trips": 3,
+        "points": sum(c.points for c in credits), "grams": sum(c.grams for c in credits),
+        "balance": balance_of(session, resident), "occurred_at": DAY.date().isoformat()}]
+
+
+def test_later_files_of_a_day_add_to_its_pending_digest_and_never_queue_a_second(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 8)], name="morning.csv"))
+    ingest(session, write_file(tmp_path, [trip("t2", CARD_A, "metro", 18, distance="6")], name="evening.csv"))
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 8)], name="morning-again.csv"))
+    [told] = _told(session, resident)
+    assert (told["trips"], told["action_types"]) == (2, ["bus_ride", "metro_ride"])
+    assert told["points"] == sum(c.points for c in credits_of(session, resident)) == balance_of(session, resident)
+    # Once it went out, the day's later trips are credited but queue nothing more: one message per day.
+    session.execute(update(Notification).values(status="sent", sent_at=NOW))
+    session.commit()
+    summary = ingest(session, write_file(tmp_path, [trip("t3", CARD_A, "bike", 20)], name="late.csv"))
+    assert summary.credited == 1
+    session.rollback()
+    assert session.execute(select(func.count(Notification.id))).scalar_one() == 1
+
+
+def test_a_digest_tells_only_the_trips_of_the_operators_files(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    record_action(session, ActionInput(resident_id=resident.id, action_type="bus_ride", quantity=Decimal(5),
+                                       unit="km", occurred_at=DAY + timedelta(hours=7), source="partner_feed",
+                                       evidence="partner", idem_scope="partner:9", external_id="e1"), NOW)
+    session.commit()
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "metro", 8, distance="6")]))
+    filed = session.execute(select(Credit).join(GreenAction, GreenAction.id == Credit.action_id)
+                            .where(GreenAction.external_id == "t1")).scalar_one()
+    [told] = _told(session, resident)
+    assert (told["trips"], told["action_types"], told["points"]) == (1, ["metro_ride"], filed.points)
+    assert told["balance"] == balance_of(session, resident) > filed.points  # the balance is the whole of it
+
+
+def test_a_digest_whose_day_earns_nothing_any_more_has_nothing_to_tell(session, rules, tmp_path):
+    resident = resident_with_card(session, CARD_A)
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 8)]))
+    session.execute(update(Credit).values(status="capped", points=0, grams=0))
+    session.commit()
+    assert _told(session, resident) == [None]
 
 
 def test_a_resident_without_wechat_is_credited_but_gets_no_digest(session, rules, tmp_path):
@@ -243,24 +296,17 @@ def test_queued_digests_remember_each_resident_and_day_once():
     assert queued.first(7, tomorrow) and not queued.first(7, tomorrow) and not queued.first(8, today)
 
 
-def test_digest_payloads_are_the_json_of_their_figures():
-    import json
+def test_a_day_digest_names_its_types_in_the_order_the_trips_first_took_them():
     from datetime import date
 
-    from carbon_credit.outreach.notifications import DayDigest, digest_json
+    from carbon_credit.outreach.notifications import DayDigest
 
-    first, second = DayDigest(7, date(2026, 11, 23), 70), DayDigest(8, date(2026, 11, 24), 80)
+    digest = DayDigest(date(2026, 11, 23))
     for action_type, points, grams in (("bus_ride", 100, 3000), ("metro_ride", 15, 380), ("bus_ride", 5, 20)):
-        first.add(action_type, points, grams)
-    second.add("bike_ride", 5, 6)
-    assert [digest_json(first, 1500), digest_json(second, None)] == [
-        json.dumps(first.payload(1500)), json.dumps(second.payload(None))]
-    assert [json.loads(digest_json(first, 1500)), json.loads(digest_json(second, None))] == [
-        {"action_type": "bus_ride", "action_types": ["bus_ride", "metro_ride"], "points": 120, "grams": 3400,
-         "trips": 3, "balance": 1500, "occurred_at": "2026-11-23"},
-        {"action_type": "bike_ride", "action_types": ["bike_ride"], "points": 5, "grams": 6, "trips": 1,
-         "balance": None, "occurred_at": "2026-11-24"}]
-    assert [first.dedupe_key, second.dedupe_key] == ["transit:2026-11-23:7", "transit:2026-11-24:8"]
+        digest.add(action_type, points, grams)
+    assert digest.payload(1500) == {
+        "action_type": "bus_ride", "action_types": ["bus_ride", "metro_ride"], "points": 120, "grams": 3400,
+        "trips": 3, "balance": 1500, "occurred_at": "2026-11-23"}
 
 
 def test_a_cards_trips_are_capped_in_time_order_whatever_order_the_file_lists_them(session, rules, tmp_path):

@@ -1,6 +1,7 @@
 """`flask db upgrade` on an empty database builds exactly the schema the models declare."""
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import bindparam, create_engine, inspect, text
+from sqlalchemy import bindparam, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from api import create_app
@@ -187,4 +188,59 @@ def test_the_migration_folds_per_credit_earn_lots_into_one_per_account_and_expir
         assert others == 4  # the expiries, the spend and the adjustment are untouched
         assert ledger_is_consistent(session, 1) and ledger_is_consistent(session, 2)
         assert "credit_id" not in {c["name"] for c in inspect(engine).get_columns("ledger_entries")}
+
+
+def _notifications(engine) -> list:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT dedupe_key, payload, last_error FROM notifications ORDER BY id")).all()
+    return [(key, json.loads(payload) if isinstance(payload, str) else payload, error) for key, payload, error in rows]
+
+
+def test_digests_keep_their_day_through_the_upgrade_and_their_message_through_the_downgrade(empty_url, tmp_path):
+    """Digests queued with their message keep it and their one-per-day key; a downgrade writes built ones out."""
+    from sqlalchemy.orm import Session
+
+    from api.config import configure_sqlite_engine
+    from carbon_credit.models import Notification
+    from carbon_credit.outreach.notifications import digest_payloads
+
+    from .factories import make_resident
+    from .ingest_helpers import DAY, NOW, ingest, resident_with_card, trip, write_file
+
+    before = "d5a1c7e9b2f4"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
+    engine = create_engine(empty_url)
+    configure_sqlite_engine(engine)
+    with app.app_context():
+        upgrade(revision=before)
+    with Session(engine) as session:
+        queued, other = resident_with_card(session, "310000000001"), make_resident(session)
+        session.commit()
+        ids = (queued.id, other.id)
+    day = DAY.date().isoformat()
+    old = {"action_type": "bus_ride", "points": 7, "grams": 300, "balance": 7, "occurred_at": day,
+           "action_types": ["bus_ride"], "trips": 1}
+    with engine.begin() as conn:
+        for resident_id, kind, key, payload in ((ids[0], "credit", f"transit:{day}:{ids[0]}", old),
+                                                (ids[1], "credit", "credit:41", {"points": 2})):
+            conn.execute(text("INSERT INTO notifications (resident_id, kind, payload, dedupe_key, status, attempts, "
+                              "next_attempt_at, last_error, created_at) VALUES (:r, :k, :p, :key, 'pending', 0, :t, "
+                              "'', :t)"), {"r": resident_id, "k": kind, "p": json.dumps(payload), "key": key, "t": NOW})
+    with app.app_context():
+        upgrade()
+    assert _notifications(engine) == [(None, old, ""), ("credit:41", {"points": 2}, "")]
+    with Session(engine) as session:
+        first = session.scalar(select(Notification).where(Notification.resident_id == ids[0]))
+        assert first.digest_day == DAY.date() and digest_payloads(session, [first]) == {}  # sent as it was queued
+        fresh = resident_with_card(session, "310000000002")
+        ingest(session, write_file(tmp_path, [trip("t1", "310000000001", "bus", 8), trip("t2", "310000000002", "bus", 9)]))
+        notes = session.scalars(select(Notification).order_by(Notification.id)).all()
+        assert [(n.resident_id, n.digest_day) for n in notes] == [(ids[0], DAY.date()), (ids[1], None),
+                                                                  (fresh.id, DAY.date())]  # one digest per day
+        built = digest_payloads(session, notes)[notes[2].id]
+        assert built["points"] > 0
+    with app.app_context():
+        downgrade(revision=before)
+    assert _notifications(engine) == [(f"transit:{day}:{ids[0]}", old, ""), ("credit:41", {"points": 2}, ""),
+                                      (f"transit:{day}:{fresh.id}", built, "")]
     engine.dispose()

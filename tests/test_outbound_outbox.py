@@ -5,16 +5,19 @@ import itertools
 import threading
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from requests import ConnectionError as RequestsConnectionError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.outbound import deliver_outbox, deliver_outbox_job, record_template_result
 from bot.outbound.templates import load_templates
-from carbon_credit.models import Notification, TemplateRefusal, TemplateSend
+from carbon_credit.actions.record import ActionInput, record_action
+from carbon_credit.models import Account, Credit, Notification, TemplateRefusal, TemplateSend
 from carbon_credit.outreach.notifications import enqueue_notification, skip_pending_notifications
+from carbon_credit.residents.accounts import unfollow_resident
 
 from .factories import FIXED_NOW, make_resident
 from .ingest_helpers import NOW as FILE_READ_AT
@@ -100,6 +103,82 @@ def test_the_nightly_transit_digest_names_every_action_type_of_the_day_in_chines
     assert sent["touser"] == resident.openid
     assert sent["data"] == {"thing1": {"value": "公交出行、地铁出行"}, "character_string2": {"value": str(summary.points)},
                             "time3": {"value": "2026-06-05"}, "character_string4": {"value": str(summary.points)}}
+
+
+def test_a_digest_says_the_balance_when_it_is_sent_and_the_send_keeps_what_it_said(session, engine, rsps, tmp_path):
+    setup_rules(session)
+    resident = resident_with_card(session, "310000000001")
+    summary = ingest(session, write_file(tmp_path, [trip("t1", "310000000001", "bus", 8, distance="3")]))
+    record_action(session, ActionInput(resident_id=resident.id, action_type="metro_ride", quantity=Decimal(12),
+                                       unit="km", occurred_at=FILE_READ_AT, source="partner_feed", evidence="partner",
+                                       idem_scope="partner:1", external_id="after-the-file"), FILE_READ_AT)
+    session.commit()
+    balance = session.scalar(select(Account.balance).where(Account.resident_id == resident.id))
+    session.rollback()  # the outbox opens its own snapshot
+    assert balance > summary.points
+    add_stable_token(rsps)
+    add_api(rsps, TEMPLATE_SEND, "template_send_ok")
+    assert _deliver(session, engine, now=FILE_READ_AT).sent == 1
+    sent = body_of(calls_to(rsps, TEMPLATE_SEND)[0])["data"]
+    assert sent == {"thing1": {"value": "公交出行"}, "character_string2": {"value": str(summary.points)},
+                    "time3": {"value": "2026-06-05"}, "character_string4": {"value": str(balance)}}
+    session.expire_all()
+    note = session.scalar(select(Notification).where(Notification.digest_day.is_not(None)))
+    assert (note.status, note.payload) == ("sent", None)
+    assert session.scalar(select(TemplateSend.data).where(TemplateSend.notification_id == note.id)) == sent
+
+
+def test_an_unfollowed_residents_digest_is_never_sent(session, engine, rsps, tmp_path):
+    setup_rules(session)
+    resident = resident_with_card(session, "310000000001")
+    ingest(session, write_file(tmp_path, [trip("t1", "310000000001", "bus", 8)]))
+    unfollow_resident(session, resident.openid, FILE_READ_AT, hash_key="test-openid-key")
+    session.commit()
+    add_stable_token(rsps)
+    assert _deliver(session, engine, now=FILE_READ_AT).sent == 0
+    assert calls_to(rsps, TEMPLATE_SEND) == []
+    note = session.scalar(select(Notification))
+    assert (note.status, note.last_error) == ("skipped", "resident unfollowed; pushes stopped")
+
+
+def test_a_digest_whose_day_earns_nothing_any_more_is_skipped_with_the_reason(session, engine, rsps, tmp_path):
+    setup_rules(session)
+    resident_with_card(session, "310000000001")
+    ingest(session, write_file(tmp_path, [trip("t1", "310000000001", "bus", 8)]))
+    session.execute(update(Credit).values(status="capped", points=0, grams=0))
+    session.commit()
+    add_stable_token(rsps)
+    assert _deliver(session, engine, now=FILE_READ_AT).skipped == 1
+    assert calls_to(rsps, TEMPLATE_SEND) == []
+    note = _reload(session, session.scalar(select(Notification)))
+    assert note.status == "skipped" and note.last_error == "no credited points on 2026-06-05 any more; nothing to tell"
+
+
+def test_a_digest_queued_with_its_payload_is_sent_as_it_was_queued(session, engine, rsps):
+    """Digests queued before they were built at sending time keep their payload (the migration keeps them)."""
+    resident = make_resident(session, "o-old-digest")
+    session.add(Notification(resident_id=resident.id, kind="credit", digest_day=FILE_READ_AT.date(),
+                             payload={"action_type": "bus_ride", "action_types": ["bus_ride"], "points": 7,
+                                      "grams": 300, "balance": 70, "occurred_at": "2026-06-05", "trips": 1},
+                             status="pending", attempts=0, next_attempt_at=NOW, created_at=NOW))
+    session.commit()
+    add_stable_token(rsps)
+    add_api(rsps, TEMPLATE_SEND, "template_send_ok")
+    assert _deliver(session, engine).sent == 1
+    assert body_of(calls_to(rsps, TEMPLATE_SEND)[0])["data"] == {
+        "thing1": {"value": "bus_ride"}, "character_string2": {"value": "7"}, "time3": {"value": "2026-06-05"},
+        "character_string4": {"value": "70"}}
+
+
+def test_messages_queued_one_at_a_time_stay_once_per_key_and_several_per_resident(session):
+    resident = make_resident(session)
+    first = _queue(session, resident, key="credit:1")
+    assert _queue(session, resident, key="credit:1").id == first.id
+    _queue(session, resident, "review_result", {"approved": True}, key="review:1")
+    session.expire_all()
+    rows = session.execute(select(Notification.dedupe_key, Notification.digest_day, Notification.last_error)
+                           .order_by(Notification.id)).all()
+    assert rows == [("credit:1", None, None), ("review:1", None, None)]
 
 
 def test_field_values_are_cut_to_twenty_characters(session, engine, rsps):

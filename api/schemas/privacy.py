@@ -56,7 +56,11 @@ class ExportLedgerSchema(ma.Schema):
 
 class ExportNotificationSchema(ma.Schema):
     kind = ma.fields.String()
-    payload = ma.fields.Dict()
+    payload = ma.fields.Dict(allow_none=True, metadata={
+        "description": "What the message is about; for the daily digest of transit trips, the day's credits as they "
+                       "stand now (its balance is the one it was sent with, in sent)"})
+    sent = ma.fields.Dict(allow_none=True, metadata={
+        "description": "What the message said, once sent: the template's keyword values"})
     status = ma.fields.String()
     created_at = ma.fields.AwareDateTime()
     sent_at = ma.fields.AwareDateTime(allow_none=True)

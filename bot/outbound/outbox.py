@@ -7,6 +7,9 @@ WeChat is then called with no transaction open, and each result is committed
 on its own. A deliverer that dies mid-send leaves the row to be retried once
 the lease ends. A message sent is recorded with what it said (template,
 keyword values, page) and whether the offline client only recorded it.
+
+A digest of the bulk ingest (a resident's trips of one day) holds no payload:
+it is built as the row is claimed, from the day's credits and the balance then.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException
 
 from carbon_credit.models import ActionType, Notification, Resident, TemplateRefusal, TemplateSend
+from carbon_credit.outreach.notifications import digest_payloads, is_digest
 
 from .client import describe_error
 from .offline import is_offline
@@ -79,6 +83,13 @@ class _ClaimContext:
     refusals: set
     templates: dict
     action_names: dict = field(default_factory=dict)
+    digests: dict = field(default_factory=dict)  # notification id -> what a digest says now (None: nothing)
+
+    def payload(self, note: Notification) -> dict:
+        """What the message says: its own payload, or for a digest the one built for this claim."""
+        if is_digest(note):
+            return self.digests.get(note.id) or {}
+        return note.payload or {}
 
 
 def deliver_outbox(session, client, now: datetime, *, limit: int, max_attempts: int, base_delay: int,
@@ -131,10 +142,11 @@ def _claim_context(session, notes, templates) -> _ClaimContext:
     residents = {r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
     refusals = {(rid, kind) for rid, kind in session.execute(
         select(TemplateRefusal.resident_id, TemplateRefusal.kind).where(TemplateRefusal.resident_id.in_(resident_ids)))}
-    codes = {code for n in notes if isinstance(n.payload, dict) for code in action_codes(n.payload)}
-    names = {code: name for code, name in session.execute(
+    context = _ClaimContext(residents, refusals, templates, digests=digest_payloads(session, notes))
+    codes = {code for n in notes for code in action_codes(context.payload(n))}
+    context.action_names = {code: name for code, name in session.execute(
         select(ActionType.code, ActionType.name).where(ActionType.code.in_(codes)))}
-    return _ClaimContext(residents, refusals, templates, names)
+    return context
 
 
 def _skip_reason(note: Notification, context: _ClaimContext) -> str:
@@ -146,6 +158,8 @@ def _skip_reason(note: Notification, context: _ClaimContext) -> str:
         return f"resident refused {note.kind} messages (43101)"
     if note.kind not in context.templates:
         return f"no template configured for kind {note.kind!r} (set WECHAT_TEMPLATES)"
+    if is_digest(note) and context.digests.get(note.id) is None:
+        return f"no credited points on {note.digest_day.isoformat()} any more; nothing to tell"
     return ""
 
 
@@ -154,7 +168,7 @@ def _lease(note: Notification, context: _ClaimContext, now: datetime) -> _Job:
     note.attempts += 1
     note.next_attempt_at = now + LEASE
     return _Job(note.id, note.resident_id, note.kind, context.residents[note.resident_id].openid, spec.template_id,
-                render_data(spec, note.payload or {}, context.action_names), spec.url, note.attempts,
+                render_data(spec, context.payload(note), context.action_names), spec.url, note.attempts,
                 note.next_attempt_at)
 
 
@@ -189,7 +203,7 @@ def _record(session, job: _Job, result: _Result, policy: _Policy) -> None:
         session.rollback()  # the lease ran out and another deliverer took the row over
         return
     RECORDERS[result.outcome](session, note, job, result, policy)
-    note.last_error = result.error[:256]
+    note.last_error = result.error[:256] or None
     session.commit()
 
 

@@ -15,7 +15,7 @@ from typing import Optional
 
 from carbon_credit.residents.cards import card_hash
 from carbon_credit.ledger.points import BalanceMove, EarnLot, add_earn_lots, earns, move_balances
-from carbon_credit.outreach.notifications import DayDigest, queue_digests
+from carbon_credit.outreach.notifications import queue_digests
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules.usage import usage_window
 from carbon_credit.ingest.counts import IngestCounts
@@ -58,7 +58,7 @@ class Batch:
     reachable: set = field(default_factory=set)  # residents a notification can reach (they follow the account)
     statuses: Counter = field(default_factory=Counter)
     moves: dict = field(default_factory=dict)  # account -> BalanceMove of the batch
-    digests: dict = field(default_factory=dict)  # (resident, local day) -> DayDigest
+    digests: dict = field(default_factory=dict)  # (resident, local day) -> points the batch credited that day
 
     def credit(self, m: Matched) -> Credited:
         """Credit one trip and add it to the batch's totals (so no second pass over the batch is needed)."""
@@ -70,10 +70,8 @@ class Batch:
                 move = self.moves[m.account_id] = BalanceMove()
             move.points += credited.points
             move.grams += credited.grams
-            digest = self.digests.get((m.resident_id, m.day))
-            if digest is None:
-                digest = self.digests[(m.resident_id, m.day)] = DayDigest(m.resident_id, m.day, m.account_id)
-            digest.add(m.trip.action_type, credited.points, credited.grams)
+            key = (m.resident_id, m.day)
+            self.digests[key] = self.digests.get(key, 0) + credited.points
         return credited
 
 
@@ -98,9 +96,10 @@ class QueuedDigests:
     """The (resident, local day) digests a run has queued already: one bit per resident and day.
 
     A resident's trips fall into many batches; only the first batch queues the
-    day's digest (the dedupe key would refuse the others), so later batches do
-    not send rows the database would only throw away. A bitmap keeps this to a
-    few hundred kilobytes per day even for millions of residents.
+    day's digest (the (resident, day) key would refuse the others, and the one
+    digest tells every trip of the day stored by the time it is sent), so later
+    batches do not send rows the database would only throw away. A bitmap keeps
+    this to a few hundred kilobytes per day even for millions of residents.
     """
 
     def __init__(self):
@@ -199,12 +198,11 @@ def _assign_ids(writer, batch: Batch) -> None:
 
 
 def _move_balances(writer, batch: Batch, counts: IngestCounts, queued: QueuedDigests) -> None:
-    """One set-based balance update, then one digest per resident and local day (the first batch's)."""
-    balances = move_balances(writer, batch.moves, now=batch.now)
+    """One set-based balance update, then a digest per resident and local day the run has not queued yet."""
+    move_balances(writer, batch.moves, now=batch.now)
     reachable = batch.reachable
-    queue_digests(writer, [d for d in batch.digests.values()
-                           if d.points > 0 and d.resident_id in reachable and queued.first(d.resident_id, d.day)],
-                  balances, batch.now)
+    queue_digests(writer, [(resident_id, day) for (resident_id, day), points in batch.digests.items()
+                           if points > 0 and resident_id in reachable and queued.first(resident_id, day)], batch.now)
     counts.credited, counts.capped = batch.statuses["credited"], batch.statuses["capped"]
     counts.points = sum(move.points for move in batch.moves.values())
     counts.grams = sum(move.grams for move in batch.moves.values())

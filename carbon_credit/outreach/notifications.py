@@ -1,31 +1,35 @@
 """Queueing notifications to residents; the bot's outbox job delivers them.
 
-Queueing is idempotent by ``dedupe_key`` so a job run twice queues once. One
-notification at a time (``enqueue_notification``) or many at once
-(``queue_digests``, the bulk ingest's nightly digest per resident and day):
-the same columns, the same payload of a credit.
+One notification at a time (``enqueue_notification``) carries what it says and
+is queued once per ``dedupe_key``, so a job run twice queues once. The bulk
+ingest queues many at once (``queue_digests``): a "credit" digest per resident
+and local day, once per resident and day, holding no more than that day. What a
+digest says is built when it is sent (``digest_payloads``), from the day's
+credited trips stored by then and the balance at that moment; the template
+send records what it said.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Iterable, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from carbon_credit.db import BulkWriter
-from carbon_credit.models import Notification, Resident
+from carbon_credit.models import Account, Credit, GreenAction, IngestRun, Notification, Resident
 
-# The columns of a digest written set-based; ``pending_fields`` gives the rest.
-DIGEST_COLUMNS = ("resident_id", "kind", "payload", "dedupe_key")
+# A digest's columns written set-based, and its unique key: one per resident and local day.
+DIGEST_COLUMNS = ("resident_id", "digest_day")
+DIGEST_KEY = ("resident_id", "digest_day")
+# Look-ups of digests' credits: residents or days per statement (well below any database's parameter limit).
+LOOKUP_CHUNK = 400
 
 
 def pending_fields(now: datetime) -> dict:
-    """What a newly queued notification holds besides its resident, kind, payload and key."""
-    return {"status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now}
+    """What a newly queued notification holds besides its resident, kind and payload or key (its error: none)."""
+    return {"status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
 
 
 def credit_payload(action_type: str, points: int, grams: int, balance: Optional[int], occurred_at: str) -> dict:
@@ -50,13 +54,22 @@ def enqueue_notification(session, resident_id: int, kind: str, payload: dict, no
     return note
 
 
+def queue_digests(writer: BulkWriter, days: Iterable[tuple[int, date]], now: datetime) -> None:
+    """Queue a "credit" digest per (resident id, local day), once: a day queued already is skipped.
+
+    For residents the caller knows to take messages (active, following the
+    official account). A day queued by an earlier batch or run keeps its one
+    digest, which tells the trips stored by the time it is sent.
+    """
+    writer.insert_new("notifications", DIGEST_COLUMNS, days, unique=DIGEST_KEY,
+                      same={"kind": "credit", **pending_fields(now)})
+
+
 @dataclass(slots=True)
 class DayDigest:
     """One resident's credited trips of one local day, told in one "credit" message."""
 
-    resident_id: int
     day: date
-    account_id: int
     points: int = 0
     grams: int = 0
     trips: int = 0
@@ -69,39 +82,72 @@ class DayDigest:
         if action_type not in self.action_types:
             self.action_types.append(action_type)
 
-    @property
-    def dedupe_key(self) -> str:
-        return f"transit:{self.day.isoformat()}:{self.resident_id}"
-
     def payload(self, balance: Optional[int]) -> dict:
         """A credit's payload for the day: the first type as its ``action_type``, all of them in ``action_types``."""
         return {**credit_payload(self.action_types[0], self.points, self.grams, balance, self.day.isoformat()),
                 "action_types": list(self.action_types), "trips": self.trips}
 
 
-@lru_cache(maxsize=256)
-def _json_list(codes: tuple) -> str:
-    return json.dumps(list(codes))
+def is_digest(note: Notification) -> bool:
+    """A digest of the bulk ingest whose payload is built when it is sent (rows queued before keep theirs)."""
+    return note.payload is None and note.digest_day is not None
 
 
-def digest_json(digest: DayDigest, balance: Optional[int]) -> str:
-    """``json.dumps(digest.payload(balance))``, written directly: every value is a number, a date or a type code
-    (json.dumps per row was a tenth of a batch's own Python time). A test compares the two."""
-    codes = tuple(digest.action_types)
-    return (f'{{"action_type": {json.dumps(codes[0])}, "points": {digest.points}, '
-            f'"grams": {digest.grams}, "balance": {"null" if balance is None else balance}, '
-            f'"occurred_at": "{digest.day.isoformat()}", "action_types": {_json_list(codes)}, "trips": {digest.trips}}}')
+def _chunks(values: list):
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        yield values[start:start + LOOKUP_CHUNK]
 
 
-def queue_digests(writer: BulkWriter, digests: Iterable[DayDigest], balances: dict, now: datetime) -> None:
-    """Queue a "credit" message per digest (``balances``: account id -> balance after), once per key.
+def day_digests(session, wanted: set) -> dict:
+    """{(resident id, day): DayDigest} of the trips the bulk ingest credited to each, as stored now.
 
-    For residents the caller knows to take messages (active, following the
-    official account); a digest whose key is queued already is skipped.
+    A trip counts when its credit moved points or grams, as when it was credited
+    (the ledger's ``earns``); the trips of the operator's file are the actions
+    recorded under an ingest run's source, including those a card's binding
+    claimed later. Pairs with nothing credited are left out.
     """
-    writer.insert_new("notifications", DIGEST_COLUMNS, (
-        (d.resident_id, "credit", digest_json(d, balances.get(d.account_id)), d.dedupe_key) for d in digests),
-        unique="dedupe_key", same=pending_fields(now))
+    found: dict = {}
+    residents, days = sorted({r for r, _ in wanted}), sorted({d for _, d in wanted})
+    sources = select(IngestRun.source)
+    for resident_ids in _chunks(residents):
+        for some_days in _chunks(days):
+            rows = session.execute(
+                select(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.points, Credit.grams)
+                .join(GreenAction, GreenAction.id == Credit.action_id)
+                .where(Credit.resident_id.in_(resident_ids), Credit.local_day.in_(some_days),
+                       Credit.status == "credited", GreenAction.idem_scope.in_(sources))
+                .order_by(GreenAction.occurred_at, Credit.id))
+            for resident_id, day, action_type, points, grams in rows:
+                if (resident_id, day) not in wanted or not (points or grams):
+                    continue
+                digest = found.get((resident_id, day))
+                if digest is None:
+                    digest = found[(resident_id, day)] = DayDigest(day)
+                digest.add(action_type, points, grams)
+    return found
+
+
+def digest_payloads(session, notes: Iterable[Notification], *, with_balance: bool = True) -> dict:
+    """{notification id: what the digest says now} for the digests among ``notes``.
+
+    The balance is the resident's at this moment (None without ``with_balance``).
+    A digest whose day holds no points any more maps to None: it has nothing to tell.
+    """
+    digests = [note for note in notes if is_digest(note)]
+    if not digests:
+        return {}
+    figures = day_digests(session, {(note.resident_id, note.digest_day) for note in digests})
+    balances = {}
+    if with_balance:
+        for resident_ids in _chunks(sorted({note.resident_id for note in digests})):
+            balances.update(session.execute(select(Account.resident_id, Account.balance)
+                                            .where(Account.resident_id.in_(resident_ids))).all())
+    payloads = {}
+    for note in digests:
+        figure = figures.get((note.resident_id, note.digest_day))
+        told = figure is not None and figure.points > 0
+        payloads[note.id] = figure.payload(balances.get(note.resident_id)) if told else None
+    return payloads
 
 
 def skip_pending_notifications(session, resident_id: int, now: datetime) -> int:

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from carbon_credit.errors import NotFound
 from carbon_credit.models import Account, Credit, GreenAction, LedgerEntry, Notification, Resident
+from carbon_credit.models.wechat import TemplateSend
+from carbon_credit.outreach.notifications import digest_payloads
 
 
 def export_resident_data(session, resident_id: int, now: datetime) -> dict:
@@ -26,8 +28,7 @@ def export_resident_data(session, resident_id: int, now: datetime) -> dict:
         "account": account,
         "actions": _actions(session, resident_id),
         "ledger": _ledger(session, account.id) if account else [],
-        "notifications": list(session.scalars(select(Notification).where(Notification.resident_id == resident_id)
-                                              .order_by(Notification.created_at, Notification.id))),
+        "notifications": _notifications(session, resident_id),
     }
 
 
@@ -37,6 +38,30 @@ def _actions(session, resident_id: int) -> list[dict]:
         .where(GreenAction.resident_id == resident_id).order_by(GreenAction.occurred_at, GreenAction.id)
     ).all()
     return [{"action": action, "credit": credit} for action, credit in rows]
+
+
+def _notifications(session, resident_id: int) -> list[dict]:
+    """Each message with what it is about and, once sent, what it said (the template's keyword values).
+
+    A digest of a day's trips is about that day's credits as they stand now; the
+    balance it told is among the values it was sent with.
+    """
+    notes = list(session.scalars(select(Notification).where(Notification.resident_id == resident_id)
+                                 .order_by(Notification.created_at, Notification.id)))
+    built = digest_payloads(session, notes, with_balance=False)
+    sent = dict(session.execute(select(TemplateSend.notification_id, TemplateSend.data)
+                                .join(Notification, Notification.id == TemplateSend.notification_id)
+                                .where(Notification.resident_id == resident_id)).all())
+    return [{"kind": note.kind, "payload": built[note.id] if note.id in built else note.payload,
+             "sent": _said(sent.get(note.id)), "status": note.status, "created_at": note.created_at,
+             "sent_at": note.sent_at} for note in notes]
+
+
+def _said(data) -> dict | None:
+    """{keyword: value} of a template send's data ({keyword: {"value": …}}); None before it was sent."""
+    if not data:
+        return None
+    return {name: (item or {}).get("value") for name, item in data.items()}
 
 
 def _ledger(session, account_id: int) -> list[LedgerEntry]:

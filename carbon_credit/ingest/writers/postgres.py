@@ -9,7 +9,7 @@ from functools import lru_cache
 from sqlalchemy.dialects import postgresql
 
 from carbon_credit import models  # noqa: F401  (every table on the metadata, for the column types below)
-from carbon_credit.db import Base
+from carbon_credit.db import Base, key_columns
 from carbon_credit.rules.usage import CommittedUsage
 from carbon_credit.ingest.trips import attributes_json
 from carbon_credit.ingest.writers.common import (
@@ -215,7 +215,7 @@ class PostgresWriter(BaseWriter):
         tail = "".join("\t" + copy_value(value) for value in same.values()) + "\n"
         self.copy(table, (*columns, *same), ("\t".join(map(copy_value, row)) + tail for row in rows))
 
-    def insert_new(self, table: str, columns, rows, unique: str, same=None) -> None:
+    def insert_new(self, table: str, columns, rows, unique, same=None) -> None:
         rows = list(rows)
         if not rows:
             return
@@ -227,7 +227,8 @@ class PostgresWriter(BaseWriter):
         values = ", ".join([*(f"v.c{i}" for i in range(len(columns))), *(f"%(s{i})s" for i in range(len(same)))])
         self.raw.execute(
             f"INSERT INTO {table} ({', '.join([*columns, *same])}) SELECT {values} "
-            f"FROM unnest({', '.join(arrays)}) AS v({names}) ON CONFLICT ({unique}) DO NOTHING", params)
+            f"FROM unnest({', '.join(arrays)}) AS v({names}) "
+            f"ON CONFLICT ({', '.join(key_columns(unique))}) DO NOTHING", params)
 
     def insert_or_add(self, table: str, columns, rows, key, where: str, adding, same=None) -> None:
         """One INSERT … ON CONFLICT DO UPDATE over arrays of the rows, in the rows' order."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from carbon_credit.db import key_columns
 from carbon_credit.rules.usage import CommittedUsage
 from carbon_credit.ingest.trips import attributes_json
 from carbon_credit.ingest.writers.common import (
@@ -130,8 +131,9 @@ class SQLiteWriter(BaseWriter):
     def insert(self, table: str, columns, rows, same=None) -> None:
         self._insert_values(table, columns, rows, same or {})
 
-    def insert_new(self, table: str, columns, rows, unique: str, same=None) -> None:
-        self._insert_values(table, columns, rows, same or {}, tail=f" ON CONFLICT ({unique}) DO NOTHING")
+    def insert_new(self, table: str, columns, rows, unique, same=None) -> None:
+        self._insert_values(table, columns, rows, same or {},
+                            tail=f" ON CONFLICT ({', '.join(key_columns(unique))}) DO NOTHING")
 
     def insert_or_add(self, table: str, columns, rows, key, where: str, adding, same=None) -> None:
         sets = ", ".join(f"{column} = {column} + excluded.{column}" for column in adding)
