@@ -12,8 +12,9 @@ SERVICES_EXTENSION = "carbon_wechat"  # what other faces may ask of WeChat (see 
 
 
 def register(app) -> None:
-    """Attach the bot: the callback and its handler table, ``flask wechat``, jobs, the QR-code resource."""
-    from .callback import bp
+    """Attach the bot: the callback (pushes answered in front of Flask) and its handler table, ``flask wechat``,
+    jobs, the QR-code resource."""
+    from .callback import PushEndpoint, bp
     from .cli import wechat_cli
     from .handlers import EXTENSION as HANDLERS, build_handlers
     from .jobs import purge_answered_pushes_job
@@ -24,6 +25,7 @@ def register(app) -> None:
 
     app.extensions[HANDLERS] = build_handlers()
     app.register_blueprint(bp)
+    app.wsgi_app = PushEndpoint(app, app.wsgi_app)
     for command in (menu_command, qrcode_cli):
         wechat_cli.add_command(command)
     register_signer(app)

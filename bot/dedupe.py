@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -108,19 +109,16 @@ class DatabaseStore(NoStore):
 class RedisStore:
     """Claim first (SET NX EX), answer after the commit; a Redis outage only loses de-duplication."""
 
-    def __init__(self, client, ttl: int = REDIS_TTL_SECONDS):
-        self.client = client
-        self.ttl = ttl
+    def __init__(self, link: "RedisLink", ttl: int = REDIS_TTL_SECONDS):
+        self.link = link
+        self.ttl = str(ttl).encode()
 
     def begin(self, session, key: str, now: datetime) -> str | None:
         try:
-            if self.client.set(REDIS_PREFIX + key, PENDING, nx=True, ex=self.ttl):
-                return None
-            first = self.client.get(REDIS_PREFIX + key)
+            return self._claim(key, PENDING)
         except Exception:  # redis.RedisError and socket errors alike: answer the push anyway
             log.warning("wechat de-dup store unreachable; handling the push without it", exc_info=True)
             return None
-        return _first_answer(first)
 
     def finish(self, session, key: str, reply: str, now: datetime) -> None:
         pass
@@ -128,24 +126,27 @@ class RedisStore:
     def keep(self, session, key: str, reply: str, now: datetime) -> str | None:
         """One SET NX EX with the answer itself; on a retry, the answer kept first."""
         try:
-            if self.client.set(REDIS_PREFIX + key, reply, nx=True, ex=self.ttl):
-                return None
-            first = self.client.get(REDIS_PREFIX + key)
+            return self._claim(key, reply)
         except Exception:
             log.warning("wechat de-dup store unreachable; answering without it", exc_info=True)
             return None
-        return _first_answer(first)
+
+    def _claim(self, key: str, value: str) -> str | None:
+        """None when ``value`` is now kept under the key; otherwise what a retry sends instead."""
+        name = (REDIS_PREFIX + key).encode()
+        if self.link.command(b"SET", name, value.encode("utf-8"), b"NX", b"EX", self.ttl) is not None:
+            return None
+        return _first_answer(self.link.command(b"GET", name))
 
     def settle(self, key: str, reply: str) -> None:
-        self._quietly(lambda: self.client.set(REDIS_PREFIX + key, reply, xx=True, ex=self.ttl))
+        self._quietly(b"SET", (REDIS_PREFIX + key).encode(), reply.encode("utf-8"), b"XX", b"EX", self.ttl)
 
     def abandon(self, key: str) -> None:
-        self._quietly(lambda: self.client.delete(REDIS_PREFIX + key))
+        self._quietly(b"DEL", (REDIS_PREFIX + key).encode())
 
-    @staticmethod
-    def _quietly(call) -> None:
+    def _quietly(self, *command: bytes) -> None:
         try:
-            call()
+            self.link.command(*command)
         except Exception:
             log.warning("wechat de-dup store unreachable", exc_info=True)
 
@@ -158,20 +159,81 @@ def _first_answer(stored) -> str | None:
     return "" if stored == PENDING else stored
 
 
-_redis_clients: dict[str, object] = {}
+class RedisLink:
+    """A few Redis connections of the callback's own: a command is one write and one read on one of them.
+
+    redis-py's client checks a connection out of its pool for every command, polls the socket
+    for stray data, retries, and records metrics; for the one or two commands of a push that
+    cost more CPU than the push's decryption and encryption together. Here a command takes an
+    idle connection (or opens one, as the URL says: password, database, TLS, unix socket), sends
+    the command, reads the one reply, and puts the connection back, keeping at most ``IDLE``
+    (one per thread at work in practice). A connection that fails is closed, never reused; the
+    command goes once more on a new one only when the failed one had been idle (Redis restarted
+    or dropped it meanwhile), which every command here tolerates (a second SET NX finds the first).
+    A forked process starts with none of its parent's sockets.
+    """
+
+    IDLE = 4
+
+    def __init__(self, url: str):
+        import redis
+
+        pool = redis.ConnectionPool.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self._connection_class, self._kwargs = pool.connection_class, pool.connection_kwargs
+        self._broken = (redis.ConnectionError, redis.TimeoutError, OSError)
+        self.idle: list = []
+        self.pid = os.getpid()
+
+    def command(self, *parts: bytes):
+        """The command's reply: bytes, an int, or None (a nil); raises redis.RedisError or OSError."""
+        if self.pid != os.getpid():
+            self.idle, self.pid = [], os.getpid()
+        try:
+            conn, reused = self.idle.pop(), True
+        except IndexError:
+            conn, reused = self._connection_class(**self._kwargs), False
+        try:
+            reply = _send(conn, parts)
+        except self._broken:
+            conn.disconnect()
+            if not reused:
+                raise
+            conn = self._connection_class(**self._kwargs)
+            reply = self._send_or_close(conn, parts)
+        except BaseException:
+            conn.disconnect()
+            raise
+        if len(self.idle) < self.IDLE:
+            self.idle.append(conn)
+        else:
+            conn.disconnect()
+        return reply
+
+    @staticmethod
+    def _send_or_close(conn, parts):
+        try:
+            return _send(conn, parts)
+        except BaseException:
+            conn.disconnect()
+            raise
+
+
+def _send(conn, parts):
+    conn.send_command(*parts, check_health=False)
+    return conn.read_response()
+
+
+_redis_stores: dict[str, RedisStore] = {}
 
 
 def store_for(redis_url: str | None):
-    """The store for this configuration; Redis clients are shared per URL (they pool connections)."""
+    """The store for this configuration; a Redis store (and its connections) is shared per URL."""
     if not redis_url:
         return DatabaseStore()
-    client = _redis_clients.get(redis_url)
-    if client is None:
-        import redis
-
-        client = _redis_clients.setdefault(
-            redis_url, redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1))
-    return RedisStore(client)
+    store = _redis_stores.get(redis_url)
+    if store is None:
+        store = _redis_stores.setdefault(redis_url, RedisStore(RedisLink(redis_url)))
+    return store
 
 
 def purge_answered_pushes(session, now: datetime, keep: timedelta = DB_KEEP) -> int:

@@ -233,3 +233,53 @@ def test_safe_mode_reads_what_wechat_encrypts_and_wechat_reads_what_it_encrypts(
     for bad_key in ("short", key[:-1] + "!", key + "A"):
         with pytest.raises(ValueError):
             SafeMode(token, bad_key, appid)
+
+
+def test_a_push_is_answered_without_a_cookie_with_its_type_and_length(client):
+    response = post(client, text("o-headers", "余额"), "safe")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+    assert "Set-Cookie" not in response.headers
+    success = post(client, load_push("event_location", FromUserName="o-headers"))
+    assert (success.headers["Content-Type"], success.get_data()) == ("text/plain; charset=utf-8", b"success")
+
+
+def test_other_methods_and_paths_beside_the_callback_are_flasks(client):
+    assert client.put("/wechat").status_code == 405
+    assert client.post("/wechat/").status_code == 404
+    assert client.get("/ping").get_json() == {"status": "ok"}
+
+
+def test_an_unforeseen_failure_is_a_500_that_is_logged_and_returns_the_connection(app, client, session,
+                                                                                  monkeypatch, caplog):
+    import bot.callback
+
+    def broken(*_args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bot.callback, "render_text_reply", broken)
+    response = post(client, text("o-newcomer", "余额"))  # registered the ordinary way, in a transaction
+    assert response.status_code == 500
+    assert "wechat callback failed" in caplog.text
+    with app.app_context():
+        pool = app.extensions["sqlalchemy"].engine.pool
+        assert not hasattr(pool, "checkedout") or pool.checkedout() == 0  # the context's teardown ran
+    assert session.scalar(select(func.count()).select_from(Resident)) == 1
+
+
+def test_pushes_skip_only_app_wide_hooks_that_do_nothing_for_them(app):
+    """Pushes are answered in front of Flask (bot.callback.PushEndpoint): an app-wide hook never sees one.
+
+    A new app-wide hook must be one a push can do without (add it here), or be done for pushes too.
+    """
+    def names(funcs):
+        return {f.__qualname__ for f in funcs}
+
+    skipped = {"CSRFProtect.init_app.<locals>.csrf_protect",  # checks only the console's forms
+               "warn_when_serving_on_demo_keys.<locals>.warn"}  # warns once, at the first request served
+    assert names(app.before_request_funcs.get(None, ())) <= skipped
+    for hooks in (app.after_request_funcs, app.teardown_request_funcs, app.url_value_preprocessors):
+        assert not hooks.get(None)
+    # The application context's teardown does run for pushes: it removes the database session.
+    assert names(app.teardown_appcontext_funcs) == {"SQLAlchemy._teardown_session"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import xmltodict
 from freezegun import freeze_time
 from sqlalchemy import event, func, select
 
-from bot.dedupe import REDIS_PREFIX, dedupe_key, purge_answered_pushes
+from bot.dedupe import REDIS_PREFIX, RedisLink, RedisStore, dedupe_key, purge_answered_pushes, store_for
 from carbon_credit.ledger.points import adjust_balance
 from carbon_credit.models import Account, CampaignCheckin, Credit, InboundMessage, Resident
 
@@ -169,6 +170,69 @@ def test_with_redis_down_pushes_are_still_answered_and_crediting_stays_idempoten
     assert retry == "您今天已在“全国低碳日”签到过了，明天再来吧。"  # no de-dup, but no second credit
     assert _count(session, CampaignCheckin) == 1
     assert "de-dup store unreachable" in caplog.text
+
+
+def _redis_or_skip():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    _clear(client)
+    return client
+
+
+def test_a_redis_connection_dropped_between_pushes_is_replaced_and_the_push_still_deduplicated():
+    """Redis restarted or closed an idle connection: the next command goes again on a new one."""
+    admin = _redis_or_skip()
+    store = RedisStore(RedisLink(REDIS_URL))
+    assert store.keep(None, "dropped", "第一次", FIXED_NOW) is None
+    (held,) = store.link.idle
+    admin.execute_command("CLIENT", "KILL", "ID", store.link.command(b"CLIENT", b"ID"))
+    assert store.keep(None, "dropped", "第二次", FIXED_NOW) == "第一次"  # the retry finds the first answer
+    assert store.link.idle and store.link.idle[0] is not held
+    store.begin(None, "claimed", FIXED_NOW)
+    assert store.begin(None, "claimed", FIXED_NOW) == ""  # still at work: success
+    store.settle("claimed", "答复")
+    assert store.begin(None, "claimed", FIXED_NOW) == "答复"
+    store.abandon("claimed")
+    assert admin.get(REDIS_PREFIX + "claimed") is None
+    assert admin.get(REDIS_PREFIX + "dropped").decode() == "第一次"
+    assert 0 < admin.ttl(REDIS_PREFIX + "dropped") <= 3600
+    _clear(admin)
+
+
+def test_a_forked_worker_opens_its_own_redis_connections():
+    """gunicorn forks its workers: a child never writes on its parent's sockets."""
+    admin = _redis_or_skip()
+    store = RedisStore(RedisLink(REDIS_URL))
+    assert store.keep(None, "parent", "父", FIXED_NOW) is None
+    parent_id = store.link.command(b"CLIENT", b"ID")
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answers with its connection's id and what it read
+        try:
+            child_id = store.link.command(b"CLIENT", b"ID")
+            seen = store.keep(None, "parent", "子", FIXED_NOW)
+            os.write(writer, f"{child_id} {seen}".encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    child_id, seen = os.read(reader, 100).decode().split()
+    os.waitpid(pid, 0)
+    assert seen == "父" and int(child_id) != parent_id
+    assert store.link.command(b"CLIENT", b"ID") == parent_id  # the parent's connection is untouched
+    _clear(admin)
+
+
+def test_the_redis_url_says_which_database_keeps_the_answers():
+    admin = _redis_or_skip()
+    other = redis.Redis.from_url("redis://127.0.0.1:6379/6")
+    store = store_for(REDIS_URL)
+    assert store is store_for(REDIS_URL)  # one store and its connections per URL
+    assert store.keep(None, "which-db", "在 5 号库", FIXED_NOW) is None
+    assert admin.get(REDIS_PREFIX + "which-db") is not None and other.get(REDIS_PREFIX + "which-db") is None
+    _clear(admin)
 
 
 def test_old_answers_are_purged(session):
