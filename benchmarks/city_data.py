@@ -59,9 +59,9 @@ LATERAL (SELECT CASE WHEN g %% 6 = 0 THEN 'metro_ride' ELSE 'bus_ride' END AS ac
                     AS occurred_at) AS t
 """
 CREDITS = """
-INSERT INTO credits (id, action_id, resident_id, action_type, local_day, rule_set_id, rule_version, status,
+INSERT INTO credits (id, resident_id, action_type, local_day, rule_set_id, rule_version, status,
                      quantity, cap_tag, grams, points, trace, trace_form_id, created_at)
-SELECT a.id, a.id, a.resident_id, a.action_type, (a.occurred_at AT TIME ZONE 'Asia/Shanghai')::date,
+SELECT a.id, a.resident_id, a.action_type, (a.occurred_at AT TIME ZONE 'Asia/Shanghai')::date,
        %(rule_set)s, 1, 'credited', a.quantity, NULL, g.grams, g.grams, '{"used_before":["0"]}',
        %(form)s, a.created_at
 FROM green_actions a,
@@ -134,7 +134,7 @@ def load(url: str, residents: int, credits: int) -> None:
             for constraint in unique + foreign:
                 cur.execute(str(AddConstraint(constraint).compile(dialect=engine.dialect)))
             started = _step(f"indexes and keys of {table}", started)
-        for table in ("green_actions", "credits", "ledger_entries", "trace_forms"):
+        for table in ("green_actions", "ledger_entries", "trace_forms"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                         f"(SELECT coalesce(max(id), 1) FROM {table}))")
         cur.execute(BALANCES)

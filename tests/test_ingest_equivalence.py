@@ -127,11 +127,11 @@ def _outcome(session) -> dict:
     session.expire_all()
     credits, lots = {}, {}
     for credit, trip_id in session.execute(select(Credit, GreenAction.external_id)
-                                           .join(GreenAction, GreenAction.id == Credit.action_id)).all():
+                                           .join(GreenAction, GreenAction.id == Credit.id)).all():
         credits[trip_id] = (credit.status, credit.grams, credit.points, credit.cap_tag, credit.trace)
     for lot, trip_id in session.execute(select(LedgerEntry, GreenAction.external_id)
                                         .join(Credit, Credit.id == LedgerEntry.credit_id)
-                                        .join(GreenAction, GreenAction.id == Credit.action_id)).all():
+                                        .join(GreenAction, GreenAction.id == Credit.id)).all():
         lots[trip_id] = (lot.kind, lot.points, lot.grams, lot.remaining, lot.expires_at, lot.reason)
     enrolments = sorted((e.campaign_id, e.resident_id, e.first_bonus_claimed_at is not None,
                          e.first_bonus_action_id and session.get(GreenAction, e.first_bonus_action_id).external_id)

@@ -51,6 +51,23 @@ def test_distance_is_credited_per_km_and_a_trip_without_one_per_trip(session, ru
     assert balance_of(session, resident) == sum(c.points for c in by_type.values())
 
 
+def test_a_credit_is_keyed_by_its_action_on_every_path(session, rules, tmp_path):
+    """The ingest and the single-action path both give a credit its action's id; the lot points at it."""
+    bulk = resident_with_card(session, CARD_A)
+    single = resident_with_card(session, CARD_B)
+    record_action(session, ActionInput(resident_id=single.id, action_type="metro_ride", quantity=Decimal("3"),
+                                       unit="km", occurred_at=NOW - timedelta(hours=6), source="partner_feed",
+                                       evidence="partner", idem_scope="other", external_id="x1"), NOW)
+    session.commit()
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 8, distance="5.5"), trip("t2", CARD_A, "metro", 9)]))
+    rows = session.execute(select(Credit.id, GreenAction.external_id, LedgerEntry.credit_id)
+                           .join(GreenAction, GreenAction.id == Credit.id)
+                           .join(LedgerEntry, LedgerEntry.credit_id == Credit.id)).all()
+    assert sorted(external for _, external, _ in rows) == ["t1", "t2", "x1"]
+    assert all(credit_id == lot_credit for credit_id, _, lot_credit in rows)
+    assert {c.resident_id for c in credits_of(session, bulk)} == {bulk.id}
+
+
 def test_credit_trace_has_the_shape_the_single_action_path_produces(session, rules, tmp_path):
     bulk = resident_with_card(session, CARD_A)
     single = resident_with_card(session, CARD_B)

@@ -285,13 +285,15 @@ class _Batch:
             # The claims name the position in the batch; they get the action's id now that it is stored.
             adjuster.claims = {key: action_ids[position] for key, position in adjuster.claims.items()}
         with_credit = [(r, action_id) for r, action_id in zip(rows, action_ids) if r.outcome is not None]
-        credit_ids = self._insert(Credit, [dict(
-            action_id=action_id, resident_id=r.inp.resident_id, action_type=r.inp.action_type,
-            local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
-            status=r.outcome.status, quantity=r.inp.quantity, cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
-            points=r.outcome.points, stored_trace=r.outcome.trace, created_at=r.now) for r, action_id in with_credit])
+        if with_credit:  # a credit carries its action's id
+            self.session.execute(insert(Credit), [dict(
+                id=action_id, resident_id=r.inp.resident_id, action_type=r.inp.action_type,
+                local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
+                status=r.outcome.status, quantity=r.inp.quantity, cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
+                points=r.outcome.points, stored_trace=r.outcome.trace, created_at=r.now)
+                for r, action_id in with_credit])
         lots, moves, last = [], {}, {}
-        for (r, _), credit_id in zip(with_credit, credit_ids):
+        for r, credit_id in with_credit:
             points, grams = r.outcome.points, r.outcome.grams
             if not earns(r.outcome.status, points, grams):
                 continue

@@ -162,7 +162,7 @@ def credit_action(session, action: GreenAction, compiled, now: datetime, account
     outcome = evaluate(compiled, facts, db_usage(session, action.resident_id), adjustments)
     for step in pipeline.outcome_steps:
         step(session, action, outcome, now)
-    credit = Credit(action_id=action.id, resident_id=action.resident_id, action_type=action.action_type,
+    credit = Credit(id=action.id, resident_id=action.resident_id, action_type=action.action_type,
                     local_day=facts.local_day, rule_set_id=compiled.id, rule_version=compiled.version,
                     status=outcome.status, quantity=action.quantity, cap_tag=outcome.cap_tag,
                     grams=outcome.grams, points=outcome.points, trace=outcome.trace, created_at=now)

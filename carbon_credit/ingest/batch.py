@@ -30,8 +30,7 @@ class Matched:
     resident_id: int
     account_id: int
     credited: Optional[Credited] = None  # filled in time order by Batch.credit, as the writer reaches the row
-    action_id: int = 0
-    credit_id: int = 0
+    action_id: int = 0  # also the id of its credit
 
 
 @dataclass(slots=True)
@@ -66,7 +65,7 @@ class Batch:
         credited = m.credited = self.creditor.credit(m.trip, m.resident_id, m.action_id)
         self.statuses[credited.status] += 1
         if earns(credited.status, credited.points, credited.grams):
-            self.lots.append(EarnLot(m.account_id, credited.points, credited.grams, m.credit_id, m.trip.action_type))
+            self.lots.append(EarnLot(m.account_id, credited.points, credited.grams, m.action_id, m.trip.action_type))
             move = self.moves.get(m.account_id)
             if move is None:
                 move = self.moves[m.account_id] = BalanceMove()
@@ -193,10 +192,10 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
 
 
 def _assign_ids(writer, batch: Batch) -> None:
-    """Action and credit ids up front (credits and lots refer to them); lots take their ids as they are stored."""
-    ids = writer.allocate({"green_actions": len(batch.matched), "credits": len(batch.matched)})
-    for m, action_id, credit_id in zip(batch.matched, ids["green_actions"], ids["credits"]):
-        m.action_id, m.credit_id = action_id, credit_id
+    """Action ids up front: each is its credit's id too, and lots refer to it; lots take ids as they are stored."""
+    ids = writer.allocate({"green_actions": len(batch.matched)})
+    for m, action_id in zip(batch.matched, ids["green_actions"]):
+        m.action_id = action_id
 
 
 def _move_balances(writer, batch: Batch, counts: IngestCounts, queued: QueuedDigests) -> None:

@@ -34,7 +34,7 @@ class StatementLine:
 def _credit_lines(session, resident_id: int, limit: int) -> list[StatementLine]:
     rows = session.execute(
         select(Credit, ActionType.name, GreenAction.occurred_at)
-        .join(GreenAction, GreenAction.id == Credit.action_id)
+        .join(GreenAction, GreenAction.id == Credit.id)
         .outerjoin(ActionType, ActionType.code == Credit.action_type)
         .where(Credit.resident_id == resident_id)
         .order_by(GreenAction.occurred_at.desc(), Credit.id.desc()).limit(limit)

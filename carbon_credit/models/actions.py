@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from carbon_credit.db import Base, BigID
 
@@ -75,14 +75,15 @@ class TraceForm(Base):
 class Credit(Base):
     """The outcome of applying a rule to an action, with everything needed to explain it.
 
+    An action has at most one credit, so the credit is keyed by its action: its
+    ``id`` is the action's id (no sequence, no second unique index per row).
     ``trace`` is the whole explanation. It is stored either in full, or as a
     shared ``trace_form`` plus this credit's own figures (``stored_trace``).
     """
 
     __tablename__ = "credits"
     __table_args__ = (Index("ix_credits_resident_day", "resident_id", "local_day"),)
-    id: Mapped[int] = mapped_column(BigID, primary_key=True)
-    action_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("green_actions.id"), unique=True)
+    id: Mapped[int] = mapped_column(BigID, ForeignKey("green_actions.id"), primary_key=True, autoincrement=False)
     # The resident, rule set and trace form are checked through the action or are frozen rows that are
     # never deleted; no foreign keys, so bulk ingest pays one check per credit (the action), not four.
     resident_id: Mapped[int] = mapped_column(BigInteger)
@@ -100,6 +101,8 @@ class Credit(Base):
     trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     action: Mapped[GreenAction] = relationship(back_populates="credit")
+    # The id under the name callers know it by; read-only, so a credit is only ever made with ``id=action.id``.
+    action_id = synonym("id", descriptor=property(lambda credit: credit.id))
     trace_form: Mapped[Optional[TraceForm]] = relationship(primaryjoin="foreign(Credit.trace_form_id) == TraceForm.id")
 
     @property

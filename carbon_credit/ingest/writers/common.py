@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 ACTION_COLS = ("id", "resident_id", "action_type", "quantity", "unit", "occurred_at", "source", "evidence",
                "idem_scope", "external_id", "attributes", "status", "review_note", "created_at")
-CREDIT_COLS = ("id", "action_id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
+CREDIT_COLS = ("id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
                "quantity", "cap_tag", "grams", "points", "trace", "trace_form_id", "created_at")
 UNMATCHED_COLS = ("source", "external_id", "card_hash", "action_type", "quantity", "unit", "occurred_at", "local_day",
                   "attributes", "created_at")

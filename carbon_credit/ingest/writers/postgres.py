@@ -198,7 +198,7 @@ class PostgresWriter(BaseWriter):
             for m in batch.matched))
         self.store_forms(batch)
         self.copy("credits", CREDIT_COLS, (
-            f"{m.credit_id}\t{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
+            f"{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
             f"{m.trip.rule_set.id}\t{m.trip.rule_set.version}\t{m.credited.status}\t{m.trip.quantity}\t"
             f"{NULL if m.credited.cap_tag is None else esc(m.credited.cap_tag)}\t{m.credited.grams}\t"
             f"{m.credited.points}\t{copy_trace(m.credited)}\t"

@@ -107,7 +107,7 @@ class SQLiteWriter(BaseWriter):
              credit(m).status, "", now_s) for m in batch.matched])
         self.store_forms(batch)
         self._insert("credits", CREDIT_COLS, [
-            (m.credit_id, m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
+            (m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
              m.trip.rule_set.version, m.credited.status, str(m.trip.quantity), m.credited.cap_tag, m.credited.grams,
              m.credited.points, m.credited.trace_json, m.credited.form and m.credited.form.form_id, now_s)
             for m in batch.matched])

@@ -1,0 +1,119 @@
+"""Credits keyed by their action: a credit's id is its action's id
+
+An action has at most one credit, so the credit takes the action's id as its
+own: the credits lose their sequence, the action_id column and its unique
+index (23 bytes per credit in PostgreSQL). Existing credits get their action's
+id; every reference to a credit id (the ledger lots' credit_id) is rewritten
+in the same transaction.
+
+The credits table is rebuilt rather than updated in place: on PostgreSQL a
+changed primary key would write every row and every index entry twice and
+leave the old versions behind. SQLite keeps its foreign keys on during the
+migration (the app's connections switch them on), so it cannot rename or drop
+a table others refer to; it copies the rows aside, drops and re-creates the
+table and inserts them back, with the checks deferred to the commit, where
+every lot must point at a credit again.
+
+Revision ID: 7c2e5b9a4d13
+Revises: d5a1c7e9b2f4
+Create Date: 2026-12-07 17:40:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import carbon_credit.db
+
+
+# revision identifiers, used by Alembic.
+revision = '7c2e5b9a4d13'
+down_revision = 'd5a1c7e9b2f4'
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
+
+def _credit_columns():
+    """Every column of a credit but its keys, in table order."""
+    return [
+        sa.Column('resident_id', sa.BigInteger(), nullable=False),
+        sa.Column('action_type', sa.String(length=48), nullable=False),
+        sa.Column('local_day', sa.Date(), nullable=False),
+        sa.Column('rule_set_id', sa.Integer(), nullable=True),
+        sa.Column('rule_version', sa.Integer(), nullable=True),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+        sa.Column('cap_tag', sa.String(length=48), nullable=True),
+        sa.Column('grams', sa.BigInteger(), nullable=False),
+        sa.Column('points', sa.BigInteger(), nullable=False),
+        sa.Column('trace', sa.JSON(), nullable=False),
+        sa.Column('trace_form_id', sa.BigInteger(), nullable=True),
+        sa.Column('created_at', carbon_credit.db.UTCDateTime(timezone=True), nullable=False),
+    ]
+
+
+def _keyed_by_action():
+    return [sa.Column('id', ID, autoincrement=False, nullable=False), *_credit_columns(),
+            sa.ForeignKeyConstraint(['id'], ['green_actions.id'], name=op.f('fk_credits_id_green_actions')),
+            sa.PrimaryKeyConstraint('id', name=op.f('pk_credits'))]
+
+
+def _own_sequence():
+    return [sa.Column('id', ID, nullable=False), sa.Column('action_id', sa.BigInteger(), nullable=False),
+            *_credit_columns(),
+            sa.ForeignKeyConstraint(['action_id'], ['green_actions.id'],
+                                    name=op.f('fk_credits_action_id_green_actions')),
+            sa.PrimaryKeyConstraint('id', name=op.f('pk_credits')),
+            sa.UniqueConstraint('action_id', name=op.f('uq_credits_action_id'))]
+
+
+def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey_lots: str | None) -> None:
+    """Re-create ``credits`` as ``definition`` with its rows; ``id_from`` names the old column that becomes id.
+
+    ``rekey_lots``, when given, is the old column whose value the lots' credit_id takes.
+    """
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    names = [c.name for c in _credit_columns()]
+    if sqlite:
+        op.execute('PRAGMA defer_foreign_keys = ON')  # until the commit; reset by SQLite then
+        op.execute('CREATE TABLE credits_old AS SELECT * FROM credits')
+        if rekey_lots:
+            # Through negative values: the lots' credit_id is unique, and a permutation could collide midway.
+            op.execute(f'UPDATE ledger_entries SET credit_id = -(SELECT c.{rekey_lots} FROM credits c '
+                       f'WHERE c.id = ledger_entries.credit_id) WHERE credit_id IN '
+                       f'(SELECT id FROM credits WHERE {rekey_lots} <> id)')
+            op.execute('UPDATE ledger_entries SET credit_id = -credit_id WHERE credit_id < 0')
+        op.drop_index('ix_credits_resident_day', table_name='credits')
+        op.drop_table('credits')
+    else:
+        op.drop_constraint('fk_ledger_entries_credit_id_credits', 'ledger_entries', type_='foreignkey')
+        if rekey_lots:
+            op.drop_constraint('uq_ledger_entries_credit_id', 'ledger_entries', type_='unique')
+            op.execute(f'UPDATE ledger_entries l SET credit_id = c.{rekey_lots} FROM credits c '
+                       f'WHERE c.id = l.credit_id AND c.{rekey_lots} <> c.id')
+            op.create_unique_constraint('uq_ledger_entries_credit_id', 'ledger_entries', ['credit_id'])
+        op.rename_table('credits', 'credits_old')
+        op.drop_index('ix_credits_resident_day', table_name='credits_old')
+        op.drop_constraint('pk_credits', 'credits_old', type_='primary')
+    op.create_table('credits', *definition)
+    targets = ['id', *(['action_id'] if action_id_from else []), *names]
+    sources = [id_from, *([action_id_from] if action_id_from else []), *names]
+    op.execute(f'INSERT INTO credits ({", ".join(targets)}) SELECT {", ".join(sources)} FROM credits_old')
+    op.drop_table('credits_old')  # on PostgreSQL with the old sequence, which belonged to its id
+    op.create_index('ix_credits_resident_day', 'credits', ['resident_id', 'local_day'], unique=False)
+    if not sqlite:
+        if not rekey_lots:  # a sequence again: it starts after the highest id
+            op.execute("SELECT setval(pg_get_serial_sequence('credits', 'id'), (SELECT coalesce(max(id), 0) + 1 "
+                       "FROM credits), false)")
+        op.create_foreign_key('fk_ledger_entries_credit_id_credits', 'ledger_entries', 'credits',
+                              ['credit_id'], ['id'])
+
+
+def upgrade():
+    _rebuild_credits(_keyed_by_action(), id_from='action_id', action_id_from=None, rekey_lots='action_id')
+
+
+def downgrade():
+    # The credits keep their ids (their actions'), so the lots need no rewrite.
+    _rebuild_credits(_own_sequence(), id_from='id', action_id_from='id', rekey_lots=None)
