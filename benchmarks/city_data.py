@@ -49,7 +49,7 @@ INSERT INTO green_actions (id, resident_id, action_type, quantity, unit, occurre
                            idem_scope, external_id, attributes, status, review_note, created_at)
 SELECT g, (g - 1) %% %(r)s + 1, t.action_type, t.quantity, 'km', t.occurred_at, 'partner_feed', 'partner',
        'transit:bench', 'bench-' || lpad(g::text, 10, '0'),
-       json_build_object('mode', t.mode, 'alight_at', t.occurred_at + interval '25 minutes'),
+       json_build_object('mode', t.mode, 'ride_s', 1500),
        'credited', '', t.occurred_at + interval '1 day'
 FROM generate_series(%(low)s::bigint, %(high)s::bigint) AS g,
 LATERAL (SELECT CASE WHEN g %% 6 = 0 THEN 'metro_ride' ELSE 'bus_ride' END AS action_type,

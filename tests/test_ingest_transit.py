@@ -68,6 +68,14 @@ def test_a_credit_is_keyed_by_its_action_on_every_path(session, rules, tmp_path)
     assert {c.resident_id for c in credits_of(session, bulk)} == {bulk.id}
 
 
+def test_a_trip_keeps_its_mode_and_ride_length_in_whole_seconds(session, rules, tmp_path):
+    resident_with_card(session, CARD_A)
+    row = ["t1", CARD_A, "metro", "2026-06-04 08:00:00.250", "2026-06-04 08:21:40.900", ""]
+    ingest(session, write_file(tmp_path, [row]))
+    action = session.execute(select(GreenAction)).scalar_one()
+    assert action.attributes == {"mode": "metro", "ride_s": 1300}
+
+
 def test_credit_trace_has_the_shape_the_single_action_path_produces(session, rules, tmp_path):
     bulk = resident_with_card(session, CARD_A)
     single = resident_with_card(session, CARD_B)
