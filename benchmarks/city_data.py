@@ -62,7 +62,7 @@ CREDITS = """
 INSERT INTO credits (id, resident_id, action_type, local_day, rule_set_id, rule_version, status,
                      quantity, cap_tag, grams, points, trace, trace_form_id, created_at)
 SELECT a.id, a.resident_id, a.action_type, (a.occurred_at AT TIME ZONE 'Asia/Shanghai')::date,
-       %(rule_set)s, 1, 'credited', a.quantity, NULL, g.grams, g.grams, '{"used_before":["0"]}',
+       %(rule_set)s, 1, 'credited', a.quantity, NULL, g.grams, g.grams, '["0"]',
        %(form)s, a.created_at
 FROM green_actions a,
 LATERAL (SELECT CASE WHEN a.action_type = 'metro_ride' THEN round(a.quantity * 46.8)::bigint ELSE 80 END

@@ -143,12 +143,17 @@ def _old_world(conn) -> None:
             "idem_scope, external_id, attributes, status, review_note, created_at) VALUES "
             f"({action_id}, 1, 'bus_ride', 1, 'trip', {stamp}, 'partner_feed', 'partner', 'transit', "
             f"'t{action_id}', '{{}}', 'credited', '', {stamp})"))
+    conn.execute(text(f"INSERT INTO trace_forms (id, digest, body, created_at) VALUES "
+                      f"(1, 'f', '{{\"caps\": [{{\"name\": \"daily\"}}]}}', {stamp})"))
     for credit_id, action_id in OLD_CREDITS:
+        # The last credit shares a trace form and keeps only its cap's figure, as bulk credits did.
+        shared = credit_id == OLD_CREDITS[-1][0]
+        trace = '{"used_before": ["2"]}' if shared else f'{{"grams": {action_id * 100}}}'
         conn.execute(text(
             "INSERT INTO credits (id, action_id, resident_id, action_type, local_day, rule_set_id, rule_version, "
             "status, quantity, cap_tag, grams, points, trace, trace_form_id, created_at) VALUES "
             f"({credit_id}, {action_id}, 1, 'bus_ride', '2026-06-01', NULL, 1, 'credited', 1, NULL, "
-            f"{action_id * 100}, {action_id * 10}, '{{\"grams\": {action_id * 100}}}', NULL, {stamp})"))
+            f"{action_id * 100}, {action_id * 10}, '{trace}', {1 if shared else 'NULL'}, {stamp})"))
         conn.execute(text(
             "INSERT INTO ledger_entries (id, account_id, kind, points, grams, remaining, credit_id, reason, "
             f"created_at) VALUES ({credit_id}, 1, 'earn', {action_id * 10}, {action_id * 100}, {action_id * 10}, "
@@ -176,7 +181,9 @@ def test_credits_take_their_actions_ids_and_the_lots_follow(empty_url):
     with engine.begin() as conn:
         credits = conn.execute(text("SELECT id, points, grams, trace FROM credits ORDER BY id")).all()
         assert [(c.id, c.points, c.grams) for c in credits] == [(a, a * 10, a * 100) for a in (1, 2, 4, 5, 6)]
-        assert [_json(c.trace) for c in credits] == [{"grams": c.grams} for c in credits]
+        # A whole trace is kept as it was; a shared form's credit keeps its figures as a bare list.
+        assert [_json(c.trace) for c in credits] == [["2"] if c.id == OLD_CREDITS[-1][1] else {"grams": c.grams}
+                                                     for c in credits]
         lots = conn.execute(text("SELECT l.id, l.credit_id, l.points = c.points AS same FROM ledger_entries l "
                                  "LEFT JOIN credits c ON c.id = l.credit_id ORDER BY l.id")).all()
         assert [(lot.id, lot.credit_id) for lot in lots] == [(c, a) for c, a in OLD_CREDITS] + [(9, None)]
@@ -194,8 +201,9 @@ def test_credits_take_their_actions_ids_and_the_lots_follow(empty_url):
         downgrade(revision=CREDIT_KEYS_BEFORE)
     engine = create_engine(empty_url)
     with engine.begin() as conn:
-        rows = conn.execute(text("SELECT id, action_id FROM credits ORDER BY id")).all()
-        assert [tuple(r) for r in rows] == [(a, a) for a in (1, 2, 4, 5, 6)]
+        rows = conn.execute(text("SELECT id, action_id, trace FROM credits ORDER BY id")).all()
+        assert [(r.id, r.action_id) for r in rows] == [(a, a) for a in (1, 2, 4, 5, 6)]
+        assert _json(rows[0].trace) == {"used_before": ["2"]} and _json(rows[1].trace) == {"grams": 200}
         conn.execute(text("INSERT INTO credits (action_id, resident_id, action_type, local_day, status, quantity, "
                           "grams, points, trace, created_at) VALUES (3, 1, 'bus_ride', '2026-06-01', 'credited', 1, "
                           "0, 0, '{}', '2026-06-01 08:00:00')"))

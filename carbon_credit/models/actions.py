@@ -49,11 +49,10 @@ class GreenAction(Base):
     credit: Mapped[Optional["Credit"]] = relationship(back_populates="action", uselist=False)
 
 
-def fill_trace_form(body: dict, stored: dict) -> dict:
-    """A whole trace from a shared form and what one credit stored: the caps' ``used_before`` figures."""
+def fill_trace_form(body: dict, used: list) -> dict:
+    """A whole trace from a shared form and what one credit stored: its caps' ``used_before`` figures, in order."""
     trace = dict(body)
-    used = stored.get("used_before") or []
-    trace["caps"] = [dict(step, used_before=figure) for step, figure in zip(body.get("caps") or [], used)]
+    trace["caps"] = [dict(step, used_before=figure) for step, figure in zip(body.get("caps") or [], used or [])]
     return trace
 
 
@@ -78,7 +77,11 @@ class Credit(Base):
     An action has at most one credit, so the credit is keyed by its action: its
     ``id`` is the action's id (no sequence, no second unique index per row).
     ``trace`` is the whole explanation. It is stored either in full, or as a
-    shared ``trace_form`` plus this credit's own figures (``stored_trace``).
+    shared ``trace_form`` plus this credit's own figures (``stored_trace``: the
+    list of what each cap had used before, e.g. ``["0","3"]``).
+
+    The columns are in the order PostgreSQL packs best: the 8-byte ones first,
+    then the 4-byte ones, then the texts, which need no alignment.
     """
 
     __tablename__ = "credits"
@@ -87,19 +90,20 @@ class Credit(Base):
     # The resident, rule set and trace form are checked through the action or are frozen rows that are
     # never deleted; no foreign keys, so bulk ingest pays one check per credit (the action), not four.
     resident_id: Mapped[int] = mapped_column(BigInteger)
-    action_type: Mapped[str] = mapped_column(String(48))
+    grams: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger)
+    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
     local_day: Mapped[date] = mapped_column(Date)  # Shanghai date of the action, for caps and reports
     rule_set_id: Mapped[Optional[int]] = mapped_column(Integer)
     rule_version: Mapped[Optional[int]] = mapped_column(Integer)
+    action_type: Mapped[str] = mapped_column(String(48))
     status: Mapped[str] = mapped_column(String(16))  # credited | capped
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     # Partition of a "per" cap, e.g. the appliance category for one-per-category-per-year.
     cap_tag: Mapped[Optional[str]] = mapped_column(String(48))
-    grams: Mapped[int] = mapped_column(BigInteger)
-    points: Mapped[int] = mapped_column(BigInteger)
+    # The whole trace (a dict), or with a trace form the list of its caps' figures.
     stored_trace: Mapped[dict] = mapped_column("trace", default=dict)
-    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
-    created_at: Mapped[datetime]
     action: Mapped[GreenAction] = relationship(back_populates="credit")
     # The id under the name callers know it by; read-only, so a credit is only ever made with ``id=action.id``.
     action_id = synonym("id", descriptor=property(lambda credit: credit.id))
@@ -109,7 +113,7 @@ class Credit(Base):
     def trace(self) -> dict:
         if self.trace_form_id is None:
             return self.stored_trace
-        return fill_trace_form(self.trace_form.body, self.stored_trace or {})
+        return fill_trace_form(self.trace_form.body, self.stored_trace)
 
     @trace.setter
     def trace(self, value: dict) -> None:

@@ -4,7 +4,9 @@ An action has at most one credit, so the credit takes the action's id as its
 own: the credits lose their sequence, the action_id column and its unique
 index (23 bytes per credit in PostgreSQL). Existing credits get their action's
 id; every reference to a credit id (the ledger lots' credit_id) is rewritten
-in the same transaction.
+in the same transaction. The rebuilt table has its 8-byte columns first (no
+padding), and a credit with a shared trace form keeps its figures as a bare
+list.
 
 The credits table is rebuilt rather than updated in place: on PostgreSQL a
 changed primary key would write every row and every index entry twice and
@@ -34,47 +36,62 @@ depends_on = None
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
-def _credit_columns():
-    """Every column of a credit but its keys, in table order."""
-    return [
-        sa.Column('resident_id', sa.BigInteger(), nullable=False),
-        sa.Column('action_type', sa.String(length=48), nullable=False),
-        sa.Column('local_day', sa.Date(), nullable=False),
-        sa.Column('rule_set_id', sa.Integer(), nullable=True),
-        sa.Column('rule_version', sa.Integer(), nullable=True),
-        sa.Column('status', sa.String(length=16), nullable=False),
-        sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
-        sa.Column('cap_tag', sa.String(length=48), nullable=True),
-        sa.Column('grams', sa.BigInteger(), nullable=False),
-        sa.Column('points', sa.BigInteger(), nullable=False),
-        sa.Column('trace', sa.JSON(), nullable=False),
-        sa.Column('trace_form_id', sa.BigInteger(), nullable=True),
-        sa.Column('created_at', carbon_credit.db.UTCDateTime(timezone=True), nullable=False),
-    ]
+COLUMNS = {
+    'resident_id': lambda: sa.Column('resident_id', sa.BigInteger(), nullable=False),
+    'action_type': lambda: sa.Column('action_type', sa.String(length=48), nullable=False),
+    'local_day': lambda: sa.Column('local_day', sa.Date(), nullable=False),
+    'rule_set_id': lambda: sa.Column('rule_set_id', sa.Integer(), nullable=True),
+    'rule_version': lambda: sa.Column('rule_version', sa.Integer(), nullable=True),
+    'status': lambda: sa.Column('status', sa.String(length=16), nullable=False),
+    'quantity': lambda: sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    'cap_tag': lambda: sa.Column('cap_tag', sa.String(length=48), nullable=True),
+    'grams': lambda: sa.Column('grams', sa.BigInteger(), nullable=False),
+    'points': lambda: sa.Column('points', sa.BigInteger(), nullable=False),
+    'trace': lambda: sa.Column('trace', sa.JSON(), nullable=False),
+    'trace_form_id': lambda: sa.Column('trace_form_id', sa.BigInteger(), nullable=True),
+    'created_at': lambda: sa.Column('created_at', carbon_credit.db.UTCDateTime(timezone=True), nullable=False),
+}
+# Before: as the columns were added. After: 8-byte columns first, then 4-byte ones, then the texts
+# (which need no alignment), so PostgreSQL pads no row.
+OLD_ORDER = ('resident_id', 'action_type', 'local_day', 'rule_set_id', 'rule_version', 'status', 'quantity',
+             'cap_tag', 'grams', 'points', 'trace', 'trace_form_id', 'created_at')
+NEW_ORDER = ('resident_id', 'grams', 'points', 'trace_form_id', 'created_at', 'local_day', 'rule_set_id',
+             'rule_version', 'action_type', 'status', 'quantity', 'cap_tag', 'trace')
 
 
 def _keyed_by_action():
-    return [sa.Column('id', ID, autoincrement=False, nullable=False), *_credit_columns(),
+    return [sa.Column('id', ID, autoincrement=False, nullable=False), *(COLUMNS[n]() for n in NEW_ORDER),
             sa.ForeignKeyConstraint(['id'], ['green_actions.id'], name=op.f('fk_credits_id_green_actions')),
             sa.PrimaryKeyConstraint('id', name=op.f('pk_credits'))]
 
 
 def _own_sequence():
     return [sa.Column('id', ID, nullable=False), sa.Column('action_id', sa.BigInteger(), nullable=False),
-            *_credit_columns(),
+            *(COLUMNS[n]() for n in OLD_ORDER),
             sa.ForeignKeyConstraint(['action_id'], ['green_actions.id'],
                                     name=op.f('fk_credits_action_id_green_actions')),
             sa.PrimaryKeyConstraint('id', name=op.f('pk_credits')),
             sa.UniqueConstraint('action_id', name=op.f('uq_credits_action_id'))]
 
 
-def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey_lots: str | None) -> None:
+def _trace(sqlite: bool, compact: bool) -> str:
+    """The trace column as the new table stores it: a credit with a trace form keeps its figures as a list
+    (``["0","3"]``) where it kept ``{"used_before": ["0","3"]}``; a whole trace is copied as it is."""
+    if compact:
+        figures = "json_extract(trace, '$.used_before')" if sqlite else "trace -> 'used_before'"
+    else:
+        figures = "json_object('used_before', json(trace))" if sqlite else "json_build_object('used_before', trace)"
+    return f"CASE WHEN trace_form_id IS NULL THEN trace ELSE {figures} END"
+
+
+def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey_lots: str | None,
+                     compact_traces: bool) -> None:
     """Re-create ``credits`` as ``definition`` with its rows; ``id_from`` names the old column that becomes id.
 
     ``rekey_lots``, when given, is the old column whose value the lots' credit_id takes.
     """
     sqlite = op.get_bind().dialect.name == 'sqlite'
-    names = [c.name for c in _credit_columns()]
+    names = [n for n in OLD_ORDER if n != 'trace']
     if sqlite:
         op.execute('PRAGMA defer_foreign_keys = ON')  # until the commit; reset by SQLite then
         op.execute('CREATE TABLE credits_old AS SELECT * FROM credits')
@@ -97,8 +114,8 @@ def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey
         op.drop_index('ix_credits_resident_day', table_name='credits_old')
         op.drop_constraint('pk_credits', 'credits_old', type_='primary')
     op.create_table('credits', *definition)
-    targets = ['id', *(['action_id'] if action_id_from else []), *names]
-    sources = [id_from, *([action_id_from] if action_id_from else []), *names]
+    targets = ['id', *(['action_id'] if action_id_from else []), *names, 'trace']
+    sources = [id_from, *([action_id_from] if action_id_from else []), *names, _trace(sqlite, compact_traces)]
     op.execute(f'INSERT INTO credits ({", ".join(targets)}) SELECT {", ".join(sources)} FROM credits_old')
     op.drop_table('credits_old')  # on PostgreSQL with the old sequence, which belonged to its id
     op.create_index('ix_credits_resident_day', 'credits', ['resident_id', 'local_day'], unique=False)
@@ -111,9 +128,10 @@ def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey
 
 
 def upgrade():
-    _rebuild_credits(_keyed_by_action(), id_from='action_id', action_id_from=None, rekey_lots='action_id')
+    _rebuild_credits(_keyed_by_action(), id_from='action_id', action_id_from=None, rekey_lots='action_id',
+                     compact_traces=True)
 
 
 def downgrade():
     # The credits keep their ids (their actions'), so the lots need no rewrite.
-    _rebuild_credits(_own_sequence(), id_from='id', action_id_from='id', rekey_lots=None)
+    _rebuild_credits(_own_sequence(), id_from='id', action_id_from='id', rekey_lots=None, compact_traces=False)
