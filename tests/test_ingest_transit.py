@@ -131,6 +131,25 @@ def test_caps_count_credits_already_committed_that_day(session, rules, tmp_path)
     assert summary.credited == 1
 
 
+def test_committed_credits_count_on_their_shanghai_day_across_utc_midnight(session, rules, tmp_path):
+    """Cap usage is read through the actions' boarding times: the Shanghai day, not the UTC one, decides."""
+    resident = resident_with_card(session, CARD_A)
+    limit = int(next(c.limit for c in compiled_in_force(session, NOW).caps if c.name == "transit_rides_daily"))
+    day_before = DAY - timedelta(days=1)
+    # Boarding at 07:00 Shanghai time is 23:00 UTC of the day before; the day before's 23:00 is its 15:00 UTC.
+    early = [trip(f"e{i}", CARD_A, "bus", 7, minutes=i + 1) for i in range(limit - 1)]
+    late = [trip(f"l{i}", CARD_A, "bus", 23, minutes=i + 1, day=day_before) for i in range(limit)]
+    summary = ingest(session, write_file(tmp_path, early + late))
+    assert (summary.credited, summary.capped) == (2 * limit - 1, 0)
+    # The day before is full; this day has room for exactly one more ride.
+    summary = ingest(session, write_file(tmp_path, [trip("x1", CARD_A, "bus", 22, minutes=50, day=day_before),
+                                                    trip("x2", CARD_A, "bus", 9), trip("x3", CARD_A, "bus", 10)],
+                                         name="b.csv"))
+    assert (summary.credited, summary.capped) == (1, 2)
+    capped = {c.action.external_id for c in credits_of(session, resident) if c.status == "capped"}
+    assert capped == {"x1", "x3"}
+
+
 def test_total_daily_points_cap_clips_then_caps(session, rules, tmp_path):
     resident = resident_with_card(session, CARD_A)
     compiled = compiled_in_force(session, NOW)

@@ -38,7 +38,7 @@ from carbon_credit.budgets.limits import month_of
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
 from carbon_credit.db import SessionWriter
 from carbon_credit.ledger.points import BalanceMove, EarnLot, add_earn_lots, earns, move_balances
-from carbon_credit.models import Account, ActionType, Credit, GreenAction, Resident, RuleSet
+from carbon_credit.models import Account, ActionType, Credit, GreenAction, Resident, RuleSet, credit_days
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, compile_rule_set, evaluate
 from carbon_credit.rules.usage import UNITS_STEP, CommittedUsage, MemoryUsage, usage_window
@@ -222,8 +222,9 @@ class _Batch:
             grouped = self.session.execute(
                 select(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.cap_tag, func.count(),
                        func.sum(Credit.quantity), func.sum(Credit.grams), func.sum(Credit.points))
-                .where(Credit.resident_id.in_(residents[start:start + CHUNK]), Credit.status == "credited",
-                       Credit.local_day >= low, Credit.local_day < high)
+                .join(GreenAction, GreenAction.id == Credit.id)
+                .where(GreenAction.resident_id.in_(residents[start:start + CHUNK]), *credit_days(low, high),
+                       Credit.status == "credited")
                 .group_by(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.cap_tag))
             self.usage.fold((CommittedUsage(*row) for row in grouped), list(caps.values()))
 

@@ -36,7 +36,7 @@ def _credit_lines(session, resident_id: int, limit: int) -> list[StatementLine]:
         select(Credit, ActionType.name, GreenAction.occurred_at)
         .join(GreenAction, GreenAction.id == Credit.id)
         .outerjoin(ActionType, ActionType.code == Credit.action_type)
-        .where(Credit.resident_id == resident_id)
+        .where(GreenAction.resident_id == resident_id)  # through the actions' (resident, time) index
         .order_by(GreenAction.occurred_at.desc(), Credit.id.desc()).limit(limit)
     ).all()
     return [StatementLine(at=occurred_at, day=credit.local_day, kind="credit", points=credit.points,

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from carbon_credit.db import Base, BigID
+from carbon_credit.timeutil import start_of_local_day
 
 ACTION_STATUSES = ("pending_review", "credited", "capped", "rejected")
 IN_REVIEW = "status = 'pending_review' OR reviewed_at IS NOT NULL"
@@ -82,10 +83,12 @@ class Credit(Base):
 
     The columns are in the order PostgreSQL packs best: the 8-byte ones first,
     then the 4-byte ones, then the texts, which need no alignment.
+
+    A resident's credits are found through their actions' (resident_id,
+    occurred_at) index (``credit_days``); the credits need no index of their own.
     """
 
     __tablename__ = "credits"
-    __table_args__ = (Index("ix_credits_resident_day", "resident_id", "local_day"),)
     id: Mapped[int] = mapped_column(BigID, ForeignKey("green_actions.id"), primary_key=True, autoincrement=False)
     # The resident, rule set and trace form are checked through the action or are frozen rows that are
     # never deleted; no foreign keys, so bulk ingest pays one check per credit (the action), not four.
@@ -119,3 +122,14 @@ class Credit(Base):
     def trace(self, value: dict) -> None:
         self.stored_trace = value
         self.trace_form = None
+
+
+def credit_days(first: date, after: date) -> tuple:
+    """Conditions for credits of the Shanghai days [first, after), joined to their actions (``Credit.id``).
+
+    A credit's local day is its action's Shanghai day, so the actions' time
+    window bounds the scan of the (resident_id, occurred_at) index; the day
+    condition on the credit keeps the result exactly what the days select.
+    """
+    return (GreenAction.occurred_at >= start_of_local_day(first), GreenAction.occurred_at < start_of_local_day(after),
+            Credit.local_day >= first, Credit.local_day < after)

@@ -6,7 +6,9 @@ index (23 bytes per credit in PostgreSQL). Existing credits get their action's
 id; every reference to a credit id (the ledger lots' credit_id) is rewritten
 in the same transaction. The rebuilt table has its 8-byte columns first (no
 padding), and a credit with a shared trace form keeps its figures as a bare
-list.
+list. The credits' own (resident_id, local_day) index goes: a resident's
+credits are found through their actions' (resident_id, occurred_at) index,
+since a credit carries its action's id and its local day is the action's.
 
 The credits table is rebuilt rather than updated in place: on PostgreSQL a
 changed primary key would write every row and every index entry twice and
@@ -85,10 +87,11 @@ def _trace(sqlite: bool, compact: bool) -> str:
 
 
 def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey_lots: str | None,
-                     compact_traces: bool) -> None:
+                     compact_traces: bool, own_index: bool) -> None:
     """Re-create ``credits`` as ``definition`` with its rows; ``id_from`` names the old column that becomes id.
 
-    ``rekey_lots``, when given, is the old column whose value the lots' credit_id takes.
+    ``rekey_lots``, when given, is the old column whose value the lots' credit_id takes; ``own_index``
+    gives the credits their (resident_id, local_day) index.
     """
     sqlite = op.get_bind().dialect.name == 'sqlite'
     names = [n for n in OLD_ORDER if n != 'trace']
@@ -101,7 +104,6 @@ def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey
                        f'WHERE c.id = ledger_entries.credit_id) WHERE credit_id IN '
                        f'(SELECT id FROM credits WHERE {rekey_lots} <> id)')
             op.execute('UPDATE ledger_entries SET credit_id = -credit_id WHERE credit_id < 0')
-        op.drop_index('ix_credits_resident_day', table_name='credits')
         op.drop_table('credits')
     else:
         op.drop_constraint('fk_ledger_entries_credit_id_credits', 'ledger_entries', type_='foreignkey')
@@ -111,14 +113,15 @@ def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey
                        f'WHERE c.id = l.credit_id AND c.{rekey_lots} <> c.id')
             op.create_unique_constraint('uq_ledger_entries_credit_id', 'ledger_entries', ['credit_id'])
         op.rename_table('credits', 'credits_old')
-        op.drop_index('ix_credits_resident_day', table_name='credits_old')
+        op.execute('DROP INDEX IF EXISTS ix_credits_resident_day')  # the credits with ids of their own had it
         op.drop_constraint('pk_credits', 'credits_old', type_='primary')
     op.create_table('credits', *definition)
     targets = ['id', *(['action_id'] if action_id_from else []), *names, 'trace']
     sources = [id_from, *([action_id_from] if action_id_from else []), *names, _trace(sqlite, compact_traces)]
     op.execute(f'INSERT INTO credits ({", ".join(targets)}) SELECT {", ".join(sources)} FROM credits_old')
     op.drop_table('credits_old')  # on PostgreSQL with the old sequence, which belonged to its id
-    op.create_index('ix_credits_resident_day', 'credits', ['resident_id', 'local_day'], unique=False)
+    if own_index:
+        op.create_index('ix_credits_resident_day', 'credits', ['resident_id', 'local_day'], unique=False)
     if not sqlite:
         if not rekey_lots:  # a sequence again: it starts after the highest id
             op.execute("SELECT setval(pg_get_serial_sequence('credits', 'id'), (SELECT coalesce(max(id), 0) + 1 "
@@ -129,9 +132,10 @@ def _rebuild_credits(definition, id_from: str, action_id_from: str | None, rekey
 
 def upgrade():
     _rebuild_credits(_keyed_by_action(), id_from='action_id', action_id_from=None, rekey_lots='action_id',
-                     compact_traces=True)
+                     compact_traces=True, own_index=False)
 
 
 def downgrade():
     # The credits keep their ids (their actions'), so the lots need no rewrite.
-    _rebuild_credits(_own_sequence(), id_from='id', action_id_from='id', rekey_lots=None, compact_traces=False)
+    _rebuild_credits(_own_sequence(), id_from='id', action_id_from='id', rekey_lots=None, compact_traces=False,
+                     own_index=True)

@@ -14,6 +14,7 @@ from carbon_credit.ingest.writers.common import (
     UNMATCHED_COLS,
     BaseWriter,
     Owner,
+    usage_window_times,
 )
 
 _PLAIN = (int, str, float, type(None))
@@ -77,11 +78,15 @@ class SQLiteWriter(BaseWriter):
         return None  # the database-wide write lock is held
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
-        rows = self._in("SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
-                        "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
-                        "WHERE local_day >= ? AND local_day < ? AND status = 'credited' AND resident_id IN (IN) "
-                        "GROUP BY resident_id, local_day, action_type, cap_tag",
-                        resident_ids, (day_from.isoformat(), day_to.isoformat()))
+        times = usage_window_times(day_from, day_to)
+        rows = self._in("SELECT c.resident_id, c.local_day, c.action_type, c.cap_tag, count(*), "
+                        "coalesce(sum(c.quantity), 0), coalesce(sum(c.grams), 0), coalesce(sum(c.points), 0) "
+                        "FROM green_actions g JOIN credits c ON c.id = g.id "
+                        "WHERE g.occurred_at >= ? AND g.occurred_at < ? AND c.local_day >= ? AND c.local_day < ? "
+                        "AND c.status = 'credited' AND g.resident_id IN (IN) "
+                        "GROUP BY c.resident_id, c.local_day, c.action_type, c.cap_tag",
+                        resident_ids, (sqlite_time(times["since"]), sqlite_time(times["until"]),
+                                       day_from.isoformat(), day_to.isoformat()))
         return [CommittedUsage(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), r[6], r[7])
                 for r in rows]
 
