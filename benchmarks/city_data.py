@@ -50,7 +50,7 @@ INSERT INTO green_actions (id, resident_id, action_type, quantity, unit, occurre
                            idem_scope, external_id, attributes, status, review_note, created_at)
 SELECT g, (g - 1) %% %(r)s + 1, t.action_type, t.quantity, 'km', t.occurred_at, 'partner_feed', 'partner',
        'transit:bench', 'bench-' || lpad(g::text, 10, '0'),
-       json_build_object('mode', t.mode, 'alight_at', t.occurred_at + interval '25 minutes'),
+       json_build_object('mode', t.mode, 'ride_s', 1500),
        'credited', '', t.occurred_at + interval '1 day'
 FROM generate_series(%(low)s::bigint, %(high)s::bigint) AS g,
 LATERAL (SELECT CASE WHEN g %% 6 = 0 THEN 'metro_ride' ELSE 'bus_ride' END AS action_type,
@@ -60,10 +60,10 @@ LATERAL (SELECT CASE WHEN g %% 6 = 0 THEN 'metro_ride' ELSE 'bus_ride' END AS ac
                     AS occurred_at) AS t
 """
 CREDITS = """
-INSERT INTO credits (id, action_id, resident_id, action_type, local_day, rule_set_id, rule_version, status,
+INSERT INTO credits (id, resident_id, action_type, local_day, rule_set_id, rule_version, status,
                      quantity, cap_tag, grams, points, trace, trace_form_id, created_at)
-SELECT a.id, a.id, a.resident_id, a.action_type, (a.occurred_at AT TIME ZONE 'Asia/Shanghai')::date,
-       %(rule_set)s, 1, 'credited', a.quantity, NULL, g.grams, g.grams, '{"used_before":["0"]}',
+SELECT a.id, a.resident_id, a.action_type, (a.occurred_at AT TIME ZONE 'Asia/Shanghai')::date,
+       %(rule_set)s, 1, 'credited', a.quantity, NULL, g.grams, g.grams, '["0"]',
        %(form)s, a.created_at
 FROM green_actions a,
 LATERAL (SELECT CASE WHEN a.action_type = 'metro_ride' THEN round(a.quantity * 46.8)::bigint ELSE 80 END
@@ -135,7 +135,7 @@ def load(url: str, residents: int, credits: int) -> None:
             for constraint in unique + foreign:
                 cur.execute(str(AddConstraint(constraint).compile(dialect=engine.dialect)))
             started = _step(f"indexes and keys of {table}", started)
-        for table in ("green_actions", "credits", "ledger_entries", "trace_forms"):
+        for table in ("green_actions", "ledger_entries", "trace_forms"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                         f"(SELECT coalesce(max(id), 1) FROM {table}))")
         cur.execute(BALANCES)

@@ -358,7 +358,8 @@ def test_my_action_and_its_explanation_are_readable_and_others_are_404(client, s
     session.commit()
     got = client.get(f"{ACTIONS}/{mine['action']['id']}", headers=me.headers)
     assert got.status_code == 200 and got.get_json() == mine
-    explanation = client.get(f"/api/v1/me/credits/{mine['credit']['id']}/explanation", headers=me.headers)
+    assert mine["credit"]["id"] == mine["credit"]["action_id"] == mine["action"]["id"]  # keyed by its action
+    explanation = client.get(f"/api/v1/me/credits/{mine['action']['id']}/explanation", headers=me.headers)
     assert explanation.status_code == 200
     assert explanation.get_json()["steps"] == mine["explanation"]["steps"]
     assert_error(client.get(f"{ACTIONS}/{theirs.action.id}", headers=me.headers), 404, "action_not_found")

@@ -89,7 +89,7 @@ def _recorded(session, resident_id: int) -> dict:
     return {
         "actions": [(a.action_type, a.quantity, a.unit, a.status, a.occurred_at, a.created_at, a.evidence,
                      a.external_id.split("-", 1)[1]) for a in actions],
-        "credits": [(position[c.action_id], c.status, c.grams, c.points, c.cap_tag, c.local_day, c.rule_version,
+        "credits": [(position[c.id], c.status, c.grams, c.points, c.cap_tag, c.local_day, c.rule_version,
                      c.quantity, _figures(c.trace), c.created_at) for c in credits],
         "lots": [(lot.kind, lot.points, lot.grams, lot.remaining, lot.expires_at, lot.reason, lot.created_at)
                  for lot in lots],

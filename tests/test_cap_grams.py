@@ -52,7 +52,7 @@ def _credit_rides(session, tmp_path, resident, path, rides):
         rows = [[f"t{n}", CARD, "metro", at(hour), at(hour, 30), km] for n, (hour, km) in enumerate(rides)]
         ingest(session, write_file(tmp_path, rows[::-1]))
     session.rollback()
-    return list(session.execute(select(Credit).join(GreenAction, GreenAction.id == Credit.action_id)
+    return list(session.execute(select(Credit).join(GreenAction, GreenAction.id == Credit.id)
                                 .order_by(GreenAction.occurred_at)).scalars())
 
 

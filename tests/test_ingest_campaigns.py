@@ -103,7 +103,7 @@ def _outcome(session) -> dict:
     trips = dict(session.execute(select(GreenAction.id, GreenAction.external_id)).all())
     credits = {}
     for credit, trip_id in session.execute(select(Credit, GreenAction.external_id)
-                                           .join(GreenAction, GreenAction.id == Credit.action_id)).all():
+                                           .join(GreenAction, GreenAction.id == Credit.id)).all():
         trace = credit.trace
         credits[trip_id] = {
             "status": credit.status, "points": credit.points, "grams": credit.grams, "cap_tag": credit.cap_tag,

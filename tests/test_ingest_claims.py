@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from carbon_credit.actions.card_trips import bind_card
 from carbon_credit.ledger.points import ledger_is_consistent
-from carbon_credit.models import Account
+from carbon_credit.models import Account, GreenAction
 from carbon_credit.models.cards import UnmatchedTrip
 from carbon_credit.residents.cards import card_hash
 
@@ -57,6 +57,9 @@ def test_binding_claims_trips_within_the_window_and_not_older(session, tmp_path)
     assert result.claimed_points == expected_grams(session, "bus_ride", "km", "2.5") + expected_grams(
         session, "metro_ride", "trip", 1)
     assert balance_of(session, resident) == result.claimed_points
+    actions = {a.external_id: a.attributes for a in session.execute(select(GreenAction)).scalars()}
+    assert actions == {"u1": {"mode": "bus", "ride_s": 1200, "claimed": True},  # boarded 8:00, alighted 8:20
+                       "u2": {"mode": "metro", "ride_s": 1200, "claimed": True}}
     claimed = {t.external_id: t.claimed_by for t in _unmatched(session)}
     assert claimed == {"u-old": None, "u1": resident.id, "u2": resident.id}
     # The same file again: every trip is a duplicate, nothing is credited twice.

@@ -128,7 +128,7 @@ def _outcome(session) -> dict:
     session.expire_all()
     credits, lots = {}, {}
     for credit, trip_id in session.execute(select(Credit, GreenAction.external_id)
-                                           .join(GreenAction, GreenAction.id == Credit.action_id)).all():
+                                           .join(GreenAction, GreenAction.id == Credit.id)).all():
         credits[trip_id] = (credit.status, credit.grams, credit.points, credit.cap_tag, credit.trace)
     for lot, resident_id in session.execute(select(LedgerEntry, Account.resident_id)
                                             .join(Account, Account.id == LedgerEntry.account_id)).all():

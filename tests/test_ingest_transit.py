@@ -52,6 +52,31 @@ def test_distance_is_credited_per_km_and_a_trip_without_one_per_trip(session, ru
     assert balance_of(session, resident) == sum(c.points for c in by_type.values())
 
 
+def test_a_credit_is_keyed_by_its_action_on_every_path(session, rules, tmp_path):
+    """The ingest and the single-action path both give a credit its action's id; the lot points at it."""
+    bulk = resident_with_card(session, CARD_A)
+    single = resident_with_card(session, CARD_B)
+    record_action(session, ActionInput(resident_id=single.id, action_type="metro_ride", quantity=Decimal("3"),
+                                       unit="km", occurred_at=NOW - timedelta(hours=6), source="partner_feed",
+                                       evidence="partner", idem_scope="other", external_id="x1"), NOW)
+    session.commit()
+    ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 8, distance="5.5"), trip("t2", CARD_A, "metro", 9)]))
+    rows = session.execute(select(Credit.id, GreenAction.external_id, LedgerEntry.credit_id)
+                           .join(GreenAction, GreenAction.id == Credit.id)
+                           .join(LedgerEntry, LedgerEntry.credit_id == Credit.id)).all()
+    assert sorted(external for _, external, _ in rows) == ["t1", "t2", "x1"]
+    assert all(credit_id == lot_credit for credit_id, _, lot_credit in rows)
+    assert {c.resident_id for c in credits_of(session, bulk)} == {bulk.id}
+
+
+def test_a_trip_keeps_its_mode_and_ride_length_in_whole_seconds(session, rules, tmp_path):
+    resident_with_card(session, CARD_A)
+    row = ["t1", CARD_A, "metro", "2026-06-04 08:00:00.250", "2026-06-04 08:21:40.900", ""]
+    ingest(session, write_file(tmp_path, [row]))
+    action = session.execute(select(GreenAction)).scalar_one()
+    assert action.attributes == {"mode": "metro", "ride_s": 1300}
+
+
 def test_credit_trace_has_the_shape_the_single_action_path_produces(session, rules, tmp_path):
     bulk = resident_with_card(session, CARD_A)
     single = resident_with_card(session, CARD_B)
@@ -73,7 +98,7 @@ def test_bulk_credits_share_one_trace_form_and_keep_only_their_cap_figures(sessi
     assert len({c.trace_form_id for c in credits}) == 1 and credits[0].trace_form_id is not None
     assert session.scalar(select(func.count()).select_from(TraceForm)) == 1, "stored once across batches"
     # Each credit stores just what its caps had used before; the whole trace reads as the engine wrote it.
-    assert [c.stored_trace["used_before"][0] for c in credits] == ["0", "1", "2"]
+    assert [c.stored_trace[0] for c in credits] == ["0", "1", "2"]
     assert [c.trace["caps"][0]["used_before"] for c in credits] == ["0", "1", "2"]
     assert credits[2].trace["factor"]["source"] and credits[2].trace["quantity"] == "5.5"
     explained = explain_credit(credits[2], "公交")
@@ -105,6 +130,25 @@ def test_caps_count_credits_already_committed_that_day(session, rules, tmp_path)
     next_day = DAY - timedelta(days=1)
     summary = ingest(session, write_file(tmp_path, [trip("t3", CARD_A, "bus", 9, day=next_day)], name="b.csv"))
     assert summary.credited == 1
+
+
+def test_committed_credits_count_on_their_shanghai_day_across_utc_midnight(session, rules, tmp_path):
+    """Cap usage is read through the actions' boarding times: the Shanghai day, not the UTC one, decides."""
+    resident = resident_with_card(session, CARD_A)
+    limit = int(next(c.limit for c in compiled_in_force(session, NOW).caps if c.name == "transit_rides_daily"))
+    day_before = DAY - timedelta(days=1)
+    # Boarding at 07:00 Shanghai time is 23:00 UTC of the day before; the day before's 23:00 is its 15:00 UTC.
+    early = [trip(f"e{i}", CARD_A, "bus", 7, minutes=i + 1) for i in range(limit - 1)]
+    late = [trip(f"l{i}", CARD_A, "bus", 23, minutes=i + 1, day=day_before) for i in range(limit)]
+    summary = ingest(session, write_file(tmp_path, early + late))
+    assert (summary.credited, summary.capped) == (2 * limit - 1, 0)
+    # The day before is full; this day has room for exactly one more ride.
+    summary = ingest(session, write_file(tmp_path, [trip("x1", CARD_A, "bus", 22, minutes=50, day=day_before),
+                                                    trip("x2", CARD_A, "bus", 9), trip("x3", CARD_A, "bus", 10)],
+                                         name="b.csv"))
+    assert (summary.credited, summary.capped) == (1, 2)
+    capped = {c.action.external_id for c in credits_of(session, resident) if c.status == "capped"}
+    assert capped == {"x1", "x3"}
 
 
 def test_total_daily_points_cap_clips_then_caps(session, rules, tmp_path):

@@ -1,4 +1,5 @@
-"""`flask db upgrade` on an empty database builds exactly the schema the models declare."""
+"""`flask db upgrade` on an empty database builds exactly the schema the models declare, and revisions that
+reshape a table carry its rows."""
 from __future__ import annotations
 
 import json
@@ -12,9 +13,10 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import bindparam, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from api import create_app
-from api.config import normalise_database_url
+from api.config import configure_sqlite_engine, normalise_database_url
 from carbon_credit.db import Base, UTCDateTime
 
 PG_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
@@ -243,4 +245,85 @@ def test_digests_keep_their_day_through_the_upgrade_and_their_message_through_th
         downgrade(revision=before)
     assert _notifications(engine) == [(f"transit:{day}:{ids[0]}", old, ""), ("credit:41", {"points": 2}, ""),
                                       (f"transit:{day}:{fresh.id}", built, "")]
+
+
+CREDIT_KEYS_BEFORE = "138998b7d45f"  # the revision before credits took their action's id
+# (credit id, action id): chains and a cycle, so some new ids are other credits' old ids.
+OLD_CREDITS = [(1, 2), (2, 4), (4, 5), (5, 6), (6, 1)]
+
+
+def _old_world(conn) -> None:
+    """Rows as the revision before keyed them: credits with ids of their own, the account's earn lot."""
+    stamp = "'2026-06-01 08:00:00'"
+    conn.execute(text(f"INSERT INTO residents (id, display_name, status, created_at, updated_at) "
+                      f"VALUES (1, 'r', 'active', {stamp}, {stamp})"))
+    conn.execute(text(f"INSERT INTO accounts (id, resident_id, balance, earned_total, grams_total, updated_at) "
+                      f"VALUES (1, 1, 0, 0, 0, {stamp})"))
+    for action_id in range(1, 8):  # action 3 and 7 have no credit (rejected, pending)
+        conn.execute(text(
+            "INSERT INTO green_actions (id, resident_id, action_type, quantity, unit, occurred_at, source, evidence, "
+            "idem_scope, external_id, attributes, status, review_note, created_at) VALUES "
+            f"({action_id}, 1, 'bus_ride', 1, 'trip', {stamp}, 'partner_feed', 'partner', 'transit', "
+            f"'t{action_id}', '{{}}', 'credited', '', {stamp})"))
+    conn.execute(text(f"INSERT INTO trace_forms (id, digest, body, created_at) VALUES "
+                      f"(1, 'f', '{{\"caps\": [{{\"name\": \"daily\"}}]}}', {stamp})"))
+    for credit_id, action_id in OLD_CREDITS:
+        # The last credit shares a trace form and keeps only its cap's figure, as bulk credits did.
+        shared = credit_id == OLD_CREDITS[-1][0]
+        trace = '{"used_before": ["2"]}' if shared else f'{{"grams": {action_id * 100}}}'
+        conn.execute(text(
+            "INSERT INTO credits (id, action_id, resident_id, action_type, local_day, rule_set_id, rule_version, "
+            "status, quantity, cap_tag, grams, points, trace, trace_form_id, created_at) VALUES "
+            f"({credit_id}, {action_id}, 1, 'bus_ride', '2026-06-01', NULL, 1, 'credited', 1, NULL, "
+            f"{action_id * 100}, {action_id * 10}, '{trace}', {1 if shared else 'NULL'}, {stamp})"))
+    conn.execute(text(f"INSERT INTO ledger_entries (id, account_id, kind, points, grams, remaining, expires_at, "
+                      f"reason, created_at) VALUES (8, 1, 'earn', 180, 1800, 175, '2027-12-31 16:00:00', '', {stamp})"))
+    conn.execute(text(f"INSERT INTO ledger_entries (id, account_id, kind, points, grams, remaining, reason, "
+                      f"created_at) VALUES (9, 1, 'spend', -5, 0, 0, 'reward', {stamp})"))
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_credits_take_their_actions_ids(empty_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision=CREDIT_KEYS_BEFORE)
+        engine = create_engine(empty_url)
+        configure_sqlite_engine(engine)  # foreign keys on, as the app's connections have them
+        with engine.begin() as conn:
+            _old_world(conn)
+        engine.dispose()
+        upgrade()
+    engine = create_engine(empty_url)
+    configure_sqlite_engine(engine)
+    with engine.begin() as conn:
+        credits = conn.execute(text("SELECT id, points, grams, trace FROM credits ORDER BY id")).all()
+        assert [(c.id, c.points, c.grams) for c in credits] == [(a, a * 10, a * 100) for a in (1, 2, 4, 5, 6)]
+        # A whole trace is kept as it was; a shared form's credit keeps its figures as a bare list.
+        assert [_json(c.trace) for c in credits] == [["2"] if c.id == OLD_CREDITS[-1][1] else {"grams": c.grams}
+                                                     for c in credits]
+        assert conn.execute(text("SELECT id, points, remaining FROM ledger_entries ORDER BY id")).all() == [
+            (8, 180, 175), (9, -5, 0)]  # the ledger does not refer to credits: untouched
+        with pytest.raises(IntegrityError):  # a credit for an action that does not exist
+            with conn.begin_nested():
+                conn.execute(text("INSERT INTO credits (id, resident_id, action_type, local_day, status, quantity, "
+                                  "grams, points, trace, created_at) VALUES (99, 1, 'bus_ride', '2026-06-01', "
+                                  "'credited', 1, 0, 0, '{}', '2026-06-01 08:00:00')"))
+    columns = {c["name"]: c for c in inspect(engine).get_columns("credits")}
+    engine.dispose()
+    assert "action_id" not in columns and not columns["id"].get("default")  # no sequence of its own
+
+    with app.app_context():
+        downgrade(revision=CREDIT_KEYS_BEFORE)
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT id, action_id, trace FROM credits ORDER BY id")).all()
+        assert [(r.id, r.action_id) for r in rows] == [(a, a) for a in (1, 2, 4, 5, 6)]
+        assert _json(rows[0].trace) == {"used_before": ["2"]} and _json(rows[1].trace) == {"grams": 200}
+        conn.execute(text("INSERT INTO credits (action_id, resident_id, action_type, local_day, status, quantity, "
+                          "grams, points, trace, created_at) VALUES (3, 1, 'bus_ride', '2026-06-01', 'credited', 1, "
+                          "0, 0, '{}', '2026-06-01 08:00:00')"))
+        assert conn.execute(text("SELECT id FROM credits WHERE action_id = 3")).scalar() == 7
     engine.dispose()

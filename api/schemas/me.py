@@ -92,8 +92,8 @@ class ActionSchema(ma.Schema):
 
 
 class CreditSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    action_id = ma.fields.Integer(required=True)
+    id = ma.fields.Integer(required=True, metadata={"description": "A credit carries its action's id"})
+    action_id = ma.fields.Integer(required=True, metadata={"description": "The same as id"})
     action_type = ma.fields.String(required=True)
     status = ma.fields.String(required=True, metadata={"description": "credited | capped"})
     quantity = Number(required=True)

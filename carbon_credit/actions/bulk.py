@@ -38,7 +38,7 @@ from carbon_credit.budgets.limits import month_of
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
 from carbon_credit.db import SessionWriter
 from carbon_credit.ledger.points import BalanceMove, EarnLot, add_earn_lots, earns, move_balances
-from carbon_credit.models import Account, ActionType, Credit, GreenAction, Resident, RuleSet
+from carbon_credit.models import Account, ActionType, Credit, GreenAction, Resident, RuleSet, credit_days
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, compile_rule_set, evaluate
 from carbon_credit.rules.usage import UNITS_STEP, CommittedUsage, MemoryUsage, usage_window
@@ -222,8 +222,9 @@ class _Batch:
             grouped = self.session.execute(
                 select(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.cap_tag, func.count(),
                        func.sum(Credit.quantity), func.sum(Credit.grams), func.sum(Credit.points))
-                .where(Credit.resident_id.in_(residents[start:start + CHUNK]), Credit.status == "credited",
-                       Credit.local_day >= low, Credit.local_day < high)
+                .join(GreenAction, GreenAction.id == Credit.id)
+                .where(GreenAction.resident_id.in_(residents[start:start + CHUNK]), *credit_days(low, high),
+                       Credit.status == "credited")
                 .group_by(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.cap_tag))
             self.usage.fold((CommittedUsage(*row) for row in grouped), list(caps.values()))
 
@@ -285,11 +286,13 @@ class _Batch:
             # The claims name the position in the batch; they get the action's id now that it is stored.
             adjuster.claims = {key: action_ids[position] for key, position in adjuster.claims.items()}
         with_credit = [(r, action_id) for r, action_id in zip(rows, action_ids) if r.outcome is not None]
-        self._insert(Credit, [dict(
-            action_id=action_id, resident_id=r.inp.resident_id, action_type=r.inp.action_type,
-            local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
-            status=r.outcome.status, quantity=r.inp.quantity, cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
-            points=r.outcome.points, stored_trace=r.outcome.trace, created_at=r.now) for r, action_id in with_credit])
+        if with_credit:  # a credit carries its action's id
+            self.session.execute(insert(Credit), [dict(
+                id=action_id, resident_id=r.inp.resident_id, action_type=r.inp.action_type,
+                local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
+                status=r.outcome.status, quantity=r.inp.quantity, cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
+                points=r.outcome.points, stored_trace=r.outcome.trace, created_at=r.now)
+                for r, action_id in with_credit])
         lots, moves, last = [], {}, {}
         for r, _ in with_credit:
             points, grams = r.outcome.points, r.outcome.grams

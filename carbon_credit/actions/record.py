@@ -30,7 +30,7 @@ from carbon_credit.errors import (
     UnknownActionType,
 )
 from carbon_credit.ledger.points import add_earn, earns, lock_account
-from carbon_credit.models import ActionType, Credit, GreenAction, Resident
+from carbon_credit.models import ActionType, Credit, GreenAction, Resident, credit_days
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, evaluate
 from carbon_credit.rules.usage import cap_period
@@ -132,9 +132,9 @@ def db_usage(session, resident_id: int) -> Callable:
     def used(cap, day, tag) -> Usage:
         first, after = cap_period(cap, day)
         query = select(func.count(Credit.id), func.coalesce(func.sum(Credit.quantity), 0),
-                       func.coalesce(func.sum(Credit.grams), 0), func.coalesce(func.sum(Credit.points), 0)).where(
-            Credit.resident_id == resident_id, Credit.status == "credited",
-            Credit.local_day >= first, Credit.local_day < after)
+                       func.coalesce(func.sum(Credit.grams), 0), func.coalesce(func.sum(Credit.points), 0)).join(
+            GreenAction, GreenAction.id == Credit.id).where(
+            GreenAction.resident_id == resident_id, *credit_days(first, after), Credit.status == "credited")
         if cap.action_types is not None:
             query = query.where(Credit.action_type.in_(sorted(cap.action_types)))
         if cap.per:
@@ -162,7 +162,7 @@ def credit_action(session, action: GreenAction, compiled, now: datetime, account
     outcome = evaluate(compiled, facts, db_usage(session, action.resident_id), adjustments)
     for step in pipeline.outcome_steps:
         step(session, action, outcome, now)
-    credit = Credit(action_id=action.id, resident_id=action.resident_id, action_type=action.action_type,
+    credit = Credit(id=action.id, resident_id=action.resident_id, action_type=action.action_type,
                     local_day=facts.local_day, rule_set_id=compiled.id, rule_version=compiled.version,
                     status=outcome.status, quantity=action.quantity, cap_tag=outcome.cap_tag,
                     grams=outcome.grams, points=outcome.points, trace=outcome.trace, created_at=now)

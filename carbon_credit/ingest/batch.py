@@ -30,8 +30,7 @@ class Matched:
     resident_id: int
     account_id: int
     credited: Optional[Credited] = None  # filled in time order by Batch.credit, as the writer reaches the row
-    action_id: int = 0
-    credit_id: int = 0
+    action_id: int = 0  # also the id of its credit
 
 
 @dataclass(slots=True)
@@ -191,10 +190,10 @@ def process_batch(session, writer, trips: list, *, source: str, key, now: dateti
 
 
 def _assign_ids(writer, batch: Batch) -> None:
-    """Action and credit ids up front (credits refer to their actions); lots take their ids as they are stored."""
-    ids = writer.allocate({"green_actions": len(batch.matched), "credits": len(batch.matched)})
-    for m, action_id, credit_id in zip(batch.matched, ids["green_actions"], ids["credits"]):
-        m.action_id, m.credit_id = action_id, credit_id
+    """Action ids up front: each is its credit's id too."""
+    ids = writer.allocate({"green_actions": len(batch.matched)})
+    for m, action_id in zip(batch.matched, ids["green_actions"]):
+        m.action_id = action_id
 
 
 def _move_balances(writer, batch: Batch, counts: IngestCounts, queued: QueuedDigests) -> None:

@@ -59,7 +59,7 @@ class Template:
     """The outcome of one kind of trip with every cap untouched; its trace is a shared form.
 
     A credit made from a template stores only what its caps had used before
-    (``{"used_before": [...]}`` in the trace's cap order) and points to the
+    (the list of figures, in the trace's cap order) and points to the
     form, which the writer stores once (``trace_forms``, keyed by digest).
     """
 
@@ -111,9 +111,8 @@ class Template:
 
     def credited(self, used, caps) -> "Credited":
         figures = '","'.join([str(used[i].metric(caps[i].metric)) for i in self.order])
-        return Credited(self.status, self.grams, self.points, self.cap_tag,
-                        '{"used_before":["' + figures + '"]}' if figures else '{"used_before":[]}', self,
-                        adjusted=self.adjusted)
+        return Credited(self.status, self.grams, self.points, self.cap_tag, '["' + figures + '"]' if figures else '[]',
+                        self, adjusted=self.adjusted)
 
 
 class BatchCreditor:

@@ -55,10 +55,16 @@ class Trip:
 
 
 def attributes_json(trip: Trip) -> str:
-    """What the action keeps of the trip besides its type, quantity and boarding time (JSON)."""
+    """What the action keeps of the trip besides its type, quantity and boarding time (JSON).
+
+    The mode (what the rules see as the trip's attributes) and the ride's length
+    in whole seconds (``ride_s``): the alighting time is the boarding time plus
+    that. Nothing shows either; the length takes 11 bytes where the alighting
+    time as text took 37, on every one of millions of rows.
+    """
     if trip.attributes_json:
         return trip.attributes_json
-    return f'{{"mode":"{trip.mode}","alight_at":"{trip.alight.isoformat()}"}}'
+    return f'{{"mode":"{trip.mode}","ride_s":{int((trip.alight - trip.board).total_seconds())}}}'
 
 
 # Shanghai has kept UTC+8 without daylight saving since 1991: a local time from then on is converted

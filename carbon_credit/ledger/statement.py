@@ -58,7 +58,7 @@ def _anchor(session, resident_id: int, key: Optional[str]) -> Optional[_Anchor]:
         return None
     found_id = int(key[1:])
     if key[0] == CREDIT_KEY:
-        at = session.execute(select(GreenAction.occurred_at).join(Credit, Credit.action_id == GreenAction.id)
+        at = session.execute(select(GreenAction.occurred_at).join(Credit, Credit.id == GreenAction.id)
                              .where(Credit.id == found_id, Credit.resident_id == resident_id)).scalar_one_or_none()
     else:
         at = session.execute(select(LedgerEntry.created_at).join(Account, Account.id == LedgerEntry.account_id)
@@ -81,9 +81,10 @@ def _after(anchor: Optional[_Anchor], at, row_id, is_credit: bool):
 def _credit_lines(session, resident_id: int, limit: int, anchor: Optional[_Anchor] = None) -> list[StatementLine]:
     rows = session.execute(
         select(Credit, ActionType.name, GreenAction.occurred_at)
-        .join(GreenAction, GreenAction.id == Credit.action_id)
+        .join(GreenAction, GreenAction.id == Credit.id)
         .outerjoin(ActionType, ActionType.code == Credit.action_type)
-        .where(Credit.resident_id == resident_id, _after(anchor, GreenAction.occurred_at, Credit.id, True))
+        .where(GreenAction.resident_id == resident_id,  # through the actions' (resident, time) index
+               _after(anchor, GreenAction.occurred_at, Credit.id, True))
         .order_by(GreenAction.occurred_at.desc(), Credit.id.desc()).limit(limit)
     ).all()
     return [StatementLine(at=occurred_at, day=credit.local_day, kind="credit", points=credit.points,

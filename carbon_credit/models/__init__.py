@@ -9,6 +9,7 @@ from carbon_credit.models.actions import (
     Credit,
     GreenAction,
     TraceForm,
+    credit_days,
     fill_trace_form,
 )
 from carbon_credit.models.appliances import ApplianceClaim, EvidencePhoto

@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from carbon_credit.db import Base, BigID
+from carbon_credit.timeutil import start_of_local_day
 
 ACTION_STATUSES = ("pending_review", "credited", "capped", "rejected")
 IN_REVIEW = "status = 'pending_review' OR reviewed_at IS NOT NULL"
@@ -26,34 +27,36 @@ class GreenAction(Base):
         Index("ix_green_actions_in_review", "status", "action_type",
               postgresql_where=text(IN_REVIEW), sqlite_where=text(IN_REVIEW)),
     )
+    # The 8-byte columns first, then the 4-byte ones, then the texts (which need no alignment): in this
+    # order PostgreSQL pads no row. A table keeps the order it was created with; one created before
+    # this order keeps its own (about 7 bytes more per row) until it is rebuilt.
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     resident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("residents.id"))
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    reviewed_at: Mapped[Optional[datetime]]
+    reviewed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    recorded_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     # Action types are never deleted (only deactivated), so the code needs no per-row foreign-key check:
     # bulk ingest writes millions of these rows and every check is an index probe and a row lock.
     action_type: Mapped[str] = mapped_column(String(48))
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     unit: Mapped[str] = mapped_column(String(16))
-    occurred_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(24))  # partner_feed | station_device | worker | self_report | qr_checkin
     evidence: Mapped[str] = mapped_column(String(16))  # partner | worker | qr | self
+    status: Mapped[str] = mapped_column(String(16))
     idem_scope: Mapped[str] = mapped_column(String(48))
     external_id: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[Optional[str]] = mapped_column(String(64))
     attributes: Mapped[dict] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16))
     review_note: Mapped[str] = mapped_column(String(256), default="")
-    reviewed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
-    reviewed_at: Mapped[Optional[datetime]]
-    recorded_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime]
     credit: Mapped[Optional["Credit"]] = relationship(back_populates="action", uselist=False)
 
 
-def fill_trace_form(body: dict, stored: dict) -> dict:
-    """A whole trace from a shared form and what one credit stored: the caps' ``used_before`` figures."""
+def fill_trace_form(body: dict, used: list) -> dict:
+    """A whole trace from a shared form and what one credit stored: its caps' ``used_before`` figures, in order."""
     trace = dict(body)
-    used = stored.get("used_before") or []
-    trace["caps"] = [dict(step, used_before=figure) for step, figure in zip(body.get("caps") or [], used)]
+    trace["caps"] = [dict(step, used_before=figure) for step, figure in zip(body.get("caps") or [], used or [])]
     return trace
 
 
@@ -75,40 +78,61 @@ class TraceForm(Base):
 class Credit(Base):
     """The outcome of applying a rule to an action, with everything needed to explain it.
 
+    An action has at most one credit, so the credit is keyed by its action: its
+    ``id`` is the action's id (no sequence, no second unique index per row).
     ``trace`` is the whole explanation. It is stored either in full, or as a
-    shared ``trace_form`` plus this credit's own figures (``stored_trace``).
+    shared ``trace_form`` plus this credit's own figures (``stored_trace``: the
+    list of what each cap had used before, e.g. ``["0","3"]``).
+
+    The columns are in the order PostgreSQL packs best: the 8-byte ones first,
+    then the 4-byte ones, then the texts, which need no alignment.
+
+    A resident's credits are found through their actions' (resident_id,
+    occurred_at) index (``credit_days``); the credits need no index of their own.
     """
 
     __tablename__ = "credits"
-    __table_args__ = (Index("ix_credits_resident_day", "resident_id", "local_day"),)
-    id: Mapped[int] = mapped_column(BigID, primary_key=True)
-    action_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("green_actions.id"), unique=True)
+    id: Mapped[int] = mapped_column(BigID, ForeignKey("green_actions.id"), primary_key=True, autoincrement=False)
     # The resident, rule set and trace form are checked through the action or are frozen rows that are
     # never deleted; no foreign keys, so bulk ingest pays one check per credit (the action), not four.
     resident_id: Mapped[int] = mapped_column(BigInteger)
-    action_type: Mapped[str] = mapped_column(String(48))
+    grams: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger)
+    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
     local_day: Mapped[date] = mapped_column(Date)  # Shanghai date of the action, for caps and reports
     rule_set_id: Mapped[Optional[int]] = mapped_column(Integer)
     rule_version: Mapped[Optional[int]] = mapped_column(Integer)
+    action_type: Mapped[str] = mapped_column(String(48))
     status: Mapped[str] = mapped_column(String(16))  # credited | capped
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     # Partition of a "per" cap, e.g. the appliance category for one-per-category-per-year.
     cap_tag: Mapped[Optional[str]] = mapped_column(String(48))
-    grams: Mapped[int] = mapped_column(BigInteger)
-    points: Mapped[int] = mapped_column(BigInteger)
+    # The whole trace (a dict), or with a trace form the list of its caps' figures.
     stored_trace: Mapped[dict] = mapped_column("trace", default=dict)
-    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
-    created_at: Mapped[datetime]
     action: Mapped[GreenAction] = relationship(back_populates="credit")
+    # The id under the name callers know it by; read-only, so a credit is only ever made with ``id=action.id``.
+    action_id = synonym("id", descriptor=property(lambda credit: credit.id))
     trace_form: Mapped[Optional[TraceForm]] = relationship(primaryjoin="foreign(Credit.trace_form_id) == TraceForm.id")
 
     @property
     def trace(self) -> dict:
         if self.trace_form_id is None:
             return self.stored_trace
-        return fill_trace_form(self.trace_form.body, self.stored_trace or {})
+        return fill_trace_form(self.trace_form.body, self.stored_trace)
 
     @trace.setter
     def trace(self, value: dict) -> None:
         self.stored_trace = value
         self.trace_form = None
+
+
+def credit_days(first: date, after: date) -> tuple:
+    """Conditions for credits of the Shanghai days [first, after), joined to their actions (``Credit.id``).
+
+    A credit's local day is its action's Shanghai day, so the actions' time
+    window bounds the scan of the (resident_id, occurred_at) index; the day
+    condition on the credit keeps the result exactly what the days select.
+    """
+    return (GreenAction.occurred_at >= start_of_local_day(first), GreenAction.occurred_at < start_of_local_day(after),
+            Credit.local_day >= first, Credit.local_day < after)

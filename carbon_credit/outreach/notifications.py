@@ -11,14 +11,14 @@ send records what it said.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Iterable, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from carbon_credit.db import BulkWriter
-from carbon_credit.models import Account, Credit, GreenAction, IngestRun, Notification, Resident
+from carbon_credit.models import Account, Credit, GreenAction, IngestRun, Notification, Resident, credit_days
 
 # A digest's columns written set-based, and its unique key: one per resident and local day.
 DIGEST_COLUMNS = ("resident_id", "digest_day")
@@ -113,8 +113,10 @@ def day_digests(session, wanted: set) -> dict:
         for some_days in _chunks(days):
             rows = session.execute(
                 select(Credit.resident_id, Credit.local_day, Credit.action_type, Credit.points, Credit.grams)
-                .join(GreenAction, GreenAction.id == Credit.action_id)
-                .where(Credit.resident_id.in_(resident_ids), Credit.local_day.in_(some_days),
+                .join(GreenAction, GreenAction.id == Credit.id)
+                # through the actions' (resident_id, occurred_at) index: the credits have none of their own
+                .where(GreenAction.resident_id.in_(resident_ids),
+                       *credit_days(some_days[0], some_days[-1] + timedelta(days=1)), Credit.local_day.in_(some_days),
                        Credit.status == "credited", GreenAction.idem_scope.in_(sources))
                 .order_by(GreenAction.occurred_at, Credit.id))
             for resident_id, day, action_type, points, grams in rows:

@@ -121,7 +121,7 @@ def campaign_figures(session, campaign_id: int, group: str = "day") -> dict:
         raise NotFound("No such campaign.", code="campaign_not_found")
     if group not in GROUPS:
         raise InvalidInput(errors={"group": [f"one of {', '.join(GROUPS)}"]})
-    joins = ((GreenAction, GreenAction.id == Credit.action_id),)
+    joins = ((GreenAction, GreenAction.id == Credit.id),)
     folded = _fold(_rows(session, _campaign_conditions(campaign, campaign.community_ids), joins), group)
     per_community = []
     for community in campaign.communities:

@@ -38,7 +38,7 @@ def history_query(resident_id: int, *, action_type: str | None = None, status: s
     """A resident's actions, newest first, with their credits; ``since``/``until`` are inclusive local dates."""
     query = (select(GreenAction, Credit, ActionType.name)
              .join(ActionType, ActionType.code == GreenAction.action_type)
-             .outerjoin(Credit, Credit.action_id == GreenAction.id)
+             .outerjoin(Credit, Credit.id == GreenAction.id)
              .where(GreenAction.resident_id == resident_id)
              .order_by(GreenAction.occurred_at.desc(), GreenAction.id.desc()))
     if action_type:

@@ -12,7 +12,7 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
-from carbon_credit.models import ActionType, Credit, LedgerEntry, QRCode
+from carbon_credit.models import ActionType, Credit, GreenAction, LedgerEntry, QRCode, credit_days
 from carbon_credit.models.residents import Account
 from carbon_credit.scenes import parse_scene
 from carbon_credit.timeutil import local_date
@@ -63,8 +63,9 @@ def trend(session, resident_id: int, now: datetime, days: int = TREND_DAYS) -> T
     rows = session.execute(
         select(Credit.local_day, ActionType.name, func.sum(Credit.points), func.sum(Credit.grams))
         .join(ActionType, ActionType.code == Credit.action_type)
-        .where(Credit.resident_id == resident_id, Credit.status == "credited", Credit.local_day >= start,
-               Credit.local_day <= today)
+        .join(GreenAction, GreenAction.id == Credit.id)
+        .where(GreenAction.resident_id == resident_id, *credit_days(start, today + timedelta(days=1)),
+               Credit.status == "credited")
         .group_by(Credit.local_day, ActionType.name)
     ).all()
     day_list = [start + timedelta(days=i) for i in range(days)]

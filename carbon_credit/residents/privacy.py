@@ -34,7 +34,7 @@ def export_resident_data(session, resident_id: int, now: datetime) -> dict:
 
 def _actions(session, resident_id: int) -> list[dict]:
     rows = session.execute(
-        select(GreenAction, Credit).outerjoin(Credit, Credit.action_id == GreenAction.id)
+        select(GreenAction, Credit).outerjoin(Credit, Credit.id == GreenAction.id)
         .where(GreenAction.resident_id == resident_id).order_by(GreenAction.occurred_at, GreenAction.id)
     ).all()
     return [{"action": action, "credit": credit} for action, credit in rows]

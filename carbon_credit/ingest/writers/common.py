@@ -17,9 +17,11 @@ from typing import Optional
 
 from sqlalchemy import event
 
+from carbon_credit.timeutil import start_of_local_day
+
 ACTION_COLS = ("id", "resident_id", "action_type", "quantity", "unit", "occurred_at", "source", "evidence",
                "idem_scope", "external_id", "attributes", "status", "review_note", "created_at")
-CREDIT_COLS = ("id", "action_id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
+CREDIT_COLS = ("id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
                "quantity", "cap_tag", "grams", "points", "trace", "trace_form_id", "created_at")
 UNMATCHED_COLS = ("source", "external_id", "card_hash", "action_type", "quantity", "unit", "occurred_at", "local_day",
                   "attributes", "created_at")
@@ -42,6 +44,12 @@ class StatementDuringCopy(RuntimeError):
     The connection is busy until the COPY ends, so such a statement would wait
     for ever (the batch would never commit); it is refused at once instead.
     """
+
+
+def usage_window_times(day_from, day_to) -> dict:
+    """The boarding-time window of the local days [day_from, day_to): it bounds the scan of the actions'
+    (resident_id, occurred_at) index that finds a resident's credits (a credit carries its action's id)."""
+    return {"since": start_of_local_day(day_from), "until": start_of_local_day(day_to)}
 
 
 def new_forms(batch) -> dict:

@@ -20,6 +20,7 @@ from carbon_credit.ingest.writers.common import (
     UNMATCHED_COLS,
     BaseWriter,
     Owner,
+    usage_window_times,
 )
 
 NULL = "\\N"
@@ -143,11 +144,12 @@ class PostgresWriter(BaseWriter):
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
         return [CommittedUsage(*row) for row in self.raw.execute(
-            "SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
-            "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
-            f"WHERE resident_id = ANY({BIGINTS % 'ids'}) AND local_day >= %(lo)s AND local_day < %(hi)s "
-            "AND status = 'credited' GROUP BY resident_id, local_day, action_type, cap_tag",
-            {"ids": joined(resident_ids), "lo": day_from, "hi": day_to})]
+            "SELECT c.resident_id, c.local_day, c.action_type, c.cap_tag, count(*), coalesce(sum(c.quantity), 0), "
+            "coalesce(sum(c.grams), 0), coalesce(sum(c.points), 0) FROM green_actions g JOIN credits c ON c.id = g.id "
+            f"WHERE g.resident_id = ANY({BIGINTS % 'ids'}) AND g.occurred_at >= %(since)s AND g.occurred_at < %(until)s "
+            "AND c.local_day >= %(lo)s AND c.local_day < %(hi)s AND c.status = 'credited' "
+            "GROUP BY c.resident_id, c.local_day, c.action_type, c.cap_tag",
+            {"ids": joined(resident_ids), "lo": day_from, "hi": day_to, **usage_window_times(day_from, day_to)})]
 
     def allocate(self, counts: dict) -> dict:
         """Ids for every table of the batch from their sequences, in one round trip.
@@ -198,7 +200,7 @@ class PostgresWriter(BaseWriter):
             for m in batch.matched))
         self.store_forms(batch)
         self.copy("credits", CREDIT_COLS, (
-            f"{m.credit_id}\t{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
+            f"{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
             f"{m.trip.rule_set.id}\t{m.trip.rule_set.version}\t{m.credited.status}\t{m.trip.quantity}\t"
             f"{NULL if m.credited.cap_tag is None else esc(m.credited.cap_tag)}\t{m.credited.grams}\t"
             f"{m.credited.points}\t{copy_trace(m.credited)}\t"

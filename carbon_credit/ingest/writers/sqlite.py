@@ -15,6 +15,7 @@ from carbon_credit.ingest.writers.common import (
     UNMATCHED_COLS,
     BaseWriter,
     Owner,
+    usage_window_times,
 )
 
 _PLAIN = (int, str, float, type(None))
@@ -78,11 +79,15 @@ class SQLiteWriter(BaseWriter):
         return None  # the database-wide write lock is held
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
-        rows = self._in("SELECT resident_id, local_day, action_type, cap_tag, count(*), coalesce(sum(quantity), 0), "
-                        "coalesce(sum(grams), 0), coalesce(sum(points), 0) FROM credits "
-                        "WHERE local_day >= ? AND local_day < ? AND status = 'credited' AND resident_id IN (IN) "
-                        "GROUP BY resident_id, local_day, action_type, cap_tag",
-                        resident_ids, (day_from.isoformat(), day_to.isoformat()))
+        times = usage_window_times(day_from, day_to)
+        rows = self._in("SELECT c.resident_id, c.local_day, c.action_type, c.cap_tag, count(*), "
+                        "coalesce(sum(c.quantity), 0), coalesce(sum(c.grams), 0), coalesce(sum(c.points), 0) "
+                        "FROM green_actions g JOIN credits c ON c.id = g.id "
+                        "WHERE g.occurred_at >= ? AND g.occurred_at < ? AND c.local_day >= ? AND c.local_day < ? "
+                        "AND c.status = 'credited' AND g.resident_id IN (IN) "
+                        "GROUP BY c.resident_id, c.local_day, c.action_type, c.cap_tag",
+                        resident_ids, (sqlite_time(times["since"]), sqlite_time(times["until"]),
+                                       day_from.isoformat(), day_to.isoformat()))
         return [CommittedUsage(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), r[6], r[7])
                 for r in rows]
 
@@ -108,7 +113,7 @@ class SQLiteWriter(BaseWriter):
              credit(m).status, "", now_s) for m in batch.matched])
         self.store_forms(batch)
         self._insert("credits", CREDIT_COLS, [
-            (m.credit_id, m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
+            (m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
              m.trip.rule_set.version, m.credited.status, str(m.trip.quantity), m.credited.cap_tag, m.credited.grams,
              m.credited.points, m.credited.trace_json, m.credited.form and m.credited.form.form_id, now_s)
             for m in batch.matched])
