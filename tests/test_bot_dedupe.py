@@ -35,12 +35,7 @@ def store(request, app):
     if request.param == "database":
         yield "database"
         return
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    _clear(client)
+    client = _redis_or_skip()
     app.config["REDIS_URL"] = REDIS_URL
     app.extensions.pop("wechat_bot", None)
     yield "redis"

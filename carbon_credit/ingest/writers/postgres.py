@@ -80,6 +80,20 @@ def _sql_type(table: str, column: str) -> str:
     return Base.metadata.tables[table].c[column].type.compile(dialect=postgresql.dialect())
 
 
+def _insert_from_arrays(target: str, table: str, columns, rows: list, same: dict) -> tuple:
+    """An INSERT of ``rows`` from one array per column: (``INSERT INTO target (…) SELECT …``, the
+    ``unnest(…)`` to select from, the names it gives the columns in ``v``, the parameters).
+    ``same`` holds the values every row shares."""
+    params: dict = {}
+    arrays = [_array(f"c{i}", [row[i] for row in rows], _sql_type(table, column), params)
+              for i, column in enumerate(columns)]
+    params.update({f"s{i}": value for i, value in enumerate(same.values())})
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    values = ", ".join([*(f"v.c{i}" for i in range(len(columns))), *(f"%(s{i})s" for i in range(len(same)))])
+    return (f"INSERT INTO {target} ({', '.join([*columns, *same])}) SELECT {values}",
+            f"unnest({', '.join(arrays)})", names, params)
+
+
 def source_lock_key(source: str) -> int:
     """A stable signed 64-bit advisory lock key for one ingest source."""
     return zlib.crc32(f"ingest:{source}".encode()) - (1 << 31)
@@ -221,33 +235,19 @@ class PostgresWriter(BaseWriter):
         rows = list(rows)
         if not rows:
             return
-        same, params = same or {}, {}
-        arrays = [_array(f"c{i}", [row[i] for row in rows], _sql_type(table, column), params)
-                  for i, column in enumerate(columns)]
-        params.update({f"s{i}": value for i, value in enumerate(same.values())})
-        names = ", ".join(f"c{i}" for i in range(len(columns)))
-        values = ", ".join([*(f"v.c{i}" for i in range(len(columns))), *(f"%(s{i})s" for i in range(len(same)))])
-        self.raw.execute(
-            f"INSERT INTO {table} ({', '.join([*columns, *same])}) SELECT {values} "
-            f"FROM unnest({', '.join(arrays)}) AS v({names}) "
-            f"ON CONFLICT ({', '.join(key_columns(unique))}) DO NOTHING", params)
+        head, unnest, names, params = _insert_from_arrays(table, table, columns, rows, same or {})
+        self.raw.execute(f"{head} FROM {unnest} AS v({names}) "
+                         f"ON CONFLICT ({', '.join(key_columns(unique))}) DO NOTHING", params)
 
     def insert_or_add(self, table: str, columns, rows, key, where: str, adding, same=None) -> None:
         """One INSERT … ON CONFLICT DO UPDATE over arrays of the rows, in the rows' order."""
         rows = list(rows)
         if not rows:
             return
-        same, params = same or {}, {}
-        arrays = [_array(f"c{i}", [row[i] for row in rows], _sql_type(table, column), params)
-                  for i, column in enumerate(columns)]
-        params.update({f"s{i}": value for i, value in enumerate(same.values())})
-        names = ", ".join(f"c{i}" for i in range(len(columns)))
-        values = ", ".join([*(f"v.c{i}" for i in range(len(columns))), *(f"%(s{i})s" for i in range(len(same)))])
+        head, unnest, names, params = _insert_from_arrays(f"{table} AS t", table, columns, rows, same or {})
         sets = ", ".join(f"{column} = t.{column} + excluded.{column}" for column in adding)
-        self.raw.execute(
-            f"INSERT INTO {table} AS t ({', '.join([*columns, *same])}) SELECT {values} "
-            f"FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS v({names}, n) ORDER BY v.n "
-            f"ON CONFLICT ({', '.join(key)}) WHERE {where} DO UPDATE SET {sets}", params)
+        self.raw.execute(f"{head} FROM {unnest} WITH ORDINALITY AS v({names}, n) ORDER BY v.n "
+                         f"ON CONFLICT ({', '.join(key)}) WHERE {where} DO UPDATE SET {sets}", params)
 
     def add_amounts(self, table: str, amounts: dict, moves, same=None, returning: str = "id") -> dict:
         if not amounts:
