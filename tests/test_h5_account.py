@@ -142,6 +142,22 @@ def test_statement_lists_each_credit_and_every_spend_newest_first_and_pages_on(d
     assert len(links) == len(set(links)) == credits  # every credit once, each linking to its explanation
 
 
+def test_a_capped_trip_is_listed_as_capped_with_its_explanation(demo_app, client, session, resident):
+    now = utcnow()
+    rides = [act(session, resident, "bus_ride", "1", "trip", now=now, at=now - timedelta(minutes=10 + i))
+             for i in range(5)]  # at most four rides of a day earn: the fifth is capped
+    session.commit()
+    assert rides[-1].credit.status == "capped" and rides[-1].credit.points == 0
+    h5_sign_in(client, resident)
+    page = client.get("/h5/history").get_data(as_text=True)
+    shown = {int(i): entry.split("</li>")[0]
+             for i, entry in re.findall(r'href="/h5/credits/(\d+)"(.*?</li>)', page, flags=re.S)}
+    statuses = {credit.id: credit.status for credit in session.scalars(select(Credit).where(Credit.id.in_(shown)))}
+    assert {"capped", "credited"} <= set(statuses.values())
+    for credit_id, entry in shown.items():  # marked exactly when a cap refused the points
+        assert ("已达上限" in entry) == (statuses[credit_id] == "capped"), entry
+
+
 def test_a_credit_explains_factor_source_weight_and_rounding(demo_app, client, session, resident):
     credit = session.scalar(select(Credit).where(Credit.resident_id == resident.id))
     h5_sign_in(client, resident)
