@@ -85,25 +85,20 @@ def add_lot(session, account: Account, now: datetime, *, kind: str, points: int,
     return entry
 
 
-_EARN_UPSERTS: dict = {}
-
-
+@lru_cache(maxsize=None)
 def _earn_upsert(dialect: str):
     """INSERT the account's earn lot of an expiry date, or add to it: one statement, built once per dialect."""
-    statement = _EARN_UPSERTS.get(dialect)
-    if statement is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        table = LedgerEntry.__table__
-        values = {name: bindparam(name, type_=table.c[name].type)
-                  for name in (*EARN_LOT_KEY, "points", "grams", "created_at")}
-        statement = insert(table).values(kind="earn", remaining=values["points"], reason="", **values)
-        statement = _EARN_UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=list(EARN_LOT_KEY), index_where=text(EARN_LOT_WHERE),
-            set_={name: table.c[name] + statement.excluded[name] for name in EARN_LOT_AMOUNTS})
-    return statement
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = LedgerEntry.__table__
+    values = {name: bindparam(name, type_=table.c[name].type)
+              for name in (*EARN_LOT_KEY, "points", "grams", "created_at")}
+    statement = insert(table).values(kind="earn", remaining=values["points"], reason="", **values)
+    return statement.on_conflict_do_update(
+        index_elements=list(EARN_LOT_KEY), index_where=text(EARN_LOT_WHERE),
+        set_={name: table.c[name] + statement.excluded[name] for name in EARN_LOT_AMOUNTS})
 
 
 def add_earn(session, account: Account, now: datetime, *, points: int, grams: int) -> None:
