@@ -154,6 +154,7 @@ SETTINGS = (
     Setting("PHONE_HASH_KEY", text),
     Setting("OPENID_HASH_KEY", text),
     Setting("CARD_CLAIM_WINDOW_DAYS", integer(minimum=0), 7),
+    Setting("NOTIFICATIONS_KEEP_DAYS", integer(minimum=1), 180),
     Setting("WECHAT_TOKEN", text, ""),
     Setting("WECHAT_APPID", text, ""),
     Setting("WECHAT_SECRET", text, ""),

@@ -13,6 +13,7 @@ from carbon_credit.actions.card_trips import purge_unmatched_trips
 from carbon_credit.campaigns import advance_campaigns
 from carbon_credit.ledger.expiry import expire_points, remind_expiring
 from carbon_credit.models import JobRun
+from carbon_credit.outreach.notifications import purge_notifications
 from carbon_credit.partners.signing import prune_nonces
 from carbon_credit.reporting.daily_stats import recompute_recent_days
 
@@ -54,6 +55,12 @@ def purge_unmatched_trips_job(app, now):
     return {"removed": purge_unmatched_trips(db.session, now, window)}
 
 
+def purge_notifications_job(app, now):
+    """Forget messages that ended longer ago than NOTIFICATIONS_KEEP_DAYS, and what each sent said."""
+    keep = timedelta(days=app.config["NOTIFICATIONS_KEEP_DAYS"])
+    return {"removed": purge_notifications(db.session, now, keep, on_batch=db.session.commit)}
+
+
 def advance_campaigns_job(app, now):
     """Start campaigns whose active window opened and end those whose window closed."""
     return advance_campaigns(db.session, now)
@@ -67,4 +74,5 @@ def register_jobs(jobs) -> None:
     jobs.add("prune_job_runs", prune_job_runs_job, "cron", hour=3, minute=0)
     jobs.add("prune_partner_nonces", prune_partner_nonces_job, "interval", minutes=30)
     jobs.add("purge_unmatched_trips", purge_unmatched_trips_job, "cron", hour=5, minute=0)
+    jobs.add("purge_notifications", purge_notifications_job, "cron", hour=5, minute=20, lease=timedelta(hours=2))
     jobs.add("advance_campaigns", advance_campaigns_job, "interval", minutes=5)

@@ -24,6 +24,7 @@ SAMPLES = {
     "PHONE_HASH_KEY": ("phone-key-from-the-environment", "phone-key-from-the-environment"),
     "OPENID_HASH_KEY": ("openid-key-from-the-environment", "openid-key-from-the-environment"),
     "CARD_CLAIM_WINDOW_DAYS": ("3", 3),
+    "NOTIFICATIONS_KEEP_DAYS": ("90", 90),
     "WECHAT_TOKEN": ("token-from-the-environment", "token-from-the-environment"),
     "WECHAT_APPID": ("wx-from-the-environment", "wx-from-the-environment"),
     "WECHAT_SECRET": ("app-secret-from-the-environment", "app-secret-from-the-environment"),
@@ -87,6 +88,7 @@ def test_every_setting_set_in_the_environment_reaches_the_app_config(environment
     ("WECHAT_OUTBOX_BATCH", "0"),  # a batch of nothing would never finish
     ("TOKEN_TTL_SECONDS", "12h"),
     ("CARD_CLAIM_WINDOW_DAYS", "-1"),
+    ("NOTIFICATIONS_KEEP_DAYS", "0"),  # a message would be forgotten the moment it was sent
     ("WECHAT_API_TIMEOUT", "ten"),
     ("LOG_LEVEL", "loud"),
 ])

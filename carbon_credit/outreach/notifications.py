@@ -7,6 +7,10 @@ and local day, once per resident and day, holding no more than that day. What a
 digest says is built when it is sent (``digest_payloads``), from the day's
 credited trips stored by then and the balance at that moment; the template
 send records what it said.
+
+Messages are kept a while after they end (``purge_notifications``): long enough
+for a resident's export and a worker's questions, not for ever, since a digest a
+day per resident would otherwise grow with every trip.
 """
 from __future__ import annotations
 
@@ -14,15 +18,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Iterable, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carbon_credit.db import BulkWriter
-from carbon_credit.models import Account, Credit, GreenAction, IngestRun, Notification, Resident, credit_days
+from carbon_credit.models import (Account, Credit, GreenAction, IngestRun, Notification, Resident, TemplateSend,
+                                  credit_days)
 
 # A digest's columns written set-based, and its unique key: one per resident and local day.
 DIGEST_COLUMNS = ("resident_id", "digest_day")
 DIGEST_KEY = ("resident_id", "digest_day")
+# A message in one of these states is over: nothing sends it again.
+ENDED_STATUSES = ("sent", "skipped", "failed")
+# Ended messages forgotten per statement by the purge (each batch is committed on its own).
+PURGE_BATCH = 5_000
 # Look-ups of digests' credits: residents or days per statement (well below any database's parameter limit).
 LOOKUP_CHUNK = 400
 
@@ -161,3 +170,26 @@ def skip_pending_notifications(session, resident_id: int, now: datetime) -> int:
         .execution_options(synchronize_session="fetch")
     )
     return result.rowcount
+
+
+def purge_notifications(session, now: datetime, keep: timedelta, *, on_batch=None, batch: int = PURGE_BATCH) -> int:
+    """Forget messages that ended (sent, skipped, failed) more than ``keep`` ago, with the template sends that
+    recorded what they said; returns how many. A pending message is never forgotten, however old.
+
+    A message's ``next_attempt_at`` is its last try (or the end of its lease), so the outbox's own
+    (status, next_attempt_at) index finds them; ``on_batch`` runs after each batch (the job commits).
+    """
+    cutoff = now - keep
+    removed = 0
+    while True:
+        ids = list(session.scalars(select(Notification.id).where(
+            Notification.status.in_(ENDED_STATUSES), Notification.next_attempt_at < cutoff).limit(batch)))
+        if not ids:
+            return removed
+        session.execute(delete(TemplateSend).where(TemplateSend.notification_id.in_(ids)))
+        removed += session.execute(delete(Notification).where(Notification.id.in_(ids))
+                                   .execution_options(synchronize_session=False)).rowcount or 0
+        if on_batch is not None:
+            on_batch()
+        if len(ids) < batch:
+            return removed
