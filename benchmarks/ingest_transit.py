@@ -8,7 +8,9 @@
    with raw ``psql \\copy`` into an identical indexed schema (PostgreSQL), or with
    raw ``executemany`` into an identical SQLite file (--sqlite);
 4. runs the command again on the same file (every row a duplicate);
-5. with --second-day, ingests another day's trips and prints what that day added.
+5. with --days N, ingests N - 1 more days' trips of the same riders, each after a VACUUM (what
+   autovacuum does between two nightly files), and prints what each day added: from the third
+   day on, the earn lots' top-ups reuse the space the VACUUM freed, which is the steady state.
 
     python benchmarks/ingest_transit.py --database-url postgresql://postgres@127.0.0.1/test_i3a
     python benchmarks/ingest_transit.py --sqlite --rows 200000
@@ -152,10 +154,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
     parser.add_argument("--workdir", default=None, help="Where the trip file and SQLite files go")
-    parser.add_argument("--second-day", action="store_true",
-                        help="At the end, ingest another day's file (the day before, same riders) and print what "
-                             "that day added per table (PostgreSQL): the steady state, where accounts already "
-                             "have this year's earn lot")
+    parser.add_argument("--days", type=int, default=1,
+                        help="Days of trips to ingest (PostgreSQL): after the first, each further day's file (the "
+                             "day before the last, same riders) follows a VACUUM and what it added is printed per "
+                             "table; the third day is the steady state, where accounts already have this year's "
+                             "earn lot and its top-ups reuse the space the VACUUM freed")
+    parser.add_argument("--second-day", action="store_const", const=2, dest="days", help="The same as --days 2")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="ingest-bench-")
     if args.sqlite:
@@ -198,16 +202,33 @@ def main() -> None:
     print(f"CPU during the ingest: the command {first.cpu:.1f} s, the whole machine {first.machine_cpu:.1f} s "
           f"(the database server and the rest: {first.machine_cpu - first.cpu:.1f} s) of {cores} cores × "
           f"{seconds:.1f} s = {cores * seconds:.1f} s")
-    if args.second_day and sizes is not None:
-        second = os.path.join(workdir, "trips-day-2.csv")
-        write_trip_file(second, args.rows, args.residents, now - timedelta(days=1))
-        before = table_bytes(engine)
-        day = run_command(args.database_url, second, args.batch_size)
-        print()
-        print(f"second day's file: {args.rows:,} rows in {day.seconds:.1f} s "
-              f"({args.rows / day.seconds:,.0f} rows/s); what it added:")
-        print_storage(engine, args.rows, summary_value(day.output, "credited"), before=before)
+    if sizes is not None:
+        for number in range(2, args.days + 1):
+            further_day(engine, args, workdir, now - timedelta(days=number - 1), number)
 
+
+def vacuum(engine) -> float:
+    """VACUUM (ANALYZE) the ingest's tables, as autovacuum would between two nightly files; its seconds."""
+    from sqlalchemy import text
+
+    started = time.perf_counter()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in STORAGE_TABLES + ("accounts",):
+            conn.execute(text(f"VACUUM (ANALYZE) {table}"))
+    return time.perf_counter() - started
+
+
+def further_day(engine, args, workdir: str, day: datetime, number: int) -> None:
+    """Another day's file of the same riders, after a VACUUM: its time and what it added per table."""
+    path = os.path.join(workdir, f"trips-day-{number}.csv")
+    write_trip_file(path, args.rows, args.residents, day)
+    vacuumed = vacuum(engine)
+    before = table_bytes(engine)
+    run = run_command(args.database_url, path, args.batch_size)
+    print()
+    print(f"day {number}'s file ({day:%Y-%m-%d}), after a VACUUM of {vacuumed:.1f} s: {args.rows:,} rows in "
+          f"{run.seconds:.1f} s ({args.rows / run.seconds:,.0f} rows/s); what it added:")
+    print_storage(engine, args.rows, summary_value(run.output, "credited"), before=before)
 
 if __name__ == "__main__":
     main()
