@@ -34,8 +34,24 @@ def create_app(config=None, faces=None) -> Flask:
     _init_extensions(app)
     _register_routes(app)
     app.extensions["carbon_faces"] = register_faces(app, faces)
+    _trust_proxies(app)
     warn_when_serving_on_demo_keys(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_HOPS load balancers or reverse proxies, take the client's address and scheme from the
+    X-Forwarded-For and X-Forwarded-Proto headers they add (the last PROXY_HOPS entries, none further).
+
+    Outermost, so the bot's callback in front of Flask sees the same address as every view. Without it
+    every request seems to come from the balancer, and the sign-in throttle's per-address count would
+    be one count for the whole city.
+    """
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def configure_logging(level: str) -> None:

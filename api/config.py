@@ -171,6 +171,7 @@ SETTINGS = (
     Setting("SIGN_IN_MAX_PER_ADDRESS", integer(minimum=1), 50),
     Setting("SIGN_IN_WINDOW_SECONDS", integer(minimum=1), 900),
     Setting("SIGN_IN_REDIS_PREFIX", text, "signin:"),
+    Setting("PROXY_HOPS", integer(minimum=0), 0),
     Setting("INGEST_STATEMENT_TIMEOUT", number(minimum=0), DEFAULT_STATEMENT_TIMEOUT),
     Setting("MAX_CONTENT_LENGTH", integer(minimum=1024), 1024 * 1024),
     Setting("LOG_LEVEL", log_level, "INFO"),

@@ -41,6 +41,7 @@ SAMPLES = {
     "SIGN_IN_MAX_PER_ADDRESS": ("25", 25),
     "SIGN_IN_WINDOW_SECONDS": ("600", 600),
     "SIGN_IN_REDIS_PREFIX": ("city-b-signin:", "city-b-signin:"),
+    "PROXY_HOPS": ("1", 1),
     "INGEST_STATEMENT_TIMEOUT": ("45", 45.0),
     "MAX_CONTENT_LENGTH": ("2097152", 2097152),
     "LOG_LEVEL": ("warning", "WARNING"),

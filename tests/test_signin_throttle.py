@@ -163,3 +163,41 @@ def test_the_api_throttles_one_address_trying_many_usernames(throttled_app, sess
 def test_the_openapi_document_names_the_429(client):
     responses = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/auth/token"]["post"]["responses"]
     assert "Retry-After" in responses["429"]["headers"]
+
+
+# --- behind a load balancer ------------------------------------------------------------------------
+
+def _app_behind(db_url, hops: int):
+    from api import create_app
+
+    from .conftest import TEST_WECHAT
+
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test-secret-key",
+                       "REDIS_URL": None, "PROXY_HOPS": hops, "SIGN_IN_MAX_PER_ACCOUNT": 50,
+                       "SIGN_IN_MAX_PER_ADDRESS": 3, **TEST_WECHAT})
+
+
+def _sign_in(client, forwarded_for: str):
+    return client.post("/api/v1/auth/token", json={"username": "nobody", "password": "wrong"},
+                       headers={"X-Forwarded-For": forwarded_for}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+
+
+def test_behind_one_balancer_each_client_address_is_counted_on_its_own(db_url, session):
+    client = _app_behind(db_url, 1).test_client()
+    # The balancer (10.0.0.2) appends the address it saw; whatever the client put before it is not trusted.
+    for _ in range(3):
+        assert _sign_in(client, "198.51.100.1").status_code == 401
+    assert_error(_sign_in(client, "198.51.100.1"), 429, "too_many_sign_in_attempts")
+    assert_error(_sign_in(client, "203.0.113.9, 198.51.100.1"), 429, "too_many_sign_in_attempts")
+    assert _sign_in(client, "198.51.100.2").status_code == 401  # another resident behind the same balancer
+    # Two clients' counts (their addresses are stored as digests), none for the balancer's own address.
+    assert session.scalar(select(func.count()).where(SignInCounter.key.like("address:%"))) == 2
+
+
+def test_without_proxy_hops_the_forwarded_header_is_ignored(db_url, session):
+    client = _app_behind(db_url, 0).test_client()
+    for n in range(3):
+        assert _sign_in(client, f"198.51.100.{n}").status_code == 401
+    # A client cannot leave the throttle by inventing a new X-Forwarded-For for each try.
+    assert_error(_sign_in(client, "198.51.100.77"), 429, "too_many_sign_in_attempts")
+    assert session.scalar(select(func.count()).where(SignInCounter.key.like("address:%"))) == 1
