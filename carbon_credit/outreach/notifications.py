@@ -70,7 +70,7 @@ def queue_digests(writer: BulkWriter, days: Iterable[tuple[int, date]], now: dat
     official account). A day queued by an earlier batch or run keeps its one
     digest, which tells the trips stored by the time it is sent.
     """
-    writer.insert_new("notifications", DIGEST_COLUMNS, days, unique=DIGEST_KEY,
+    writer.insert_new("notifications", DIGEST_COLUMNS, sorted(days), unique=DIGEST_KEY,
                       same={"kind": "credit", **pending_fields(now)})
 
 

@@ -140,17 +140,20 @@ class PostgresWriter(BaseWriter):
             f"SELECT v.id FROM unnest({TEXTS % 'ids'}) AS v(id) CROSS JOIN LATERAL ("
             "SELECT 1 FROM green_actions g WHERE g.idem_scope = %(s)s AND g.external_id = v.id "
             "UNION ALL SELECT 1 FROM unmatched_trips u WHERE u.source = %(s)s AND u.external_id = v.id "
-            "LIMIT 1) AS known", {"s": source, "ids": joined(trip_ids)}).fetchall()
+            "LIMIT 1) AS known", {"s": source, "ids": joined(sorted(trip_ids))}).fetchall()
         return {row[0] for row in rows}
 
+    # The hashes go in sorted, so the card index is walked in its own order (neighbouring probes share
+    # pages), and each answer names its hash by position instead of sending the 64 characters back.
     def residents_for(self, hashes: list) -> dict:
+        ordered = sorted(hashes)
         rows = self.raw.execute(
-            f"SELECT v.h, o.resident_id, o.account_id, o.reachable FROM unnest({TEXTS % 'h'}) AS v(h) "
-            "CROSS JOIN LATERAL (SELECT c.resident_id, a.id AS account_id, r.openid IS NOT NULL AS reachable "
-            "FROM transit_cards c JOIN residents r ON r.id = c.resident_id "
+            f"SELECT v.n, o.resident_id, o.account_id, o.reachable FROM unnest({TEXTS % 'h'}) WITH ORDINALITY "
+            "AS v(h, n) CROSS JOIN LATERAL (SELECT c.resident_id, a.id AS account_id, "
+            "r.openid IS NOT NULL AS reachable FROM transit_cards c JOIN residents r ON r.id = c.resident_id "
             "JOIN accounts a ON a.resident_id = c.resident_id "
-            "WHERE c.active_hash = v.h AND r.status = 'active') AS o", {"h": joined(hashes)}).fetchall()
-        return {h: Owner(rid, aid, bool(reachable)) for h, rid, aid, reachable in rows}
+            "WHERE c.active_hash = v.h AND r.status = 'active') AS o", {"h": joined(ordered)}).fetchall()
+        return {ordered[n - 1]: Owner(rid, aid, bool(reachable)) for n, rid, aid, reachable in rows}
 
     def lock_accounts(self, account_ids: list) -> None:
         self.raw.execute(f"SELECT id FROM accounts WHERE id = ANY({BIGINTS % 'ids'}) ORDER BY id FOR UPDATE",
@@ -252,7 +255,7 @@ class PostgresWriter(BaseWriter):
     def add_amounts(self, table: str, amounts: dict, moves, same=None, returning: str = "id") -> dict:
         if not amounts:
             return {}
-        same, ids, params = same or {}, list(amounts), {}
+        same, ids, params = same or {}, sorted(amounts), {}  # in key order: the probes walk the index in its order
         names = list(dict.fromkeys(name for _column, name in moves))
         arrays = [_array("ids", ids, _sql_type(table, "id"), params)]
         for name in names:
