@@ -64,6 +64,13 @@ def test_unbinding_another_residents_card_is_not_found(demo_app, client, session
     assert session.get(TransitCard, card_id).unbound_at is None
 
 
+def test_the_privacy_page_says_how_long_messages_are_kept(demo_app, client, resident):
+    demo_app.config["NOTIFICATIONS_KEEP_DAYS"] = 90
+    h5_sign_in(client, resident)
+    page = client.get("/h5/privacy").get_data(as_text=True)
+    assert "发出后保留 90 天，之后删除" in page
+
+
 def test_export_downloads_my_data(demo_app, client, resident):
     h5_sign_in(client, resident)
     response = client.get("/h5/privacy/export")

@@ -64,7 +64,7 @@ def unbind(card_id: int):
 
 @h5.get("/privacy")
 def privacy():
-    return render_template("h5/privacy.html")
+    return render_template("h5/privacy.html", keep_days=current_app.config["NOTIFICATIONS_KEEP_DAYS"])
 
 
 @h5.get("/privacy/export")
