@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, Optional, Protocol, Sequence
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import registry as orm_registry
@@ -102,6 +102,36 @@ class BulkWriter(Protocol):
         ``amounts`` maps a row's id to an object with the named amounts as attributes;
         ``same`` columns are set on every row. Returns {id: the ``returning`` column after}.
         """
+
+
+def built_on(item, dialect: str) -> bool:
+    """Whether an index or constraint of the models is created on ``dialect`` (its ``ddl_if``).
+
+    Alembic's comparison of the models with a database does not read ``ddl_if``;
+    its ``include_object`` hook uses this (``schema_objects_for``).
+    """
+    condition = getattr(item, "_ddl_if", None)
+    return condition is None or condition.dialect in (None, dialect)
+
+
+def _on_expressions(index) -> bool:
+    return any(not isinstance(expression, Column) for expression in index.expressions)
+
+
+def schema_objects_for(dialect: str):
+    """An Alembic ``include_object`` hook: the models' indexes and constraints that ``dialect`` builds.
+
+    Indexes on expressions are left out of the comparison: Alembic reads them back
+    in PostgreSQL's own spelling, never equal to the models' text. Their
+    definitions are compared in ``pg_indexes`` instead (tests/test_migrations.py).
+    """
+
+    def include_object(item, name, type_, reflected, compare_to):
+        if type_ == "index" and any(index is not None and _on_expressions(index) for index in (item, compare_to)):
+            return False
+        return reflected or type_ not in ("index", "unique_constraint") or built_on(item, dialect)
+
+    return include_object
 
 
 def key_columns(unique) -> list:

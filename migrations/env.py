@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from carbon_credit.db import schema_objects_for
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -111,6 +113,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             include_name=include_name,
+            include_object=schema_objects_for(connection.dialect.name),
             **conf_args
         )
 

@@ -31,14 +31,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, select
 
 from carbon_credit.actions.record import CLOCK_SKEW, ActionInput
 from carbon_credit.budgets.limits import month_of
 from carbon_credit.campaigns.validation import CHECKIN_TYPE
 from carbon_credit.db import SessionWriter
 from carbon_credit.ledger.points import BalanceMove, EarnLot, add_earn_lots, earns, move_balances
-from carbon_credit.models import Account, ActionType, Credit, GreenAction, Resident, RuleSet, credit_days
+from carbon_credit.models import Account, ActionType, Credit, GreenAction, Resident, RuleSet, credit_days, idem_keys_in
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, compile_rule_set, evaluate
 from carbon_credit.rules.usage import UNITS_STEP, CommittedUsage, MemoryUsage, usage_window
@@ -161,11 +161,11 @@ class _Batch:
         self.result.refusals[reason] = self.result.refusals.get(reason, 0) + 1
 
     def _known_keys(self, keys: list) -> set:
-        known = set()
+        known, dialect = set(), self.session.get_bind().dialect.name
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start:start + CHUNK]
             known.update(self.session.execute(select(GreenAction.idem_scope, GreenAction.external_id).where(
-                tuple_(GreenAction.idem_scope, GreenAction.external_id).in_(chunk))).all())
+                idem_keys_in(dialect, chunk))).all())
         return known
 
     def _accounts(self, resident_ids: list) -> dict:

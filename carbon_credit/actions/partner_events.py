@@ -18,7 +18,7 @@ from carbon_credit.actions.intake import IdentityKeys, protected_ref, queue_cred
 from carbon_credit.actions.record import ActionInput, record_action, request_fingerprint
 from carbon_credit.actions.weighins import WEIGH_IN_ACTION_TYPES, weigh_in
 from carbon_credit.errors import DomainError, IdempotencyKeyReused, InvalidInput
-from carbon_credit.models import ActionType, GreenAction
+from carbon_credit.models import ActionType, GreenAction, idem_key_is
 from carbon_credit.models.partners import Partner
 from carbon_credit.models.stations import Station
 from carbon_credit.org.stations import claim_visit
@@ -132,8 +132,8 @@ def _prepare(session, partner: Partner, raw: dict) -> Prepared:
 
 def _first_result(session, partner: Partner, event_id: str, fingerprint: str) -> Optional[dict]:
     """The answer for an event already recorded: duplicate, with the points it earned then."""
-    action = session.execute(select(GreenAction).where(GreenAction.idem_scope == f"partner:{partner.id}",
-                                                       GreenAction.external_id == event_id)).scalar_one_or_none()
+    action = session.execute(select(GreenAction).where(
+        idem_key_is(session.get_bind().dialect.name, f"partner:{partner.id}", event_id))).scalar_one_or_none()
     if action is None:
         return None
     if action.request_hash and action.request_hash != fingerprint:

@@ -30,7 +30,7 @@ from carbon_credit.errors import (
     UnknownActionType,
 )
 from carbon_credit.ledger.points import add_earn, earns, lock_account
-from carbon_credit.models import ActionType, Credit, GreenAction, Resident, credit_days
+from carbon_credit.models import ActionType, Credit, GreenAction, Resident, credit_days, idem_key_is
 from carbon_credit.pipeline import CreditPipeline, credit_pipeline
 from carbon_credit.rules import ActionFacts, Usage, evaluate
 from carbon_credit.rules.usage import cap_period
@@ -119,7 +119,7 @@ def _insert_action(session, inp: ActionInput, status: str, now: datetime):
             session.add(action)
     except IntegrityError:
         existing = session.execute(select(GreenAction).where(
-            GreenAction.idem_scope == inp.idem_scope, GreenAction.external_id == inp.external_id)).scalar_one()
+            idem_key_is(session.get_bind().dialect.name, inp.idem_scope, inp.external_id))).scalar_one()
         if inp.request_hash and existing.request_hash and existing.request_hash != inp.request_hash:
             raise IdempotencyKeyReused() from None
         return existing, False

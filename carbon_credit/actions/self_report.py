@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from carbon_credit.actions.record import ActionInput, RecordResult, record_action, request_fingerprint
 from carbon_credit.errors import IdempotencyKeyReused, InvalidInput, UnknownActionType
-from carbon_credit.models import ActionType, GreenAction
+from carbon_credit.models import ActionType, GreenAction, idem_key_is
 
 MAX_AGE = timedelta(days=7)
 # Purchases need an invoice and a category: they have their own endpoint and review.
@@ -49,7 +49,7 @@ def fingerprint(declaration: Declaration, unit: str) -> str:
 
 def _earlier(session, resident_id: int, key: str) -> Optional[GreenAction]:
     return session.execute(select(GreenAction).where(
-        GreenAction.idem_scope == resident_scope(resident_id), GreenAction.external_id == key)).scalar_one_or_none()
+        idem_key_is(session.get_bind().dialect.name, resident_scope(resident_id), key))).scalar_one_or_none()
 
 
 def _declarable_type(session, code: str) -> ActionType:

@@ -11,6 +11,9 @@ from carbon_credit.models.actions import (
     TraceForm,
     credit_days,
     fill_trace_form,
+    idem_digest,
+    idem_key_is,
+    idem_keys_in,
 )
 from carbon_credit.models.appliances import ApplianceClaim, EvidencePhoto
 from carbon_credit.models.audit import AuditLog

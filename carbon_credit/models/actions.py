@@ -1,11 +1,14 @@
 """Recorded green actions and the credits computed from them."""
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
+from sqlalchemy import (BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid,
+                        and_, cast, func, literal_column, text, tuple_)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from carbon_credit.db import Base, BigID
@@ -16,12 +19,49 @@ IN_REVIEW = "status = 'pending_review' OR reviewed_at IS NOT NULL"
 EVIDENCE_KINDS = ("partner", "worker", "qr", "self")
 
 
+def idem_digest_sql(scope, external_id):
+    """SQL: the 16-byte digest of an idempotency key, MD5 of ``<length of scope>:<scope><external id>``.
+
+    PostgreSQL's unique index on the key holds this digest (about 40 bytes an
+    entry) instead of the two texts (about 64). The length prefix keeps
+    ("ab", "c") and ("a", "bc") apart. A query finds a key through the index
+    when it compares this same expression over the two columns to the digest.
+    """
+    return cast(func.md5(cast(func.length(scope), Text) + literal_column("':'", Text) + scope + external_id), Uuid)
+
+
+def idem_digest(scope: str, external_id: str) -> uuid.UUID:
+    """The digest ``idem_digest_sql`` computes (PostgreSQL's length counts characters; MD5 is over UTF-8)."""
+    return uuid.UUID(bytes=hashlib.md5(f"{len(scope)}:{scope}{external_id}".encode()).digest())
+
+
+def idem_key_is(dialect: str, scope: str, external_id: str):
+    """The condition that finds the action of one idempotency key through its unique index on ``dialect``."""
+    plain = and_(GreenAction.idem_scope == scope, GreenAction.external_id == external_id)
+    if dialect != "postgresql":
+        return plain
+    return and_(idem_digest_sql(GreenAction.idem_scope, GreenAction.external_id) == idem_digest(scope, external_id),
+                plain)
+
+
+def idem_keys_in(dialect: str, keys: list):
+    """The condition that finds the actions of many (scope, external id) keys through the unique index."""
+    plain = tuple_(GreenAction.idem_scope, GreenAction.external_id).in_(keys)
+    if dialect != "postgresql":
+        return plain
+    return and_(idem_digest_sql(GreenAction.idem_scope, GreenAction.external_id).in_(
+        [idem_digest(scope, external_id) for scope, external_id in keys]), plain)
+
+
 class GreenAction(Base):
     """One behaviour of one resident. ``(idem_scope, external_id)`` is the idempotency key."""
 
     __tablename__ = "green_actions"
     __table_args__ = (
-        UniqueConstraint("idem_scope", "external_id"),
+        # The idempotency key, once: PostgreSQL indexes its 16-byte digest, SQLite the two texts.
+        UniqueConstraint("idem_scope", "external_id").ddl_if(dialect="sqlite"),
+        Index("uq_green_actions_idem_digest", idem_digest_sql(literal_column("idem_scope", String), literal_column("external_id", String)),
+              unique=True).ddl_if(dialect="postgresql"),
         Index("ix_green_actions_resident_occurred", "resident_id", "occurred_at"),
         # The review queue: only actions that are or were under review, never the millions of bulk trips.
         Index("ix_green_actions_in_review", "status", "action_type",
