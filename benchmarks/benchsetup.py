@@ -17,7 +17,7 @@ from carbon_credit.db import Base
 from carbon_credit.residents.cards import card_hash
 from carbon_credit.rules.install import install_default_rule_set
 
-OUTPUT_TABLES = ("green_actions", "trace_forms", "credits", "ledger_entries", "unmatched_trips", "notifications")
+OUTPUT_TABLES = ("green_actions", "trace_forms", "ledger_entries", "unmatched_trips", "notifications")
 REFERENCE_TABLES = ("streets", "communities", "staff", "residents", "accounts", "action_types", "rule_sets", "rules")
 RAW_SCHEMA = "rawcopy"
 

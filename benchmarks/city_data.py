@@ -38,37 +38,33 @@ from benchsetup import load_residents, prepare_database  # noqa: E402
 from carbon_credit.db import Base, built_on  # noqa: E402
 
 CARD_KEY = "benchmark-card-key"
-BIG_TABLES = ("green_actions", "credits", "ledger_entries")
-SIZE_TABLES = ("residents", "accounts", "transit_cards", "green_actions", "trace_forms", "credits",
+BIG_TABLES = ("green_actions", "ledger_entries")
+SIZE_TABLES = ("residents", "accounts", "transit_cards", "green_actions", "trace_forms",
                "ledger_entries", "unmatched_trips", "notifications")
 SPAN = timedelta(days=365)
 
 # One trip per row g of generate_series: resident (g-1) % R + 1, in blocks of one trip per resident spread
-# over the year, so a resident's rows lie far apart as a year of nightly ingests leaves them.
+# over the year, so a resident's rows lie far apart as a year of nightly ingests leaves them. Each action
+# row holds its credit, as the ingest writes it.
 ACTIONS = """
 INSERT INTO green_actions (id, resident_id, action_type, quantity, unit, occurred_at, source, evidence,
-                           idem_scope, external_id, attributes, status, review_note, created_at)
+                           idem_scope, external_id, attributes, status, review_note, created_at,
+                           local_day, rule_set_id, rule_version, cap_tag, grams, points, trace, trace_form_id,
+                           credited_at)
 SELECT g, (g - 1) %% %(r)s + 1, t.action_type, t.quantity, 'km', t.occurred_at, 'partner_feed', 'partner',
        'transit:bench', 'bench-' || lpad(g::text, 10, '0'),
        json_build_object('mode', t.mode, 'ride_s', 1500),
-       'credited', '', t.occurred_at + interval '1 day'
+       'credited', '', t.occurred_at + interval '1 day',
+       (t.occurred_at AT TIME ZONE 'Asia/Shanghai')::date, %(rule_set)s, 1, NULL, t.grams, t.grams, '["0"]',
+       %(form)s, t.occurred_at + interval '1 day'
 FROM generate_series(%(low)s::bigint, %(high)s::bigint) AS g,
 LATERAL (SELECT CASE WHEN g %% 6 = 0 THEN 'metro_ride' ELSE 'bus_ride' END AS action_type,
                 CASE WHEN g %% 6 = 0 THEN 'metro' ELSE 'bus' END AS mode,
                 round(2 + (g %% 97) / 10.0, 3) AS quantity,
                 %(start)s + ((g - 1) / %(r)s) * %(step)s + make_interval(secs => 21600 + (g * 7919) %% 57600)
-                    AS occurred_at) AS t
-"""
-CREDITS = """
-INSERT INTO credits (id, resident_id, action_type, local_day, rule_set_id, rule_version, status,
-                     quantity, cap_tag, grams, points, trace, trace_form_id, created_at)
-SELECT a.id, a.resident_id, a.action_type, (a.occurred_at AT TIME ZONE 'Asia/Shanghai')::date,
-       %(rule_set)s, 1, 'credited', a.quantity, NULL, g.grams, g.grams, '["0"]',
-       %(form)s, a.created_at
-FROM green_actions a,
-LATERAL (SELECT CASE WHEN a.action_type = 'metro_ride' THEN round(a.quantity * 46.8)::bigint ELSE 80 END
-                AS grams) AS g
-WHERE a.id BETWEEN %(low)s AND %(high)s
+                    AS occurred_at) AS t0,
+LATERAL (SELECT t0.*, CASE WHEN t0.action_type = 'metro_ride' THEN round(t0.quantity * 46.8)::bigint ELSE 80 END
+                AS grams) AS t
 """
 LOTS = """
 INSERT INTO ledger_entries (account_id, kind, points, grams, remaining, expires_at, reason, created_at)
@@ -122,7 +118,7 @@ def load(url: str, residents: int, credits: int) -> None:
                 cur.execute(str(DropIndex(index).compile(dialect=engine.dialect)))
         blocks = -(-credits // residents)
         params = {"r": residents, "start": now - SPAN, "step": SPAN / blocks, "rule_set": rule_set, "form": form}
-        for label, sql in (("green actions", ACTIONS), ("credits", CREDITS)):
+        for label, sql in (("green actions with their credits", ACTIONS),):
             for low in range(1, credits + 1, CHUNK):
                 cur.execute(sql, {**params, "low": low, "high": min(credits, low + CHUNK - 1)})
             started = _step(f"{credits:,} {label}", started)

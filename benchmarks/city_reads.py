@@ -97,7 +97,7 @@ def city_database(url: str, distinct: int) -> tuple[str, list[int], list[str], l
     engine = create_engine(url)
     with engine.connect() as conn:
         residents = conn.execute(text("SELECT count(*) FROM residents")).scalar()
-        credits = conn.execute(text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'credits'")).scalar()
+        credits = conn.execute(text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'green_actions'")).scalar()
     engine.dispose()
     if residents < distinct * 2:
         raise SystemExit(f"{url} holds {residents:,} residents; load a city first: "

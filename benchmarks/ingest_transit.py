@@ -100,7 +100,7 @@ def summary_value(output: str, label: str) -> int:
     raise ValueError(label)
 
 
-STORAGE_TABLES = ("green_actions", "credits", "trace_forms", "ledger_entries", "notifications", "unmatched_trips")
+STORAGE_TABLES = ("green_actions", "trace_forms", "ledger_entries", "notifications", "unmatched_trips")
 
 
 def table_bytes(engine) -> dict:

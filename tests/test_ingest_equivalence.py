@@ -146,7 +146,7 @@ def _outcome(session) -> dict:
 def _forget_the_credits(session) -> None:
     """Back to the world before any trip: same residents, campaigns, budget and rules (same ids)."""
     session.rollback()
-    for table in ("ledger_entries", "credits", "campaign_enrolments", "notifications", "green_actions",
+    for table in ("ledger_entries", "campaign_enrolments", "notifications", "green_actions",
                   "trace_forms", "unmatched_trips", "ingest_runs"):
         session.execute(text(f"DELETE FROM {table}"))
     session.execute(text("UPDATE budget_counters SET points = 0"))

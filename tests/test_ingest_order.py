@@ -43,7 +43,7 @@ def test_six_rides_listed_latest_first_with_batches_of_two_are_credited_in_time_
     summary = ingest(session, write_file(tmp_path, rows[::-1]), batch_size=2)
     assert (summary.credited, summary.capped) == (4, 2)
     session.rollback()
-    in_time = session.execute(select(Credit.status, GreenAction.external_id).join(GreenAction)
+    in_time = session.execute(select(Credit.status, GreenAction.external_id).join(GreenAction, GreenAction.id == Credit.id)
                               .order_by(GreenAction.occurred_at)).all()
     assert in_time == [("credited", "m0"), ("credited", "m1"), ("credited", "m2"), ("credited", "m3"),
                        ("capped", "m4"), ("capped", "m5")]
@@ -80,7 +80,7 @@ def _credited_one_at_a_time(session, trips) -> dict:
 def _credits(session) -> dict:
     session.rollback()
     return {trip_id: (status, points, grams) for trip_id, status, points, grams in session.execute(
-        select(GreenAction.external_id, Credit.status, Credit.points, Credit.grams).join(Credit))}
+        select(GreenAction.external_id, Credit.status, Credit.points, Credit.grams).join(Credit, Credit.id == GreenAction.id))}
 
 
 def _fresh_world(session, trips) -> None:

@@ -263,7 +263,7 @@ def test_a_digest_tells_only_the_trips_of_the_operators_files(session, rules, tm
 def test_a_digest_whose_day_earns_nothing_any_more_has_nothing_to_tell(session, rules, tmp_path):
     resident = resident_with_card(session, CARD_A)
     ingest(session, write_file(tmp_path, [trip("t1", CARD_A, "bus", 8)]))
-    session.execute(update(Credit).values(status="capped", points=0, grams=0))
+    session.execute(update(GreenAction).where(GreenAction.local_day.is_not(None)).values(status="capped", points=0, grams=0))
     session.commit()
     assert _told(session, resident) == [None]
 

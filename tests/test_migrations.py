@@ -322,7 +322,7 @@ def test_credits_take_their_actions_ids(empty_url):
         with engine.begin() as conn:
             _old_world(conn)
         engine.dispose()
-        upgrade()
+        upgrade(revision="7c2e5b9a4d13")
     engine = create_engine(empty_url)
     configure_sqlite_engine(engine)
     with engine.begin() as conn:
@@ -353,4 +353,53 @@ def test_credits_take_their_actions_ids(empty_url):
                           "grams, points, trace, created_at) VALUES (3, 1, 'bus_ride', '2026-06-01', 'credited', 1, "
                           "0, 0, '{}', '2026-06-01 08:00:00')"))
         assert conn.execute(text("SELECT id FROM credits WHERE action_id = 3")).scalar() == 7
+    engine.dispose()
+
+
+CREDITS_ON_ACTIONS_BEFORE = "4e8b1d6f2a95"  # the revision before credits moved onto their actions' rows
+CREDIT_COLUMNS = "id, resident_id, grams, points, trace_form_id, created_at, local_day, rule_set_id, rule_version, " \
+                 "action_type, status, quantity, cap_tag, trace"
+
+
+def _credit_rows(conn) -> list:
+    return [tuple(_json(v) if i == 13 else v for i, v in enumerate(row))
+            for row in conn.execute(text(f"SELECT {CREDIT_COLUMNS} FROM credits ORDER BY id")).all()]
+
+
+def test_credits_move_onto_their_actions_and_back_with_every_value(empty_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision=CREDIT_KEYS_BEFORE)
+        engine = create_engine(empty_url)
+        configure_sqlite_engine(engine)
+        with engine.begin() as conn:
+            _old_world(conn)
+            conn.execute(text("UPDATE credits SET cap_tag = 'fridge', rule_set_id = 3, status = 'capped' "
+                              "WHERE action_id = 4"))
+            conn.execute(text("UPDATE green_actions SET status = 'rejected' WHERE id = 3"))
+        engine.dispose()
+        upgrade(revision=CREDITS_ON_ACTIONS_BEFORE)
+        engine = create_engine(empty_url)
+        with engine.connect() as conn:
+            before = _credit_rows(conn)
+        engine.dispose()
+        upgrade()
+    engine = create_engine(empty_url)
+    configure_sqlite_engine(engine)
+    with engine.begin() as conn:
+        assert _credit_rows(conn) == before and len(before) == 5  # the view reads what the table held
+        assert "credits" not in inspect(conn).get_table_names() and "credits" in inspect(conn).get_view_names()
+        statuses = dict(conn.execute(text("SELECT id, status FROM green_actions")).all())
+        assert statuses[4] == "capped" and statuses[3] == "rejected" and statuses[7] == "credited"
+        uncredited = conn.execute(text("SELECT id FROM green_actions WHERE local_day IS NULL ORDER BY id")).scalars()
+        assert list(uncredited) == [3, 7]
+    engine.dispose()
+
+    with app.app_context():
+        downgrade(revision=CREDITS_ON_ACTIONS_BEFORE)
+    engine = create_engine(empty_url)
+    with engine.connect() as conn:
+        assert _credit_rows(conn) == before
+        assert "credits" in inspect(conn).get_table_names()
+        assert "points" not in {c["name"] for c in inspect(conn).get_columns("green_actions")}
     engine.dispose()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from bot.outbound import deliver_outbox, deliver_outbox_job, record_template_result
 from bot.outbound.templates import load_templates
 from carbon_credit.actions.record import ActionInput, record_action
-from carbon_credit.models import Account, Credit, Notification, TemplateRefusal, TemplateSend
+from carbon_credit.models import Account, GreenAction, Notification, TemplateRefusal, TemplateSend
 from carbon_credit.outreach.notifications import enqueue_notification, skip_pending_notifications
 from carbon_credit.residents.accounts import unfollow_resident
 
@@ -145,7 +145,7 @@ def test_a_digest_whose_day_earns_nothing_any_more_is_skipped_with_the_reason(se
     setup_rules(session)
     resident_with_card(session, "310000000001")
     ingest(session, write_file(tmp_path, [trip("t1", "310000000001", "bus", 8)]))
-    session.execute(update(Credit).values(status="capped", points=0, grams=0))
+    session.execute(update(GreenAction).where(GreenAction.local_day.is_not(None)).values(status="capped", points=0, grams=0))
     session.commit()
     add_stable_token(rsps)
     assert _deliver(session, engine, now=FILE_READ_AT).skipped == 1

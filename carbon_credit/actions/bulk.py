@@ -275,24 +275,27 @@ class _Batch:
         statement = insert(model).returning(model.id, sort_by_parameter_order=True)
         return list(self.session.execute(statement, rows).scalars())
 
+    @staticmethod
+    def _credit_columns(r) -> dict:
+        """The credit's columns of an action row (all None for an action not credited)."""
+        if r.outcome is None:
+            return dict(local_day=None, rule_set_id=None, rule_version=None, cap_tag=None, grams=None, points=None,
+                        credit_trace=None, credited_at=None)
+        return dict(local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
+                    cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
+                    points=r.outcome.points, credit_trace=r.outcome.trace, credited_at=r.now)
+
     def _write(self, rows: list) -> None:
         action_ids = self._insert(GreenAction, [dict(
             resident_id=r.inp.resident_id, action_type=r.inp.action_type, quantity=r.inp.quantity, unit=r.inp.unit,
             occurred_at=r.inp.occurred_at, source=r.inp.source, evidence=r.inp.evidence,
             idem_scope=r.inp.idem_scope, external_id=r.inp.external_id, request_hash=r.inp.request_hash,
-            attributes=r.inp.attributes or {}, status=r.status, review_note="", recorded_by=r.inp.recorded_by,
-            created_at=r.now) for r in rows])
+            attributes=r.inp.attributes or {}, status=r.status if r.outcome is None else r.outcome.status,
+            review_note="", recorded_by=r.inp.recorded_by, created_at=r.now, **self._credit_columns(r)) for r in rows])
         for adjuster in getattr(self, "_adjusters", ()):
             # The claims name the position in the batch; they get the action's id now that it is stored.
             adjuster.claims = {key: action_ids[position] for key, position in adjuster.claims.items()}
         with_credit = [(r, action_id) for r, action_id in zip(rows, action_ids) if r.outcome is not None]
-        if with_credit:  # a credit carries its action's id
-            self.session.execute(insert(Credit), [dict(
-                id=action_id, resident_id=r.inp.resident_id, action_type=r.inp.action_type,
-                local_day=r.facts.local_day, rule_set_id=r.compiled.id, rule_version=r.compiled.version,
-                status=r.outcome.status, quantity=r.inp.quantity, cap_tag=r.outcome.cap_tag, grams=r.outcome.grams,
-                points=r.outcome.points, stored_trace=r.outcome.trace, created_at=r.now)
-                for r, action_id in with_credit])
         lots, moves, last = [], {}, {}
         for r, _ in with_credit:
             points, grams = r.outcome.points, r.outcome.grams

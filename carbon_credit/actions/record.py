@@ -162,17 +162,14 @@ def credit_action(session, action: GreenAction, compiled, now: datetime, account
     outcome = evaluate(compiled, facts, db_usage(session, action.resident_id), adjustments)
     for step in pipeline.outcome_steps:
         step(session, action, outcome, now)
-    credit = Credit(id=action.id, resident_id=action.resident_id, action_type=action.action_type,
-                    local_day=facts.local_day, rule_set_id=compiled.id, rule_version=compiled.version,
-                    status=outcome.status, quantity=action.quantity, cap_tag=outcome.cap_tag,
-                    grams=outcome.grams, points=outcome.points, trace=outcome.trace, created_at=now)
-    session.add(credit)
+    action.set_credit(local_day=facts.local_day, rule_set_id=compiled.id, rule_version=compiled.version,
+                      status=outcome.status, cap_tag=outcome.cap_tag, grams=outcome.grams, points=outcome.points,
+                      trace=outcome.trace, credited_at=now)
     session.flush()
     if earns(outcome.status, outcome.points, outcome.grams):
         add_earn(session, account, now, points=outcome.points, grams=outcome.grams)
-    action.status = outcome.status
-    session.flush()
-    return credit
+    session.expire(action, ["credit"])
+    return action.credit
 
 
 def record_action(session, inp: ActionInput, now: datetime, *, max_age: Optional[timedelta] = None) -> RecordResult:

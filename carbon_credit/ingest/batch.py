@@ -42,7 +42,7 @@ class Unknown:
 
 @dataclass
 class Batch:
-    """What one batch writes. Credits are computed while the writer streams the actions.
+    """What one batch writes: each matched trip's action with its credit, on one row.
 
     ``credit(m)`` must be called for the matched trips in order (the caps count
     them in time order); the PostgreSQL writer calls it row by row inside the

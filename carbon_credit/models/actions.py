@@ -7,11 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import (BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid,
-                        and_, cast, func, literal_column, text, tuple_)
+from sqlalchemy import (BigInteger, Column, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Table,
+                        Text, UniqueConstraint, Uuid, and_, cast, event, func, inspect, literal_column, text, tuple_)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
-from carbon_credit.db import Base, BigID
+from carbon_credit.db import Base, BigID, JSONType, UTCDateTime
 from carbon_credit.timeutil import start_of_local_day
 
 ACTION_STATUSES = ("pending_review", "credited", "capped", "rejected")
@@ -75,8 +75,17 @@ class GreenAction(Base):
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
     reviewed_at: Mapped[Optional[datetime]]
+    # The credit's columns (``Credit``, the view ``credits``): all NULL until the action is credited.
+    grams: Mapped[Optional[int]] = mapped_column(BigInteger)
+    points: Mapped[Optional[int]] = mapped_column(BigInteger)
+    # A frozen row that is never deleted: no foreign key, so bulk ingest pays no check for it.
+    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    credited_at: Mapped[Optional[datetime]]
     reviewed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     recorded_by: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    local_day: Mapped[Optional[date]] = mapped_column(Date)  # Shanghai date of the action, once credited
+    rule_set_id: Mapped[Optional[int]] = mapped_column(Integer)
+    rule_version: Mapped[Optional[int]] = mapped_column(Integer)
     # Action types are never deleted (only deactivated), so the code needs no per-row foreign-key check:
     # bulk ingest writes millions of these rows and every check is an index probe and a row lock.
     action_type: Mapped[str] = mapped_column(String(48))
@@ -90,7 +99,19 @@ class GreenAction(Base):
     request_hash: Mapped[Optional[str]] = mapped_column(String(64))
     attributes: Mapped[dict] = mapped_column(default=dict)
     review_note: Mapped[str] = mapped_column(String(256), default="")
-    credit: Mapped[Optional["Credit"]] = relationship(back_populates="action", uselist=False)
+    # Partition of a "per" cap, e.g. the appliance category for one-per-category-per-year.
+    cap_tag: Mapped[Optional[str]] = mapped_column(String(48))
+    # The credit's whole trace (a dict), or with a trace form the list of its caps' figures.
+    credit_trace: Mapped[Optional[dict]] = mapped_column("trace", JSONType)
+    credit: Mapped[Optional["Credit"]] = relationship(
+        primaryjoin="GreenAction.id == foreign(Credit.id)", uselist=False, viewonly=True)
+
+    def set_credit(self, *, local_day: date, rule_set_id: int, rule_version: int, status: str, cap_tag, grams: int,
+                   points: int, trace, credited_at: datetime, trace_form_id: Optional[int] = None) -> None:
+        """Write the credit onto the action (its row is the credit's row; ``Credit`` reads it)."""
+        self.local_day, self.rule_set_id, self.rule_version, self.status = local_day, rule_set_id, rule_version, status
+        self.cap_tag, self.grams, self.points, self.credited_at = cap_tag, grams, points, credited_at
+        self.credit_trace, self.trace_form_id = trace, trace_form_id
 
 
 def fill_trace_form(body: dict, used: list) -> dict:
@@ -115,45 +136,54 @@ class TraceForm(Base):
     created_at: Mapped[datetime]
 
 
-class Credit(Base):
-    """The outcome of applying a rule to an action, with everything needed to explain it.
+# The columns an action's credit is read through: the view ``credits`` over the credited actions.
+CREDIT_VIEW_COLUMNS = ("id", "resident_id", "grams", "points", "trace_form_id", "credited_at AS created_at", "local_day",
+                       "rule_set_id", "rule_version", "action_type", "status", "quantity", "cap_tag", "trace")
+CREATE_CREDITS_VIEW = (f"CREATE VIEW {{schema}}credits AS SELECT {', '.join(CREDIT_VIEW_COLUMNS)} "
+                       "FROM {schema}green_actions WHERE local_day IS NOT NULL")
+# Views are not tables: they live on a metadata of their own, which neither create_all nor Alembic sees.
+VIEWS = MetaData()
 
-    An action has at most one credit, so the credit is keyed by its action: its
-    ``id`` is the action's id (no sequence, no second unique index per row).
+
+class Credit(Base):
+    """The outcome of applying a rule to an action, with everything needed to explain it (read-only).
+
+    An action has at most one credit, and the credit is stored on the action's
+    own row (``GreenAction.set_credit``): one row per trip, one header, one
+    primary key. ``credits`` is a view of the credited actions under the names
+    a credit has always had; its ``id`` is the action's id.
     ``trace`` is the whole explanation. It is stored either in full, or as a
     shared ``trace_form`` plus this credit's own figures (``stored_trace``: the
     list of what each cap had used before, e.g. ``["0","3"]``).
 
-    The columns are in the order PostgreSQL packs best: the 8-byte ones first,
-    then the 4-byte ones, then the texts, which need no alignment.
-
     A resident's credits are found through their actions' (resident_id,
-    occurred_at) index (``credit_days``); the credits need no index of their own.
+    occurred_at) index (``credit_days``).
     """
 
     __tablename__ = "credits"
-    id: Mapped[int] = mapped_column(BigID, ForeignKey("green_actions.id"), primary_key=True, autoincrement=False)
-    # The resident, rule set and trace form are checked through the action or are frozen rows that are
-    # never deleted; no foreign keys, so bulk ingest pays one check per credit (the action), not four.
-    resident_id: Mapped[int] = mapped_column(BigInteger)
-    grams: Mapped[int] = mapped_column(BigInteger)
-    points: Mapped[int] = mapped_column(BigInteger)
-    trace_form_id: Mapped[Optional[int]] = mapped_column(BigInteger)
-    created_at: Mapped[datetime]
-    local_day: Mapped[date] = mapped_column(Date)  # Shanghai date of the action, for caps and reports
-    rule_set_id: Mapped[Optional[int]] = mapped_column(Integer)
-    rule_version: Mapped[Optional[int]] = mapped_column(Integer)
-    action_type: Mapped[str] = mapped_column(String(48))
-    status: Mapped[str] = mapped_column(String(16))  # credited | capped
-    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 3))
-    # Partition of a "per" cap, e.g. the appliance category for one-per-category-per-year.
-    cap_tag: Mapped[Optional[str]] = mapped_column(String(48))
-    # The whole trace (a dict), or with a trace form the list of its caps' figures.
-    stored_trace: Mapped[dict] = mapped_column("trace", default=dict)
-    action: Mapped[GreenAction] = relationship(back_populates="credit")
-    # The id under the name callers know it by; read-only, so a credit is only ever made with ``id=action.id``.
+    __table__ = Table(
+        "credits", VIEWS,
+        Column("id", BigInteger, primary_key=True),
+        Column("resident_id", BigInteger),
+        Column("grams", BigInteger),
+        Column("points", BigInteger),
+        Column("trace_form_id", BigInteger),
+        Column("created_at", UTCDateTime()),
+        Column("local_day", Date),
+        Column("rule_set_id", Integer),
+        Column("rule_version", Integer),
+        Column("action_type", String(48)),
+        Column("status", String(16)),  # credited | capped
+        Column("quantity", Numeric(14, 3)),
+        Column("cap_tag", String(48)),
+        Column("trace", JSONType),
+    )
+    stored_trace = __table__.c.trace
+    action: Mapped[GreenAction] = relationship(primaryjoin="foreign(Credit.id) == GreenAction.id", viewonly=True)
+    # The id under the name callers know it by.
     action_id = synonym("id", descriptor=property(lambda credit: credit.id))
-    trace_form: Mapped[Optional[TraceForm]] = relationship(primaryjoin="foreign(Credit.trace_form_id) == TraceForm.id")
+    trace_form: Mapped[Optional[TraceForm]] = relationship(primaryjoin="foreign(Credit.trace_form_id) == TraceForm.id",
+                                                           viewonly=True)
 
     @property
     def trace(self) -> dict:
@@ -161,10 +191,24 @@ class Credit(Base):
             return self.stored_trace
         return fill_trace_form(self.trace_form.body, self.stored_trace)
 
-    @trace.setter
-    def trace(self, value: dict) -> None:
-        self.stored_trace = value
-        self.trace_form = None
+
+def _schema_of(table, connection) -> tuple:
+    """The schema ``table`` is created in on ``connection`` (its schema_translate_map) and its SQL prefix."""
+    schema = (connection.get_execution_options().get("schema_translate_map") or {}).get(table.schema, table.schema)
+    return schema, (f'"{schema}".' if schema else "")
+
+
+@event.listens_for(GreenAction.__table__, "after_create")
+def _create_credits_view(table, connection, **kw) -> None:
+    connection.exec_driver_sql(CREATE_CREDITS_VIEW.format(schema=_schema_of(table, connection)[1]))
+
+
+@event.listens_for(GreenAction.__table__, "before_drop")
+def _drop_credits_view(table, connection, **kw) -> None:
+    """Before the actions go, their credits: the view, or the table that a database made before it still has."""
+    schema, prefix = _schema_of(table, connection)
+    kind = "TABLE" if "credits" in inspect(connection).get_table_names(schema=schema) else "VIEW"
+    connection.exec_driver_sql(f"DROP {kind} IF EXISTS {prefix}credits")
 
 
 def credit_days(first: date, after: date) -> tuple:

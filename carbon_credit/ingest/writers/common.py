@@ -4,8 +4,8 @@ A writer runs inside the batch's one transaction and does the same things in
 the same order on every database: take the source's lock, find the batch's
 trip ids already known, map card hashes to residents, lock those residents'
 accounts (in id order, as the single-action path does), read their committed
-cap usage, allocate ids, write actions, trace forms, credits and unmatched
-trips. Ledger lots, balances and digests are the ledger's and the
+cap usage, allocate ids, write the actions with their credits (crediting the
+trips in time order), the new trace forms and the unmatched trips. Ledger lots, balances and digests are the ledger's and the
 notifications' own set-based writes (``ledger.add_earn_lots`` …), which a
 writer serves as a ``db.BulkWriter``.
 """
@@ -19,10 +19,11 @@ from sqlalchemy import event
 
 from carbon_credit.timeutil import start_of_local_day
 
+# An action row holds its credit (``GreenAction.set_credit``): one row per trip.
 ACTION_COLS = ("id", "resident_id", "action_type", "quantity", "unit", "occurred_at", "source", "evidence",
-               "idem_scope", "external_id", "attributes", "status", "review_note", "created_at")
-CREDIT_COLS = ("id", "resident_id", "action_type", "local_day", "rule_set_id", "rule_version", "status",
-               "quantity", "cap_tag", "grams", "points", "trace", "trace_form_id", "created_at")
+               "idem_scope", "external_id", "attributes", "status", "review_note", "created_at",
+               "local_day", "rule_set_id", "rule_version", "cap_tag", "grams", "points", "trace", "trace_form_id",
+               "credited_at")
 UNMATCHED_COLS = ("source", "external_id", "card_hash", "action_type", "quantity", "unit", "occurred_at", "local_day",
                   "attributes", "created_at")
 # Every action of the file is the partner's: recorded as its feed, on its evidence.

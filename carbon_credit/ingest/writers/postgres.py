@@ -16,7 +16,6 @@ from carbon_credit.ingest.writers.common import (
     ACTION_COLS,
     ACTION_EVIDENCE,
     ACTION_SOURCE,
-    CREDIT_COLS,
     UNMATCHED_COLS,
     BaseWriter,
     Owner,
@@ -165,11 +164,11 @@ class PostgresWriter(BaseWriter):
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
         return [CommittedUsage(*row) for row in self.raw.execute(
-            "SELECT c.resident_id, c.local_day, c.action_type, c.cap_tag, count(*), coalesce(sum(c.quantity), 0), "
-            "coalesce(sum(c.grams), 0), coalesce(sum(c.points), 0) FROM green_actions g JOIN credits c ON c.id = g.id "
+            "SELECT g.resident_id, g.local_day, g.action_type, g.cap_tag, count(*), coalesce(sum(g.quantity), 0), "
+            "coalesce(sum(g.grams), 0), coalesce(sum(g.points), 0) FROM green_actions g "
             f"WHERE g.resident_id = ANY({BIGINTS % 'ids'}) AND g.occurred_at >= %(since)s AND g.occurred_at < %(until)s "
-            "AND c.local_day >= %(lo)s AND c.local_day < %(hi)s AND c.status = 'credited' "
-            "GROUP BY c.resident_id, c.local_day, c.action_type, c.cap_tag",
+            "AND g.local_day >= %(lo)s AND g.local_day < %(hi)s AND g.status = 'credited' "
+            "GROUP BY g.resident_id, g.local_day, g.action_type, g.cap_tag",
             {"ids": joined(resident_ids), "lo": day_from, "hi": day_to, **usage_window_times(day_from, day_to)})]
 
     def allocate(self, counts: dict) -> dict:
@@ -211,21 +210,37 @@ class PostgresWriter(BaseWriter):
         return self.raw.execute("SELECT digest, id FROM trace_forms WHERE digest = ANY(%b)", (digests,)).fetchall()
 
     def write_batch(self, batch) -> None:
-        """Actions (crediting each trip as its row is made), trace forms, credits and unmatched trips."""
+        """Actions with their credits (each trip credited as its row is made), then unmatched trips.
+
+        The rules run while the server stores earlier rows. A row names its
+        credit's trace form, so a trip whose form is new to the run (the first
+        batch, a new rule version) is held back until the COPY ends and the new
+        forms are stored, then written by a second COPY.
+        """
         esc, now_s, scope = copy_escape, batch.now.isoformat(), copy_escape(batch.source)
-        credit = batch.credit
-        self.copy("green_actions", ACTION_COLS, (
-            f"{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.trip.quantity}\t{m.trip.unit}\t"
-            f"{m.trip.board.isoformat()}\t{ACTION_SOURCE}\t{ACTION_EVIDENCE}\t{scope}\t{esc(m.trip.trip_id)}\t"
-            f"{attributes_json(m.trip)}\t{credit(m).status}\t\t{now_s}\n"
-            for m in batch.matched))
+        credit, held = batch.credit, []
+
+        def line(m) -> str:
+            return (f"{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.trip.quantity}\t{m.trip.unit}\t"
+                    f"{m.trip.board.isoformat()}\t{ACTION_SOURCE}\t{ACTION_EVIDENCE}\t{scope}\t"
+                    f"{esc(m.trip.trip_id)}\t{attributes_json(m.trip)}\t{m.credited.status}\t\t{now_s}\t"
+                    f"{m.day.isoformat()}\t{m.trip.rule_set.id}\t{m.trip.rule_set.version}\t"
+                    f"{NULL if m.credited.cap_tag is None else esc(m.credited.cap_tag)}\t{m.credited.grams}\t"
+                    f"{m.credited.points}\t{copy_trace(m.credited)}\t"
+                    f"{NULL if m.credited.form is None else m.credited.form.form_id}\t{now_s}\n")
+
+        def credited_lines():
+            for m in batch.matched:
+                form = credit(m).form
+                if form is not None and form.form_id is None:
+                    held.append(m)
+                else:
+                    yield line(m)
+
+        self.copy("green_actions", ACTION_COLS, credited_lines())
         self.store_forms(batch)
-        self.copy("credits", CREDIT_COLS, (
-            f"{m.action_id}\t{m.resident_id}\t{m.trip.action_type}\t{m.day.isoformat()}\t"
-            f"{m.trip.rule_set.id}\t{m.trip.rule_set.version}\t{m.credited.status}\t{m.trip.quantity}\t"
-            f"{NULL if m.credited.cap_tag is None else esc(m.credited.cap_tag)}\t{m.credited.grams}\t"
-            f"{m.credited.points}\t{copy_trace(m.credited)}\t"
-            f"{NULL if m.credited.form is None else m.credited.form.form_id}\t{now_s}\n" for m in batch.matched))
+        if held:
+            self.copy("green_actions", ACTION_COLS, map(line, held))
         self.copy("unmatched_trips", UNMATCHED_COLS, (
             f"{scope}\t{esc(u.trip.trip_id)}\t{u.card_hash}\t{u.trip.action_type}\t{u.trip.quantity}\t"
             f"{u.trip.unit}\t{u.trip.board.isoformat()}\t{u.day.isoformat()}\t{attributes_json(u.trip)}\t{now_s}\n"

@@ -11,7 +11,6 @@ from carbon_credit.ingest.writers.common import (
     ACTION_COLS,
     ACTION_EVIDENCE,
     ACTION_SOURCE,
-    CREDIT_COLS,
     UNMATCHED_COLS,
     BaseWriter,
     Owner,
@@ -80,12 +79,12 @@ class SQLiteWriter(BaseWriter):
 
     def usage_rows(self, resident_ids: list, day_from, day_to) -> list:
         times = usage_window_times(day_from, day_to)
-        rows = self._in("SELECT c.resident_id, c.local_day, c.action_type, c.cap_tag, count(*), "
-                        "coalesce(sum(c.quantity), 0), coalesce(sum(c.grams), 0), coalesce(sum(c.points), 0) "
-                        "FROM green_actions g JOIN credits c ON c.id = g.id "
-                        "WHERE g.occurred_at >= ? AND g.occurred_at < ? AND c.local_day >= ? AND c.local_day < ? "
-                        "AND c.status = 'credited' AND g.resident_id IN (IN) "
-                        "GROUP BY c.resident_id, c.local_day, c.action_type, c.cap_tag",
+        rows = self._in("SELECT g.resident_id, g.local_day, g.action_type, g.cap_tag, count(*), "
+                        "coalesce(sum(g.quantity), 0), coalesce(sum(g.grams), 0), coalesce(sum(g.points), 0) "
+                        "FROM green_actions g "
+                        "WHERE g.occurred_at >= ? AND g.occurred_at < ? AND g.local_day >= ? AND g.local_day < ? "
+                        "AND g.status = 'credited' AND g.resident_id IN (IN) "
+                        "GROUP BY g.resident_id, g.local_day, g.action_type, g.cap_tag",
                         resident_ids, (sqlite_time(times["since"]), sqlite_time(times["until"]),
                                        day_from.isoformat(), day_to.isoformat()))
         return [CommittedUsage(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], Decimal(str(r[5])), r[6], r[7])
@@ -104,19 +103,18 @@ class SQLiteWriter(BaseWriter):
         return self._in("SELECT digest, id FROM trace_forms WHERE digest IN (IN)", list(forms))
 
     def write_batch(self, batch) -> None:
-        """Actions (crediting each trip in order), trace forms, credits and unmatched trips."""
+        """The trips credited in time order, their new trace forms, then actions with credits and unmatched trips."""
         now_s, scope = sqlite_time(batch.now), batch.source
         credit = batch.credit
+        for m in batch.matched:
+            credit(m)
+        self.store_forms(batch)
         self._insert("green_actions", ACTION_COLS, [
             (m.action_id, m.resident_id, m.trip.action_type, str(m.trip.quantity), m.trip.unit,
              sqlite_time(m.trip.board), ACTION_SOURCE, ACTION_EVIDENCE, scope, m.trip.trip_id, attributes_json(m.trip),
-             credit(m).status, "", now_s) for m in batch.matched])
-        self.store_forms(batch)
-        self._insert("credits", CREDIT_COLS, [
-            (m.action_id, m.resident_id, m.trip.action_type, m.day.isoformat(), m.trip.rule_set.id,
-             m.trip.rule_set.version, m.credited.status, str(m.trip.quantity), m.credited.cap_tag, m.credited.grams,
-             m.credited.points, m.credited.trace_json, m.credited.form and m.credited.form.form_id, now_s)
-            for m in batch.matched])
+             m.credited.status, "", now_s, m.day.isoformat(), m.trip.rule_set.id, m.trip.rule_set.version,
+             m.credited.cap_tag, m.credited.grams, m.credited.points, m.credited.trace_json,
+             m.credited.form and m.credited.form.form_id, now_s) for m in batch.matched])
         self._insert("unmatched_trips", UNMATCHED_COLS, [
             (scope, u.trip.trip_id, u.card_hash, u.trip.action_type, str(u.trip.quantity), u.trip.unit,
              sqlite_time(u.trip.board), u.day.isoformat(), attributes_json(u.trip), now_s) for u in batch.unknown])
