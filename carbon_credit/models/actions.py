@@ -60,7 +60,8 @@ class GreenAction(Base):
     __table_args__ = (
         # The idempotency key, once: PostgreSQL indexes its 16-byte digest, SQLite the two texts.
         UniqueConstraint("idem_scope", "external_id").ddl_if(dialect="sqlite"),
-        Index("uq_green_actions_idem_digest", idem_digest_sql(literal_column("idem_scope", String), literal_column("external_id", String)),
+        Index("uq_green_actions_idem_digest",
+              idem_digest_sql(literal_column("idem_scope", String), literal_column("external_id", String)),
               unique=True).ddl_if(dialect="postgresql"),
         Index("ix_green_actions_resident_occurred", "resident_id", "occurred_at"),
         # The review queue: only actions that are or were under review, never the millions of bulk trips.

@@ -5,8 +5,8 @@ the same order on every database: take the source's lock, find the batch's
 trip ids already known, map card hashes to residents, lock those residents'
 accounts (in id order, as the single-action path does), read their committed
 cap usage, allocate ids, write the actions with their credits (crediting the
-trips in time order), the new trace forms and the unmatched trips. Ledger lots, balances and digests are the ledger's and the
-notifications' own set-based writes (``ledger.add_earn_lots`` …), which a
+trips in time order), the new trace forms and the unmatched trips. Ledger
+lots, balances and digests are the ledger's and the notifications' own set-based writes (``ledger.add_earn_lots`` …), which a
 writer serves as a ``db.BulkWriter``.
 """
 from __future__ import annotations

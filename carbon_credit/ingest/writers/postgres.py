@@ -6,10 +6,12 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
 
+from sqlalchemy import String, literal_column
 from sqlalchemy.dialects import postgresql
 
 from carbon_credit import models  # noqa: F401  (every table on the metadata, for the column types below)
 from carbon_credit.db import Base, key_columns
+from carbon_credit.models.actions import idem_digest, idem_digest_sql
 from carbon_credit.rules.usage import CommittedUsage
 from carbon_credit.ingest.trips import attributes_json
 from carbon_credit.ingest.writers.common import (
@@ -62,6 +64,11 @@ BIGINTS = "string_to_array(%%(%s)s, chr(10))::bigint[]"
 
 def joined(values) -> str:
     return "\n".join(map(str, values))
+
+
+# The expression of the actions' idempotency-key index, as the models define it, over the alias ``g``.
+IDEM_DIGEST = str(idem_digest_sql(literal_column("g.idem_scope", String), literal_column("g.external_id", String))
+                  .compile(dialect=postgresql.dialect()))
 
 
 def _array(name: str, values: list, sql_type: str, params: dict) -> str:
@@ -134,16 +141,16 @@ class PostgresWriter(BaseWriter):
     # 2 M-row re-run: 7 s per batch instead of 0.1 s); and a plain join lets it put a freshly
     # loaded table with stale statistics on the outside, which is as bad. LATERAL fixes the order:
     # one index probe per key, whatever the statistics say.
-    # A trip's action is found through the idempotency key's digest index (``models.idem_digest_sql``):
-    # the digest of each id is computed here in the same expression as the index's.
+    # A trip's action is found through the idempotency key's digest index: each id goes in with its
+    # digest (``models.idem_digest``), in digest order, so the probes walk that index in its own order.
     def known_ids(self, source: str, trip_ids: list) -> set:
+        pairs = sorted((str(idem_digest(source, trip_id)), trip_id) for trip_id in trip_ids)
         rows = self.raw.execute(
-            f"SELECT v.id FROM unnest({TEXTS % 'ids'}) AS v(id) CROSS JOIN LATERAL ("
-            "SELECT 1 FROM green_actions g WHERE CAST(md5(CAST(length(g.idem_scope) AS TEXT) || ':' || g.idem_scope "
-            "|| g.external_id) AS UUID) = md5(length(%(s)s::text)::text || ':' || %(s)s::text || v.id)::uuid "
-            "AND g.idem_scope = %(s)s AND g.external_id = v.id "
+            f"SELECT v.id FROM unnest({TEXTS % 'digests'}::uuid[], {TEXTS % 'ids'}) AS v(d, id) CROSS JOIN LATERAL ("
+            f"SELECT 1 FROM green_actions g WHERE {IDEM_DIGEST} = v.d AND g.idem_scope = %(s)s AND g.external_id = v.id "
             "UNION ALL SELECT 1 FROM unmatched_trips u WHERE u.source = %(s)s AND u.external_id = v.id "
-            "LIMIT 1) AS known", {"s": source, "ids": joined(sorted(trip_ids))}).fetchall()
+            "LIMIT 1) AS known", {"s": source, "digests": joined(d for d, _ in pairs),
+                                  "ids": joined(i for _, i in pairs)}).fetchall()
         return {row[0] for row in rows}
 
     # The hashes go in sorted, so the card index is walked in its own order (neighbouring probes share
